@@ -1,0 +1,67 @@
+//! Events: what an agent observed on its host, in the order it observed it.
+
+use crate::inventory::{Account, ListeningSocket, Package};
+use crate::Timestamp;
+
+/// One observation from a host. Events are stored as they arrive and fed to the engines.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Event {
+    /// When the agent observed it.
+    pub time: Timestamp,
+    #[cfg_attr(feature = "serde", serde(flatten))]
+    pub body: EventBody,
+}
+
+/// What was observed. New collectors add variants; the wire form is tagged by `kind`.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "snake_case"))]
+pub enum EventBody {
+    /// A socket started listening.
+    PortOpened {
+        socket: ListeningSocket,
+    },
+    /// A socket stopped listening.
+    PortClosed {
+        socket: ListeningSocket,
+    },
+    AccountAdded {
+        account: Account,
+    },
+    AccountRemoved {
+        account: Account,
+    },
+    /// An existing account changed (uid, shell, password state, admin rights).
+    AccountChanged {
+        before: Account,
+        after: Account,
+    },
+    PackageInstalled {
+        package: Package,
+    },
+    PackageRemoved {
+        package: Package,
+    },
+    /// Same package name and architecture, another version.
+    PackageChanged {
+        before: Package,
+        after: Package,
+    },
+}
+
+impl EventBody {
+    /// The stable `kind` name used on the wire and in storage.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventBody::PortOpened { .. } => "port_opened",
+            EventBody::PortClosed { .. } => "port_closed",
+            EventBody::AccountAdded { .. } => "account_added",
+            EventBody::AccountRemoved { .. } => "account_removed",
+            EventBody::AccountChanged { .. } => "account_changed",
+            EventBody::PackageInstalled { .. } => "package_installed",
+            EventBody::PackageRemoved { .. } => "package_removed",
+            EventBody::PackageChanged { .. } => "package_changed",
+        }
+    }
+}

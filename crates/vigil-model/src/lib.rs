@@ -1,0 +1,21 @@
+//! Vigil's pure domain types: hosts, inventory, events, alerts, levels and statuses.
+//!
+//! No IO and no clock: times are plain [`Timestamp`]s (seconds since the Unix epoch) handed in by
+//! the caller. Serialization derives exist only behind the `serde` feature, which the wire and
+//! storage crates turn on; engines never depend on a format.
+
+pub mod alert;
+pub mod event;
+pub mod host;
+pub mod inventory;
+
+pub use alert::{AlertKind, AlertStatus, Level, NewAlert};
+pub use event::{Event, EventBody};
+pub use host::{HostId, HostState};
+pub use inventory::{
+    Account, AccountPassword, Inventory, ListeningSocket, OsInfo, Package, PackageFormat,
+    ProcessInfo, Protocol,
+};
+
+/// Seconds since the Unix epoch (UTC).
+pub type Timestamp = i64;

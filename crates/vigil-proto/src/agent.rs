@@ -1,0 +1,109 @@
+//! Messages between agents (possibly through a proxy) and the server, under `/agent/v1`.
+
+use serde::{Deserialize, Serialize};
+use vigil_model::{Event, Inventory, OsInfo};
+
+pub const PATH_ENROLL: &str = "/agent/v1/enroll";
+pub const PATH_HEARTBEAT: &str = "/agent/v1/heartbeat";
+pub const PATH_INVENTORY: &str = "/agent/v1/inventory";
+pub const PATH_EVENTS: &str = "/agent/v1/events";
+pub const PATH_UNINSTALL: &str = "/agent/v1/uninstall";
+pub const PATH_CA: &str = "/agent/v1/ca.pem";
+pub const PATH_INSTALL_SCRIPT: &str = "/agent/v1/install.sh";
+pub const PATH_DOWNLOAD: &str = "/agent/v1/download/vigil";
+pub const PATH_DOWNLOAD_SHA256: &str = "/agent/v1/download/vigil.sha256";
+
+/// First contact: an install code and the agent's freshly generated public key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnrollRequest {
+    pub proto: u32,
+    pub code: String,
+    /// Base64 of the 32-byte Ed25519 public key.
+    pub public_key: String,
+    pub hostname: String,
+    pub agent_version: String,
+    #[serde(default)]
+    pub os: OsInfo,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnrollResponse {
+    pub host_id: String,
+    pub group: String,
+    pub settings: AgentSettings,
+}
+
+/// Cadences the server asks of its agents.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AgentSettings {
+    pub heartbeat_secs: u64,
+    pub inventory_secs: u64,
+}
+
+/// Sent every `heartbeat_secs`; carries the agent's own health.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Heartbeat {
+    pub agent_version: String,
+    pub spool: SpoolStats,
+    pub rss_kb: u64,
+}
+
+/// State of the agent's on-disk spool, reported so loss is never silent.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct SpoolStats {
+    pub pending_batches: u64,
+    pub pending_bytes: u64,
+    /// Events dropped because the spool was over its bound (oldest first).
+    pub dropped_events: u64,
+    /// Spool writes that failed (e.g. disk full); those events were kept in memory.
+    pub write_failures: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HeartbeatResponse {
+    pub settings: AgentSettings,
+}
+
+/// A full fingerprint snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InventoryReport {
+    pub inventory: Inventory,
+}
+
+/// Events in the order observed. `seq` grows by one per batch the agent creates; the server
+/// commits each sequence number once, so a replayed or duplicated batch is acknowledged without
+/// being stored again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EventBatch {
+    pub seq: u64,
+    pub events: Vec<Event>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BatchAck {
+    pub seq: u64,
+    /// False when the batch had been committed before (a replay or a retry).
+    pub stored: bool,
+}
+
+/// Error body for every agent endpoint: a stable code and a sentence.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AgentError {
+    pub code: String,
+    pub message: String,
+}
+
+/// Stable error codes an agent acts on.
+pub mod codes {
+    pub const UNKNOWN_CODE: &str = "install_code_unknown";
+    pub const EXPIRED_CODE: &str = "install_code_expired";
+    pub const REVOKED_CODE: &str = "install_code_revoked";
+    pub const UNKNOWN_HOST: &str = "host_unknown";
+    pub const UNINSTALLED_HOST: &str = "host_uninstalled";
+    pub const BAD_SIGNATURE: &str = "bad_signature";
+    pub const BAD_REQUEST: &str = "bad_request";
+    pub const TOO_LARGE: &str = "too_large";
+    pub const INTERNAL: &str = "internal";
+}

@@ -1,0 +1,203 @@
+//! Bodies of the operator REST API under `/api/v1`.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use vigil_model::{AlertKind, AlertStatus, HostState, Level};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginResponse {
+    pub token: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ApiErrorBody {
+    pub error: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HostView {
+    pub id: String,
+    pub hostname: String,
+    pub group: String,
+    pub labels: BTreeMap<String, String>,
+    pub os: String,
+    pub kernel: String,
+    pub ips: Vec<String>,
+    pub state: HostState,
+    pub agent_version: String,
+    pub enrolled_at: i64,
+    pub last_seen: Option<i64>,
+    pub uninstalled_at: Option<i64>,
+    pub inventory_at: Option<i64>,
+    /// Unhandled alerts on this host, by level name.
+    pub alerts: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HostList {
+    pub hosts: Vec<HostView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GroupView {
+    pub name: String,
+    pub hosts: i64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GroupList {
+    pub groups: Vec<GroupView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateGroup {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateInstallCode {
+    /// Group the enrolled hosts join; created if it does not exist.
+    #[serde(default = "default_group")]
+    pub group: String,
+    #[serde(default = "default_os")]
+    pub os: String,
+    /// Validity as a duration (`30m`, `24h`, `7d`).
+    #[serde(default = "default_expires")]
+    pub expires: String,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Server provider shown on the hosts (e.g. `aws`, `idc`).
+    #[serde(default)]
+    pub provider: String,
+    /// Proxy cluster the hosts connect through, if any.
+    #[serde(default)]
+    pub proxy_cluster: Option<String>,
+}
+
+pub fn default_group() -> String {
+    "default".into()
+}
+fn default_os() -> String {
+    "linux".into()
+}
+fn default_expires() -> String {
+    "24h".into()
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum InstallCodeState {
+    Active,
+    Expired,
+    Revoked,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InstallCodeView {
+    pub id: String,
+    /// First characters of the code, to recognise it; the full code is shown only at creation.
+    pub hint: String,
+    pub group: String,
+    pub os: String,
+    pub provider: String,
+    pub labels: BTreeMap<String, String>,
+    pub proxy_cluster: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+    pub uses: i64,
+    pub state: InstallCodeState,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreatedInstallCode {
+    #[serde(flatten)]
+    pub view: InstallCodeView,
+    pub code: String,
+    /// One line to run as root on the host to install and enroll the agent.
+    pub command: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InstallCodeList {
+    pub codes: Vec<InstallCodeView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AlertView {
+    pub id: i64,
+    pub host_id: String,
+    pub hostname: String,
+    pub kind: AlertKind,
+    pub level: Level,
+    pub status: AlertStatus,
+    pub name: String,
+    pub evidence: Vec<Evidence>,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Evidence {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AlertList {
+    pub alerts: Vec<AlertView>,
+    pub total: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct Overview {
+    pub hosts_total: i64,
+    pub hosts_online: i64,
+    pub hosts_offline: i64,
+    pub hosts_uninstalled: i64,
+    /// Unhandled alerts by level name.
+    pub alerts: BTreeMap<String, i64>,
+}
+
+/// Parses a duration such as `90s`, `30m`, `24h`, `7d` into seconds.
+pub fn parse_duration(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (num, unit) = s.split_at(split);
+    let n: i64 = num.parse().ok()?;
+    let mult = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    n.checked_mul(mult).filter(|&v| v > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("24h"), Some(86_400));
+        assert_eq!(parse_duration("30m"), Some(1800));
+        assert_eq!(parse_duration("7d"), Some(604_800));
+        assert_eq!(parse_duration("0h"), None);
+        assert_eq!(parse_duration("24"), None);
+        assert_eq!(parse_duration("h"), None);
+        assert_eq!(parse_duration("5w"), None);
+        assert_eq!(parse_duration("99999999999999999999d"), None);
+    }
+}

@@ -1,0 +1,147 @@
+//! Vigil's storage: one [`Store`] trait with a SQLite and a PostgreSQL implementation.
+//!
+//! Each backend owns its migrations (`migrations/` beside its module) and the same conformance
+//! suite (`tests/conformance.rs`) runs against both. The trait speaks in domain records; SQL,
+//! connection pools and blocking calls stay inside the backends.
+
+mod postgres;
+mod records;
+mod sqlite;
+pub mod testing;
+
+pub use postgres::PostgresStore;
+pub use records::*;
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use std::sync::Arc;
+use vigil_model::{NewAlert, Timestamp};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("postgres pool: {0}")]
+    Pool(String),
+    #[error("stored JSON is invalid: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("database URL {0:?} is not understood (use sqlite://PATH or postgres://…)")]
+    BadUrl(String),
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Why an install code did not enroll a host.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnrollRefusal {
+    #[error("the install code is not known to this server")]
+    Unknown,
+    #[error("the install code expired at {at}")]
+    Expired { at: Timestamp },
+    #[error("the install code was revoked at {at}")]
+    Revoked { at: Timestamp },
+}
+
+/// Outcome of committing an event batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ingested {
+    /// Events and alerts were committed.
+    Stored,
+    /// This sequence number was committed before; nothing was written.
+    Duplicate,
+}
+
+/// Everything the server persists. Implementations must be safe to share between tasks and, for
+/// PostgreSQL, between several server processes.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Short backend name for logs (`sqlite`, `postgres`).
+    fn backend(&self) -> &'static str;
+
+    // --- operators ---
+    async fn create_user(&self, username: &str, password_hash: &str, now: Timestamp) -> Result<()>;
+    async fn user(&self, username: &str) -> Result<Option<UserRecord>>;
+    async fn user_count(&self) -> Result<i64>;
+    async fn add_token(&self, token: &TokenRecord) -> Result<()>;
+    async fn token(&self, token_hash: &str) -> Result<Option<TokenRecord>>;
+
+    // --- groups ---
+    /// Creates the group; `Ok(false)` when it already existed.
+    async fn create_group(&self, name: &str, now: Timestamp) -> Result<bool>;
+    async fn groups(&self) -> Result<Vec<GroupRecord>>;
+
+    // --- install codes ---
+    async fn create_install_code(&self, code: &InstallCodeRecord) -> Result<()>;
+    async fn install_codes(&self) -> Result<Vec<InstallCodeRecord>>;
+    /// Marks the code revoked; `Ok(false)` when no such code exists.
+    async fn revoke_install_code(&self, id: &str, now: Timestamp) -> Result<bool>;
+
+    // --- hosts ---
+    /// Checks the code (known, not revoked, not expired), counts its use, joins its group and
+    /// records the host, all in one transaction.
+    async fn enroll_host(
+        &self,
+        code_hash: &str,
+        host: &NewHost,
+        now: Timestamp,
+    ) -> Result<std::result::Result<HostRecord, EnrollRefusal>>;
+    async fn host(&self, id: &str) -> Result<Option<HostRecord>>;
+    async fn hosts(&self) -> Result<Vec<HostRecord>>;
+    /// Records a heartbeat.
+    async fn touch_host(&self, id: &str, now: Timestamp, agent_version: &str) -> Result<()>;
+    async fn mark_uninstalled(&self, id: &str, now: Timestamp) -> Result<()>;
+    /// Replaces the host's fingerprint snapshot unless a newer one is stored.
+    async fn put_inventory(&self, id: &str, collected_at: Timestamp, json: &str) -> Result<()>;
+    async fn inventory(&self, id: &str) -> Result<Option<String>>;
+
+    // --- events and alerts ---
+    /// Commits a batch's events and the alerts raised from them atomically, once per `seq`.
+    async fn ingest(
+        &self,
+        host_id: &str,
+        seq: i64,
+        events: &[EventRow],
+        alerts: &[NewAlert],
+        now: Timestamp,
+    ) -> Result<Ingested>;
+    async fn event_count(&self, host_id: Option<&str>) -> Result<i64>;
+    async fn events(&self, host_id: &str, limit: i64) -> Result<Vec<StoredEvent>>;
+    async fn alerts(&self, filter: &AlertFilter) -> Result<(Vec<AlertRecord>, i64)>;
+    async fn alert(&self, id: i64) -> Result<Option<AlertRecord>>;
+    /// Unhandled alerts per (host, level).
+    async fn unhandled_alert_counts(&self) -> Result<Vec<(String, String, i64)>>;
+}
+
+/// Opens the store a URL names: `sqlite://PATH` (created if missing) or `postgres://…`.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok(Arc::new(
+            SqliteStore::open(std::path::Path::new(path)).await?,
+        ))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::connect(url).await?))
+    } else {
+        Err(StoreError::BadUrl(url.to_string()))
+    }
+}
+
+/// The rule both backends apply to an install code at enrollment.
+pub(crate) fn check_code(code: &InstallCodeRecord, now: Timestamp) -> Result<(), EnrollRefusal> {
+    if let Some(at) = code.revoked_at {
+        return Err(EnrollRefusal::Revoked { at });
+    }
+    if now >= code.expires_at {
+        return Err(EnrollRefusal::Expired {
+            at: code.expires_at,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,594 @@
+//! PostgreSQL backend: for fleets, and for several stateless servers sharing one database.
+
+use crate::records::*;
+use crate::{check_code, EnrollRefusal, Ingested, Result, Store, StoreError};
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use std::str::FromStr;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+use vigil_model::{NewAlert, Timestamp};
+
+const MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../migrations/postgres/001_foundation.sql"))];
+
+/// Any fixed number works; it only has to be the same for every Vigil server.
+const MIGRATION_LOCK: i64 = 0x5649_4749_4c00;
+
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PostgresStore")
+    }
+}
+
+impl PostgresStore {
+    /// Connects, checks the server answers, and applies pending migrations under an advisory
+    /// lock so that servers starting together migrate once.
+    pub async fn connect(url: &str) -> Result<PostgresStore> {
+        let cfg = tokio_postgres::Config::from_str(url)?;
+        let mgr = Manager::from_config(
+            cfg,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(mgr)
+            .max_size(16)
+            .build()
+            .map_err(|e| StoreError::Pool(e.to_string()))?;
+        let store = PostgresStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(|e| match e {
+            deadpool_postgres::PoolError::Backend(e) => StoreError::Postgres(e),
+            other => StoreError::Pool(other.to_string()),
+        })
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .await?;
+        let current: i64 = tx
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                &[],
+            )
+            .await?
+            .get(0);
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+            tx.batch_execute(sql).await?;
+            tx.execute(
+                "INSERT INTO schema_migrations VALUES ($1, EXTRACT(EPOCH FROM now())::BIGINT)",
+                &[version],
+            )
+            .await?;
+            tracing::info!(version, "postgres migration applied");
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+const HOST_COLUMNS: &str =
+    "id, hostname, group_name, provider, labels, public_key, agent_version, \
+     os, enrolled_at, last_seen, uninstalled_at, inventory_at, last_seq";
+
+fn host_from_row(r: &Row) -> HostRecord {
+    let labels: String = r.get(4);
+    HostRecord {
+        id: r.get(0),
+        hostname: r.get(1),
+        group: r.get(2),
+        provider: r.get(3),
+        labels: serde_json::from_str(&labels).unwrap_or_default(),
+        public_key: r.get(5),
+        agent_version: r.get(6),
+        os_json: r.get(7),
+        enrolled_at: r.get(8),
+        last_seen: r.get(9),
+        uninstalled_at: r.get(10),
+        inventory_at: r.get(11),
+        last_seq: r.get(12),
+    }
+}
+
+const CODE_COLUMNS: &str = "id, code_hash, hint, group_name, os, provider, labels, proxy_cluster, \
+     created_at, expires_at, revoked_at, uses";
+
+fn code_from_row(r: &Row) -> InstallCodeRecord {
+    let labels: String = r.get(6);
+    InstallCodeRecord {
+        id: r.get(0),
+        code_hash: r.get(1),
+        hint: r.get(2),
+        group: r.get(3),
+        os: r.get(4),
+        provider: r.get(5),
+        labels: serde_json::from_str(&labels).unwrap_or_default(),
+        proxy_cluster: r.get(7),
+        created_at: r.get(8),
+        expires_at: r.get(9),
+        revoked_at: r.get(10),
+        uses: r.get(11),
+    }
+}
+
+const ALERT_COLUMNS: &str =
+    "id, host_id, kind, level, status, name, dedup_key, evidence, first_seen, last_seen, count";
+
+fn alert_from_row(r: &Row) -> AlertRecord {
+    let evidence: String = r.get(7);
+    AlertRecord {
+        id: r.get(0),
+        host_id: r.get(1),
+        kind: parse_kind(r.get(2)),
+        level: parse_level(r.get(3)),
+        status: parse_status(r.get(4)),
+        name: r.get(5),
+        key: r.get(6),
+        evidence: serde_json::from_str(&evidence).unwrap_or_default(),
+        first_seen: r.get(8),
+        last_seen: r.get(9),
+        count: r.get(10),
+    }
+}
+
+fn alert_where(f: &AlertFilter) -> (String, Vec<String>) {
+    let mut clauses = Vec::new();
+    let mut args = Vec::new();
+    let mut add = |col: &str, v: String| {
+        args.push(v);
+        clauses.push(format!("{col} = ${}", args.len()));
+    };
+    if let Some(h) = &f.host_id {
+        add("host_id", h.clone());
+    }
+    if let Some(l) = f.level {
+        add("level", l.as_str().into());
+    }
+    if let Some(s) = f.status {
+        add("status", s.as_str().into());
+    }
+    if let Some(k) = f.kind {
+        add("kind", k.as_str().into());
+    }
+    let sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    (sql, args)
+}
+
+fn as_params(args: &[String]) -> Vec<&(dyn ToSql + Sync)> {
+    args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn create_user(&self, username: &str, password_hash: &str, now: Timestamp) -> Result<()> {
+        let c = self.client().await?;
+        let n = c
+            .execute(
+                "INSERT INTO users VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                &[&username, &password_hash, &now],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::Conflict(format!("user {username}")));
+        }
+        Ok(())
+    }
+
+    async fn user(&self, username: &str) -> Result<Option<UserRecord>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                "SELECT username, password_hash, created_at FROM users WHERE username = $1",
+                &[&username],
+            )
+            .await?;
+        Ok(row.map(|r| UserRecord {
+            username: r.get(0),
+            password_hash: r.get(1),
+            created_at: r.get(2),
+        }))
+    }
+
+    async fn user_count(&self) -> Result<i64> {
+        let c = self.client().await?;
+        Ok(c.query_one("SELECT COUNT(*) FROM users", &[]).await?.get(0))
+    }
+
+    async fn add_token(&self, t: &TokenRecord) -> Result<()> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO tokens VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &t.token_hash,
+                &t.username,
+                &t.kind,
+                &t.created_at,
+                &t.expires_at,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn token(&self, token_hash: &str) -> Result<Option<TokenRecord>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                "SELECT token_hash, username, kind, created_at, expires_at FROM tokens WHERE token_hash = $1",
+                &[&token_hash],
+            )
+            .await?;
+        Ok(row.map(|r| TokenRecord {
+            token_hash: r.get(0),
+            username: r.get(1),
+            kind: r.get(2),
+            created_at: r.get(3),
+            expires_at: r.get(4),
+        }))
+    }
+
+    async fn create_group(&self, name: &str, now: Timestamp) -> Result<bool> {
+        let c = self.client().await?;
+        Ok(c.execute(
+            "INSERT INTO host_groups VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&name, &now],
+        )
+        .await?
+            == 1)
+    }
+
+    async fn groups(&self) -> Result<Vec<GroupRecord>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT g.name, g.created_at, \
+                   (SELECT COUNT(*) FROM hosts h WHERE h.group_name = g.name AND h.uninstalled_at IS NULL) \
+                 FROM host_groups g ORDER BY g.name",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| GroupRecord {
+                name: r.get(0),
+                created_at: r.get(1),
+                hosts: r.get(2),
+            })
+            .collect())
+    }
+
+    async fn create_install_code(&self, k: &InstallCodeRecord) -> Result<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute(
+            "INSERT INTO host_groups VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&k.group, &k.created_at],
+        )
+        .await?;
+        tx.execute(
+            &format!("INSERT INTO install_codes ({CODE_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"),
+            &[
+                &k.id, &k.code_hash, &k.hint, &k.group, &k.os, &k.provider, &labels_to_json(&k.labels),
+                &k.proxy_cluster, &k.created_at, &k.expires_at, &k.revoked_at, &k.uses,
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn install_codes(&self) -> Result<Vec<InstallCodeRecord>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!("SELECT {CODE_COLUMNS} FROM install_codes ORDER BY created_at DESC, id"),
+                &[],
+            )
+            .await?;
+        Ok(rows.iter().map(code_from_row).collect())
+    }
+
+    async fn revoke_install_code(&self, id: &str, now: Timestamp) -> Result<bool> {
+        let c = self.client().await?;
+        Ok(c.execute(
+            "UPDATE install_codes SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
+            &[&id, &now],
+        )
+        .await?
+            == 1)
+    }
+
+    async fn enroll_host(
+        &self,
+        code_hash: &str,
+        h: &NewHost,
+        now: Timestamp,
+    ) -> Result<std::result::Result<HostRecord, EnrollRefusal>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let row = tx
+            .query_opt(
+                &format!(
+                    "SELECT {CODE_COLUMNS} FROM install_codes WHERE code_hash = $1 FOR UPDATE"
+                ),
+                &[&code_hash],
+            )
+            .await?;
+        let Some(code) = row.as_ref().map(code_from_row) else {
+            return Ok(Err(EnrollRefusal::Unknown));
+        };
+        if let Err(refusal) = check_code(&code, now) {
+            return Ok(Err(refusal));
+        }
+        tx.execute(
+            "UPDATE install_codes SET uses = uses + 1 WHERE id = $1",
+            &[&code.id],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO host_groups VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&code.group, &now],
+        )
+        .await?;
+        let row = tx
+            .query_one(
+                &format!(
+                    "INSERT INTO hosts (id, hostname, group_name, provider, labels, public_key, agent_version, \
+                       os, install_code_id, enrolled_at, last_seen) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$10) \
+                     RETURNING {HOST_COLUMNS}"
+                ),
+                &[
+                    &h.id, &h.hostname, &code.group, &code.provider, &labels_to_json(&code.labels),
+                    &h.public_key, &h.agent_version, &h.os_json, &code.id, &now,
+                ],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(Ok(host_from_row(&row)))
+    }
+
+    async fn host(&self, id: &str) -> Result<Option<HostRecord>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                &format!("SELECT {HOST_COLUMNS} FROM hosts WHERE id = $1"),
+                &[&id],
+            )
+            .await?;
+        Ok(row.as_ref().map(host_from_row))
+    }
+
+    async fn hosts(&self) -> Result<Vec<HostRecord>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!("SELECT {HOST_COLUMNS} FROM hosts ORDER BY hostname, id"),
+                &[],
+            )
+            .await?;
+        Ok(rows.iter().map(host_from_row).collect())
+    }
+
+    async fn touch_host(&self, id: &str, now: Timestamp, agent_version: &str) -> Result<()> {
+        let c = self.client().await?;
+        c.execute(
+            "UPDATE hosts SET last_seen = GREATEST(COALESCE(last_seen, 0), $2), agent_version = $3 WHERE id = $1",
+            &[&id, &now, &agent_version],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn mark_uninstalled(&self, id: &str, now: Timestamp) -> Result<()> {
+        let c = self.client().await?;
+        c.execute(
+            "UPDATE hosts SET uninstalled_at = COALESCE(uninstalled_at, $2) WHERE id = $1",
+            &[&id, &now],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn put_inventory(&self, id: &str, collected_at: Timestamp, json: &str) -> Result<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let n = tx
+            .execute(
+                "INSERT INTO inventories VALUES ($1, $2, $3) ON CONFLICT (host_id) DO UPDATE \
+                 SET collected_at = excluded.collected_at, body = excluded.body \
+                 WHERE excluded.collected_at >= inventories.collected_at",
+                &[&id, &collected_at, &json],
+            )
+            .await?;
+        if n == 1 {
+            tx.execute(
+                "UPDATE hosts SET inventory_at = $2 WHERE id = $1",
+                &[&id, &collected_at],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn inventory(&self, id: &str) -> Result<Option<String>> {
+        let c = self.client().await?;
+        Ok(
+            c.query_opt("SELECT body FROM inventories WHERE host_id = $1", &[&id])
+                .await?
+                .map(|r| r.get(0)),
+        )
+    }
+
+    async fn ingest(
+        &self,
+        host_id: &str,
+        seq: i64,
+        events: &[EventRow],
+        alerts: &[NewAlert],
+        now: Timestamp,
+    ) -> Result<Ingested> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        // The row lock taken by this UPDATE serialises batches of one host across servers.
+        let claimed = tx
+            .execute("UPDATE hosts SET last_seq = $2, last_seen = GREATEST(COALESCE(last_seen, 0), $3) WHERE id = $1 AND last_seq < $2", &[&host_id, &seq, &now])
+            .await?;
+        if claimed == 0 {
+            let exists = tx
+                .query_opt("SELECT 1 FROM hosts WHERE id = $1", &[&host_id])
+                .await?
+                .is_some();
+            return if exists {
+                Ok(Ingested::Duplicate)
+            } else {
+                Err(StoreError::NotFound(format!("host {host_id}")))
+            };
+        }
+        if !events.is_empty() {
+            let times: Vec<i64> = events.iter().map(|e| e.time).collect();
+            let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+            let bodies: Vec<&str> = events.iter().map(|e| e.body.as_str()).collect();
+            tx.execute(
+                "INSERT INTO events (host_id, seq, time, kind, body) \
+                 SELECT $1, $2, t, k, b FROM UNNEST($3::BIGINT[], $4::TEXT[], $5::TEXT[]) AS u(t, k, b)",
+                &[&host_id, &seq, &times, &kinds, &bodies],
+            )
+            .await?;
+        }
+        if !alerts.is_empty() {
+            let st = tx
+                .prepare(
+                    "INSERT INTO alerts (host_id, kind, level, status, name, dedup_key, evidence, first_seen, last_seen) \
+                     VALUES ($1, $2, $3, 'unhandled', $4, $5, $6, $7, $7) \
+                     ON CONFLICT (host_id, kind, dedup_key) DO UPDATE SET \
+                       last_seen = GREATEST(alerts.last_seen, excluded.last_seen), count = alerts.count + 1, \
+                       level = excluded.level, name = excluded.name, evidence = excluded.evidence, \
+                       status = CASE WHEN alerts.status = 'expired' THEN 'unhandled' ELSE alerts.status END",
+                )
+                .await?;
+            for a in alerts {
+                tx.execute(
+                    &st,
+                    &[
+                        &host_id,
+                        &a.kind.as_str(),
+                        &a.level.as_str(),
+                        &a.name,
+                        &a.key,
+                        &evidence_to_json(&a.evidence),
+                        &a.time,
+                    ],
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(Ingested::Stored)
+    }
+
+    async fn event_count(&self, host_id: Option<&str>) -> Result<i64> {
+        let c = self.client().await?;
+        let row = match host_id {
+            Some(h) => {
+                c.query_one("SELECT COUNT(*) FROM events WHERE host_id = $1", &[&h])
+                    .await?
+            }
+            None => c.query_one("SELECT COUNT(*) FROM events", &[]).await?,
+        };
+        Ok(row.get(0))
+    }
+
+    async fn events(&self, host_id: &str, limit: i64) -> Result<Vec<StoredEvent>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT id, host_id, seq, time, kind, body FROM events WHERE host_id = $1 ORDER BY id DESC LIMIT $2",
+                &[&host_id, &limit],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| StoredEvent {
+                id: r.get(0),
+                host_id: r.get(1),
+                seq: r.get(2),
+                time: r.get(3),
+                kind: r.get(4),
+                body: r.get(5),
+            })
+            .collect())
+    }
+
+    async fn alerts(&self, f: &AlertFilter) -> Result<(Vec<AlertRecord>, i64)> {
+        let c = self.client().await?;
+        let (wh, args) = alert_where(f);
+        let params = as_params(&args);
+        let total: i64 = c
+            .query_one(&format!("SELECT COUNT(*) FROM alerts {wh}"), &params)
+            .await?
+            .get(0);
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT {ALERT_COLUMNS} FROM alerts {wh} ORDER BY last_seen DESC, id DESC LIMIT {} OFFSET {}",
+                    f.limit.clamp(0, 1000),
+                    f.offset.max(0)
+                ),
+                &params,
+            )
+            .await?;
+        Ok((rows.iter().map(alert_from_row).collect(), total))
+    }
+
+    async fn alert(&self, id: i64) -> Result<Option<AlertRecord>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1"),
+                &[&id],
+            )
+            .await?;
+        Ok(row.as_ref().map(alert_from_row))
+    }
+
+    async fn unhandled_alert_counts(&self) -> Result<Vec<(String, String, i64)>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT host_id, level, COUNT(*) FROM alerts WHERE status = 'unhandled' GROUP BY host_id, level",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
+}

@@ -1,0 +1,153 @@
+//! Records the store reads and writes.
+
+use std::collections::BTreeMap;
+use vigil_model::{AlertKind, AlertStatus, Level, Timestamp};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub username: String,
+    pub password_hash: String,
+    pub created_at: Timestamp,
+}
+
+/// A bearer token, stored only as its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub token_hash: String,
+    pub username: String,
+    /// `api` (long-lived, from `vigil up`) or `session` (console login).
+    pub kind: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRecord {
+    pub name: String,
+    pub created_at: Timestamp,
+    pub hosts: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallCodeRecord {
+    pub id: String,
+    /// SHA-256 of the code, hex. The code itself is never stored.
+    pub code_hash: String,
+    pub hint: String,
+    pub group: String,
+    pub os: String,
+    pub provider: String,
+    pub labels: BTreeMap<String, String>,
+    pub proxy_cluster: Option<String>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+    pub uses: i64,
+}
+
+/// A host as enrollment creates it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewHost {
+    pub id: String,
+    pub hostname: String,
+    pub public_key: Vec<u8>,
+    pub agent_version: String,
+    /// OS facts as JSON (`vigil_model::OsInfo`).
+    pub os_json: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostRecord {
+    pub id: String,
+    pub hostname: String,
+    pub group: String,
+    pub provider: String,
+    pub labels: BTreeMap<String, String>,
+    pub public_key: Vec<u8>,
+    pub agent_version: String,
+    pub os_json: String,
+    pub enrolled_at: Timestamp,
+    pub last_seen: Option<Timestamp>,
+    pub uninstalled_at: Option<Timestamp>,
+    pub inventory_at: Option<Timestamp>,
+    /// Highest event batch sequence number committed.
+    pub last_seq: i64,
+}
+
+/// An event as stored: its kind and JSON body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    pub time: Timestamp,
+    pub kind: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub id: i64,
+    pub host_id: String,
+    pub seq: i64,
+    pub time: Timestamp,
+    pub kind: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRecord {
+    pub id: i64,
+    pub host_id: String,
+    pub kind: AlertKind,
+    pub level: Level,
+    pub status: AlertStatus,
+    pub name: String,
+    pub key: String,
+    pub evidence: Vec<(String, String)>,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub count: i64,
+}
+
+/// Alert list query; `None` fields do not filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertFilter {
+    pub host_id: Option<String>,
+    pub level: Option<Level>,
+    pub status: Option<AlertStatus>,
+    pub kind: Option<AlertKind>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Default for AlertFilter {
+    fn default() -> Self {
+        AlertFilter {
+            host_id: None,
+            level: None,
+            status: None,
+            kind: None,
+            limit: 50,
+            offset: 0,
+        }
+    }
+}
+
+pub(crate) fn labels_to_json(labels: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(labels).expect("string maps serialize")
+}
+
+pub(crate) fn evidence_to_json(ev: &[(String, String)]) -> String {
+    serde_json::to_string(ev).expect("string pairs serialize")
+}
+
+pub(crate) fn parse_kind(s: &str) -> AlertKind {
+    // A kind written by a newer version is shown as a configuration risk rather than lost.
+    AlertKind::parse(s).unwrap_or(AlertKind::ConfigurationRisk)
+}
+
+pub(crate) fn parse_level(s: &str) -> Level {
+    Level::parse(s).unwrap_or(Level::Reminder)
+}
+
+pub(crate) fn parse_status(s: &str) -> AlertStatus {
+    AlertStatus::parse(s).unwrap_or(AlertStatus::Unhandled)
+}

@@ -1,0 +1,606 @@
+//! SQLite backend: the embedded default. WAL mode, one writer and one reader connection, every
+//! call on tokio's blocking pool.
+
+use crate::records::*;
+use crate::{check_code, EnrollRefusal, Ingested, Result, Store, StoreError};
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use vigil_model::{NewAlert, Timestamp};
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/001_foundation.sql"))];
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: Arc<Mutex<Connection>>,
+    reader: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SqliteStore")
+    }
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // NORMAL in WAL mode keeps every commit across a process crash (kill -9); only a power loss
+    // can roll back the last transactions. See ARCHITECTURE.md, "Durability".
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection, now: Timestamp) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )?;
+    let current: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations VALUES (?1, ?2)",
+            params![version, now],
+        )?;
+        tx.commit()?;
+        tracing::info!(version, "sqlite migration applied");
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub async fn open(path: &Path) -> Result<SqliteStore> {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            let mut writer = Connection::open(&path)?;
+            configure(&writer)?;
+            migrate(&mut writer, unix_now())?;
+            let reader = Connection::open(&path)?;
+            configure(&reader)?;
+            Ok(SqliteStore {
+                writer: Arc::new(Mutex::new(writer)),
+                reader: Arc::new(Mutex::new(reader)),
+            })
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let conn = self.writer.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let conn = self.reader.clone();
+        tokio::task::spawn_blocking(move || {
+            let guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&guard)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+/// Only migrations read the clock here, to stamp when they ran.
+fn unix_now() -> Timestamp {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+const HOST_COLUMNS: &str =
+    "id, hostname, group_name, provider, labels, public_key, agent_version, \
+     os, enrolled_at, last_seen, uninstalled_at, inventory_at, last_seq";
+
+fn host_from_row(r: &Row<'_>) -> rusqlite::Result<HostRecord> {
+    let labels: String = r.get(4)?;
+    Ok(HostRecord {
+        id: r.get(0)?,
+        hostname: r.get(1)?,
+        group: r.get(2)?,
+        provider: r.get(3)?,
+        labels: serde_json::from_str(&labels).unwrap_or_default(),
+        public_key: r.get(5)?,
+        agent_version: r.get(6)?,
+        os_json: r.get(7)?,
+        enrolled_at: r.get(8)?,
+        last_seen: r.get(9)?,
+        uninstalled_at: r.get(10)?,
+        inventory_at: r.get(11)?,
+        last_seq: r.get(12)?,
+    })
+}
+
+const CODE_COLUMNS: &str = "id, code_hash, hint, group_name, os, provider, labels, proxy_cluster, \
+     created_at, expires_at, revoked_at, uses";
+
+fn code_from_row(r: &Row<'_>) -> rusqlite::Result<InstallCodeRecord> {
+    let labels: String = r.get(6)?;
+    Ok(InstallCodeRecord {
+        id: r.get(0)?,
+        code_hash: r.get(1)?,
+        hint: r.get(2)?,
+        group: r.get(3)?,
+        os: r.get(4)?,
+        provider: r.get(5)?,
+        labels: serde_json::from_str(&labels).unwrap_or_default(),
+        proxy_cluster: r.get(7)?,
+        created_at: r.get(8)?,
+        expires_at: r.get(9)?,
+        revoked_at: r.get(10)?,
+        uses: r.get(11)?,
+    })
+}
+
+const ALERT_COLUMNS: &str =
+    "id, host_id, kind, level, status, name, dedup_key, evidence, first_seen, last_seen, count";
+
+fn alert_from_row(r: &Row<'_>) -> rusqlite::Result<AlertRecord> {
+    let kind: String = r.get(2)?;
+    let level: String = r.get(3)?;
+    let status: String = r.get(4)?;
+    let evidence: String = r.get(7)?;
+    Ok(AlertRecord {
+        id: r.get(0)?,
+        host_id: r.get(1)?,
+        kind: parse_kind(&kind),
+        level: parse_level(&level),
+        status: parse_status(&status),
+        name: r.get(5)?,
+        key: r.get(6)?,
+        evidence: serde_json::from_str(&evidence).unwrap_or_default(),
+        first_seen: r.get(8)?,
+        last_seen: r.get(9)?,
+        count: r.get(10)?,
+    })
+}
+
+/// Builds the WHERE clause shared by the alert list and its count.
+fn alert_where(f: &AlertFilter) -> (String, Vec<String>) {
+    let mut clauses = Vec::new();
+    let mut args = Vec::new();
+    let mut add = |col: &str, v: String| {
+        args.push(v);
+        clauses.push(format!("{col} = ?{}", args.len()));
+    };
+    if let Some(h) = &f.host_id {
+        add("host_id", h.clone());
+    }
+    if let Some(l) = f.level {
+        add("level", l.as_str().into());
+    }
+    if let Some(s) = f.status {
+        add("status", s.as_str().into());
+    }
+    if let Some(k) = f.kind {
+        add("kind", k.as_str().into());
+    }
+    let sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    (sql, args)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn create_user(&self, username: &str, password_hash: &str, now: Timestamp) -> Result<()> {
+        let (u, h) = (username.to_string(), password_hash.to_string());
+        self.write(move |c| {
+            match c.execute("INSERT INTO users VALUES (?1, ?2, ?3)", params![u, h, now]) {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    Err(StoreError::Conflict(format!("user {u}")))
+                }
+                r => r.map(|_| ()).map_err(Into::into),
+            }
+        })
+        .await
+    }
+
+    async fn user(&self, username: &str) -> Result<Option<UserRecord>> {
+        let u = username.to_string();
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT username, password_hash, created_at FROM users WHERE username = ?1",
+                [u],
+                |r| {
+                    Ok(UserRecord {
+                        username: r.get(0)?,
+                        password_hash: r.get(1)?,
+                        created_at: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn user_count(&self) -> Result<i64> {
+        self.read(|c| Ok(c.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?))
+            .await
+    }
+
+    async fn add_token(&self, t: &TokenRecord) -> Result<()> {
+        let t = t.clone();
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO tokens VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![t.token_hash, t.username, t.kind, t.created_at, t.expires_at],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn token(&self, token_hash: &str) -> Result<Option<TokenRecord>> {
+        let h = token_hash.to_string();
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT token_hash, username, kind, created_at, expires_at FROM tokens WHERE token_hash = ?1",
+                [h],
+                |r| {
+                    Ok(TokenRecord {
+                        token_hash: r.get(0)?,
+                        username: r.get(1)?,
+                        kind: r.get(2)?,
+                        created_at: r.get(3)?,
+                        expires_at: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn create_group(&self, name: &str, now: Timestamp) -> Result<bool> {
+        let n = name.to_string();
+        self.write(move |c| {
+            Ok(c.execute(
+                "INSERT OR IGNORE INTO host_groups VALUES (?1, ?2)",
+                params![n, now],
+            )? == 1)
+        })
+        .await
+    }
+
+    async fn groups(&self) -> Result<Vec<GroupRecord>> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT g.name, g.created_at, \
+                   (SELECT COUNT(*) FROM hosts h WHERE h.group_name = g.name AND h.uninstalled_at IS NULL) \
+                 FROM host_groups g ORDER BY g.name",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok(GroupRecord { name: r.get(0)?, created_at: r.get(1)?, hosts: r.get(2)? })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn create_install_code(&self, code: &InstallCodeRecord) -> Result<()> {
+        let k = code.clone();
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            tx.execute("INSERT OR IGNORE INTO host_groups VALUES (?1, ?2)", params![k.group, k.created_at])?;
+            tx.execute(
+                &format!("INSERT INTO install_codes ({CODE_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"),
+                params![
+                    k.id, k.code_hash, k.hint, k.group, k.os, k.provider, labels_to_json(&k.labels),
+                    k.proxy_cluster, k.created_at, k.expires_at, k.revoked_at, k.uses
+                ],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn install_codes(&self) -> Result<Vec<InstallCodeRecord>> {
+        self.read(|c| {
+            let mut st = c.prepare(&format!(
+                "SELECT {CODE_COLUMNS} FROM install_codes ORDER BY created_at DESC, id"
+            ))?;
+            let rows = st.query_map([], code_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn revoke_install_code(&self, id: &str, now: Timestamp) -> Result<bool> {
+        let id = id.to_string();
+        self.write(move |c| {
+            Ok(c.execute(
+                "UPDATE install_codes SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+                params![id, now],
+            )? == 1)
+        })
+        .await
+    }
+
+    async fn enroll_host(
+        &self,
+        code_hash: &str,
+        host: &NewHost,
+        now: Timestamp,
+    ) -> Result<std::result::Result<HostRecord, EnrollRefusal>> {
+        let (code_hash, h) = (code_hash.to_string(), host.clone());
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let code = tx
+                .query_row(
+                    &format!("SELECT {CODE_COLUMNS} FROM install_codes WHERE code_hash = ?1"),
+                    [&code_hash],
+                    code_from_row,
+                )
+                .optional()?;
+            let Some(code) = code else { return Ok(Err(EnrollRefusal::Unknown)) };
+            if let Err(refusal) = check_code(&code, now) {
+                return Ok(Err(refusal));
+            }
+            tx.execute("UPDATE install_codes SET uses = uses + 1 WHERE id = ?1", [&code.id])?;
+            tx.execute("INSERT OR IGNORE INTO host_groups VALUES (?1, ?2)", params![code.group, now])?;
+            tx.execute(
+                "INSERT INTO hosts (id, hostname, group_name, provider, labels, public_key, agent_version, \
+                   os, install_code_id, enrolled_at, last_seen) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?10)",
+                params![
+                    h.id, h.hostname, code.group, code.provider, labels_to_json(&code.labels),
+                    h.public_key, h.agent_version, h.os_json, code.id, now
+                ],
+            )?;
+            let rec = tx.query_row(
+                &format!("SELECT {HOST_COLUMNS} FROM hosts WHERE id = ?1"),
+                [&h.id],
+                host_from_row,
+            )?;
+            tx.commit()?;
+            Ok(Ok(rec))
+        })
+        .await
+    }
+
+    async fn host(&self, id: &str) -> Result<Option<HostRecord>> {
+        let id = id.to_string();
+        self.read(move |c| {
+            Ok(c.query_row(
+                &format!("SELECT {HOST_COLUMNS} FROM hosts WHERE id = ?1"),
+                [id],
+                host_from_row,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn hosts(&self) -> Result<Vec<HostRecord>> {
+        self.read(|c| {
+            let mut st = c.prepare(&format!(
+                "SELECT {HOST_COLUMNS} FROM hosts ORDER BY hostname, id"
+            ))?;
+            let rows = st.query_map([], host_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn touch_host(&self, id: &str, now: Timestamp, agent_version: &str) -> Result<()> {
+        let (id, v) = (id.to_string(), agent_version.to_string());
+        self.write(move |c| {
+            c.execute(
+                "UPDATE hosts SET last_seen = MAX(COALESCE(last_seen, 0), ?2), agent_version = ?3 WHERE id = ?1",
+                params![id, now, v],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn mark_uninstalled(&self, id: &str, now: Timestamp) -> Result<()> {
+        let id = id.to_string();
+        self.write(move |c| {
+            c.execute(
+                "UPDATE hosts SET uninstalled_at = COALESCE(uninstalled_at, ?2) WHERE id = ?1",
+                params![id, now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn put_inventory(&self, id: &str, collected_at: Timestamp, json: &str) -> Result<()> {
+        let (id, json) = (id.to_string(), json.to_string());
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let n = tx.execute(
+                "INSERT INTO inventories VALUES (?1, ?2, ?3) ON CONFLICT (host_id) DO UPDATE \
+                 SET collected_at = excluded.collected_at, body = excluded.body \
+                 WHERE excluded.collected_at >= inventories.collected_at",
+                params![id, collected_at, json],
+            )?;
+            if n == 1 {
+                tx.execute(
+                    "UPDATE hosts SET inventory_at = ?2 WHERE id = ?1",
+                    params![id, collected_at],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn inventory(&self, id: &str) -> Result<Option<String>> {
+        let id = id.to_string();
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT body FROM inventories WHERE host_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn ingest(
+        &self,
+        host_id: &str,
+        seq: i64,
+        events: &[EventRow],
+        alerts: &[NewAlert],
+        now: Timestamp,
+    ) -> Result<Ingested> {
+        let (host_id, events, alerts) = (host_id.to_string(), events.to_vec(), alerts.to_vec());
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            // Claiming the sequence number first makes a replayed batch a no-op.
+            let claimed = tx.execute(
+                "UPDATE hosts SET last_seq = ?2 WHERE id = ?1 AND last_seq < ?2",
+                params![host_id, seq],
+            )?;
+            if claimed == 0 {
+                let exists: bool =
+                    tx.query_row("SELECT COUNT(*) FROM hosts WHERE id = ?1", [&host_id], |r| r.get(0))?;
+                return if exists { Ok(Ingested::Duplicate) } else { Err(StoreError::NotFound(format!("host {host_id}"))) };
+            }
+            {
+                let mut ins = tx.prepare_cached(
+                    "INSERT INTO events (host_id, seq, time, kind, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+                for e in &events {
+                    ins.execute(params![host_id, seq, e.time, e.kind, e.body])?;
+                }
+                let mut up = tx.prepare_cached(
+                    "INSERT INTO alerts (host_id, kind, level, status, name, dedup_key, evidence, first_seen, last_seen) \
+                     VALUES (?1, ?2, ?3, 'unhandled', ?4, ?5, ?6, ?7, ?7) \
+                     ON CONFLICT (host_id, kind, dedup_key) DO UPDATE SET \
+                       last_seen = MAX(alerts.last_seen, excluded.last_seen), count = alerts.count + 1, \
+                       level = excluded.level, name = excluded.name, evidence = excluded.evidence, \
+                       status = CASE WHEN alerts.status = 'expired' THEN 'unhandled' ELSE alerts.status END",
+                )?;
+                for a in &alerts {
+                    up.execute(params![
+                        host_id, a.kind.as_str(), a.level.as_str(), a.name, a.key,
+                        evidence_to_json(&a.evidence), a.time
+                    ])?;
+                }
+            }
+            tx.execute("UPDATE hosts SET last_seen = MAX(COALESCE(last_seen, 0), ?2) WHERE id = ?1", params![host_id, now])?;
+            tx.commit()?;
+            Ok(Ingested::Stored)
+        })
+        .await
+    }
+
+    async fn event_count(&self, host_id: Option<&str>) -> Result<i64> {
+        let h = host_id.map(str::to_string);
+        self.read(move |c| {
+            Ok(match h {
+                Some(h) => {
+                    c.query_row("SELECT COUNT(*) FROM events WHERE host_id = ?1", [h], |r| {
+                        r.get(0)
+                    })?
+                }
+                None => c.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?,
+            })
+        })
+        .await
+    }
+
+    async fn events(&self, host_id: &str, limit: i64) -> Result<Vec<StoredEvent>> {
+        let h = host_id.to_string();
+        self.read(move |c| {
+            let mut st = c.prepare(
+                "SELECT id, host_id, seq, time, kind, body FROM events WHERE host_id = ?1 ORDER BY id DESC LIMIT ?2",
+            )?;
+            let rows = st.query_map(params![h, limit], |r| {
+                Ok(StoredEvent {
+                    id: r.get(0)?,
+                    host_id: r.get(1)?,
+                    seq: r.get(2)?,
+                    time: r.get(3)?,
+                    kind: r.get(4)?,
+                    body: r.get(5)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn alerts(&self, filter: &AlertFilter) -> Result<(Vec<AlertRecord>, i64)> {
+        let f = filter.clone();
+        self.read(move |c| {
+            let (wh, args) = alert_where(&f);
+            let total: i64 = c.query_row(
+                &format!("SELECT COUNT(*) FROM alerts {wh}"),
+                rusqlite::params_from_iter(args.iter()),
+                |r| r.get(0),
+            )?;
+            let mut st = c.prepare(&format!(
+                "SELECT {ALERT_COLUMNS} FROM alerts {wh} ORDER BY last_seen DESC, id DESC LIMIT {} OFFSET {}",
+                f.limit.clamp(0, 1000),
+                f.offset.max(0)
+            ))?;
+            let rows = st.query_map(rusqlite::params_from_iter(args.iter()), alert_from_row)?;
+            Ok((rows.collect::<rusqlite::Result<Vec<_>>>()?, total))
+        })
+        .await
+    }
+
+    async fn alert(&self, id: i64) -> Result<Option<AlertRecord>> {
+        self.read(move |c| {
+            Ok(c.query_row(
+                &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?1"),
+                [id],
+                alert_from_row,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn unhandled_alert_counts(&self) -> Result<Vec<(String, String, i64)>> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT host_id, level, COUNT(*) FROM alerts WHERE status = 'unhandled' GROUP BY host_id, level",
+            )?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+}
