@@ -81,6 +81,7 @@ pub trait Store: Send + Sync + 'static {
     // --- install codes ---
     async fn create_install_code(&self, code: &InstallCodeRecord) -> Result<()>;
     async fn install_codes(&self) -> Result<Vec<InstallCodeRecord>>;
+    async fn install_code(&self, code_hash: &str) -> Result<Option<InstallCodeRecord>>;
     /// Marks the code revoked; `Ok(false)` when no such code exists.
     async fn revoke_install_code(&self, id: &str, now: Timestamp) -> Result<bool>;
 
@@ -98,8 +99,14 @@ pub trait Store: Send + Sync + 'static {
     /// Records a heartbeat.
     async fn touch_host(&self, id: &str, now: Timestamp, agent_version: &str) -> Result<()>;
     async fn mark_uninstalled(&self, id: &str, now: Timestamp) -> Result<()>;
-    /// Replaces the host's fingerprint snapshot unless a newer one is stored.
-    async fn put_inventory(&self, id: &str, collected_at: Timestamp, json: &str) -> Result<()>;
+    /// Replaces the host's fingerprint snapshot (and its OS facts) unless a newer one is stored.
+    async fn put_inventory(
+        &self,
+        id: &str,
+        collected_at: Timestamp,
+        os_json: &str,
+        json: &str,
+    ) -> Result<()>;
     async fn inventory(&self, id: &str) -> Result<Option<String>>;
 
     // --- events and alerts ---

@@ -314,6 +314,14 @@ impl Store for PostgresStore {
         Ok(rows.iter().map(code_from_row).collect())
     }
 
+    async fn install_code(&self, code_hash: &str) -> Result<Option<InstallCodeRecord>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(&format!("SELECT {CODE_COLUMNS} FROM install_codes WHERE code_hash = $1"), &[&code_hash])
+            .await?;
+        Ok(row.as_ref().map(code_from_row))
+    }
+
     async fn revoke_install_code(&self, id: &str, now: Timestamp) -> Result<bool> {
         let c = self.client().await?;
         Ok(c.execute(
@@ -415,7 +423,13 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn put_inventory(&self, id: &str, collected_at: Timestamp, json: &str) -> Result<()> {
+    async fn put_inventory(
+        &self,
+        id: &str,
+        collected_at: Timestamp,
+        os_json: &str,
+        json: &str,
+    ) -> Result<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let n = tx
@@ -428,8 +442,8 @@ impl Store for PostgresStore {
             .await?;
         if n == 1 {
             tx.execute(
-                "UPDATE hosts SET inventory_at = $2 WHERE id = $1",
-                &[&id, &collected_at],
+                "UPDATE hosts SET inventory_at = $2, os = $3 WHERE id = $1",
+                &[&id, &collected_at, &os_json],
             )
             .await?;
         }

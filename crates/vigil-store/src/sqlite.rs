@@ -340,6 +340,19 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn install_code(&self, code_hash: &str) -> Result<Option<InstallCodeRecord>> {
+        let h = code_hash.to_string();
+        self.read(move |c| {
+            Ok(c.query_row(
+                &format!("SELECT {CODE_COLUMNS} FROM install_codes WHERE code_hash = ?1"),
+                [h],
+                code_from_row,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
     async fn revoke_install_code(&self, id: &str, now: Timestamp) -> Result<bool> {
         let id = id.to_string();
         self.write(move |c| {
@@ -440,8 +453,14 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn put_inventory(&self, id: &str, collected_at: Timestamp, json: &str) -> Result<()> {
-        let (id, json) = (id.to_string(), json.to_string());
+    async fn put_inventory(
+        &self,
+        id: &str,
+        collected_at: Timestamp,
+        os_json: &str,
+        json: &str,
+    ) -> Result<()> {
+        let (id, os, json) = (id.to_string(), os_json.to_string(), json.to_string());
         self.write(move |c| {
             let tx = c.transaction()?;
             let n = tx.execute(
@@ -452,8 +471,8 @@ impl Store for SqliteStore {
             )?;
             if n == 1 {
                 tx.execute(
-                    "UPDATE hosts SET inventory_at = ?2 WHERE id = ?1",
-                    params![id, collected_at],
+                    "UPDATE hosts SET inventory_at = ?2, os = ?3 WHERE id = ?1",
+                    params![id, collected_at, os],
                 )?;
             }
             tx.commit()?;

@@ -89,6 +89,8 @@ async fn check(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(store.install_codes().await.unwrap().len(), 2);
+    assert_eq!(store.install_code("hash2").await.unwrap().unwrap().id, "ic-2");
+    assert_eq!(store.install_code("nope").await.unwrap(), None);
     assert!(store.revoke_install_code("ic-2", T0 + 5).await.unwrap());
     assert!(!store.revoke_install_code("ic-9", T0 + 5).await.unwrap());
 
@@ -161,21 +163,19 @@ async fn check(store: Arc<dyn Store>) {
 
     // Inventory: a stale snapshot never replaces a newer one.
     store
-        .put_inventory("h-1", T0 + 60, r#"{"v":2}"#)
+        .put_inventory("h-1", T0 + 60, r#"{"id":"rocky"}"#, r#"{"v":2}"#)
         .await
         .unwrap();
     store
-        .put_inventory("h-1", T0 + 55, r#"{"v":1}"#)
+        .put_inventory("h-1", T0 + 55, r#"{"id":"alpine"}"#, r#"{"v":1}"#)
         .await
         .unwrap();
     assert_eq!(
         store.inventory("h-1").await.unwrap().as_deref(),
         Some(r#"{"v":2}"#)
     );
-    assert_eq!(
-        store.host("h-1").await.unwrap().unwrap().inventory_at,
-        Some(T0 + 60)
-    );
+    let h = store.host("h-1").await.unwrap().unwrap();
+    assert_eq!((h.inventory_at, h.os_json.as_str()), (Some(T0 + 60), r#"{"id":"rocky"}"#));
     assert_eq!(store.inventory("h-5").await.unwrap(), None);
 
     // Ingest: once per sequence number, alerts deduplicated by key.
