@@ -1,0 +1,264 @@
+//! The agent channel under `/agent/v1`: enrollment, heartbeats, fingerprints, event batches,
+//! uninstall. Every request but enrollment is authenticated by the host's Ed25519 signature.
+
+use crate::install;
+use crate::state::{CachedHost, SharedState};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use vigil_proto::agent::*;
+use vigil_proto::auth::{self, AuthError};
+use vigil_proto::{codec, MAX_BODY_BYTES, MAX_INFLATED_BYTES, PROTO_VERSION};
+use vigil_store::{EnrollRefusal, EventRow, Ingested, NewHost};
+
+pub fn router(state: SharedState) -> Router {
+    Router::new()
+        .route(PATH_ENROLL, post(enroll))
+        .route(PATH_HEARTBEAT, post(heartbeat))
+        .route(PATH_INVENTORY, post(inventory))
+        .route(PATH_EVENTS, post(events))
+        .route(PATH_UNINSTALL, post(uninstall))
+        .route(PATH_CA, get(install::ca_pem))
+        .route(PATH_INSTALL_SCRIPT, get(install::script))
+        .route(PATH_DOWNLOAD, get(install::binary))
+        .route(PATH_DOWNLOAD_SHA256, get(install::binary_sha256))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// An agent-facing error: HTTP status plus a stable code the agent can act on.
+#[derive(Debug)]
+pub struct AgentApiError {
+    status: StatusCode,
+    body: AgentError,
+}
+
+impl AgentApiError {
+    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        AgentApiError { status, body: AgentError { code: code.into(), message: message.into() } }
+    }
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, codes::BAD_REQUEST, message)
+    }
+}
+
+impl IntoResponse for AgentApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+impl From<vigil_store::StoreError> for AgentApiError {
+    fn from(e: vigil_store::StoreError) -> Self {
+        tracing::error!(error = %e, "store error on the agent channel");
+        AgentApiError::new(StatusCode::SERVICE_UNAVAILABLE, codes::INTERNAL, "storage is unavailable; retry later")
+    }
+}
+
+impl From<codec::CodecError> for AgentApiError {
+    fn from(e: codec::CodecError) -> Self {
+        match e {
+            codec::CodecError::TooLarge { .. } => {
+                AgentApiError::new(StatusCode::PAYLOAD_TOO_LARGE, codes::TOO_LARGE, e.to_string())
+            }
+            other => AgentApiError::bad_request(other.to_string()),
+        }
+    }
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, AuthError> {
+    headers.get(name).ok_or(AuthError::Missing(name))?.to_str().map_err(|_| AuthError::Malformed(name))
+}
+
+fn path_of(uri: &Uri) -> &str {
+    uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+}
+
+fn auth_error(e: AuthError) -> AgentApiError {
+    AgentApiError::new(StatusCode::UNAUTHORIZED, codes::BAD_SIGNATURE, e.to_string())
+}
+
+/// Checks the signature headers against the host's key; returns the host id.
+async fn authenticate(
+    st: &SharedState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<String, AgentApiError> {
+    let host = header(headers, auth::HEADER_HOST).map_err(auth_error)?.to_string();
+    let time: i64 = header(headers, auth::HEADER_TIME)
+        .map_err(auth_error)?
+        .parse()
+        .map_err(|_| auth_error(AuthError::Malformed(auth::HEADER_TIME)))?;
+    let sig = header(headers, auth::HEADER_SIGNATURE).map_err(auth_error)?;
+
+    let cached = st.hosts.read().unwrap_or_else(|p| p.into_inner()).get(&host).cloned();
+    let cached = match cached {
+        Some(c) => c,
+        None => {
+            let Some(rec) = st.store.host(&host).await? else {
+                return Err(AgentApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    codes::UNKNOWN_HOST,
+                    format!("host {host} is not enrolled on this server"),
+                ));
+            };
+            let c = CachedHost { public_key: rec.public_key, uninstalled: rec.uninstalled_at.is_some() };
+            st.hosts.write().unwrap_or_else(|p| p.into_inner()).insert(host.clone(), c.clone());
+            c
+        }
+    };
+    auth::verify(&cached.public_key, method.as_str(), path_of(uri), &host, time, sig, body, st.now())
+        .map_err(auth_error)?;
+    if cached.uninstalled {
+        return Err(AgentApiError::new(
+            StatusCode::FORBIDDEN,
+            codes::UNINSTALLED_HOST,
+            format!("host {host} was uninstalled; enroll it again with a new install code"),
+        ));
+    }
+    Ok(host)
+}
+
+fn settings(st: &SharedState) -> AgentSettings {
+    AgentSettings { heartbeat_secs: st.config.heartbeat_secs, inventory_secs: st.config.inventory_secs }
+}
+
+fn new_host_id() -> String {
+    let n: u64 = rand::rng().random();
+    format!("h-{n:016x}")
+}
+
+fn rfc3339(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0).map(|d| d.to_rfc3339()).unwrap_or_else(|| t.to_string())
+}
+
+async fn enroll(
+    State(st): State<SharedState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<EnrollResponse>, AgentApiError> {
+    let req: EnrollRequest = codec::decode(&body, MAX_INFLATED_BYTES)?;
+    if req.proto != PROTO_VERSION {
+        return Err(AgentApiError::bad_request(format!(
+            "agent speaks protocol {}, this server speaks {PROTO_VERSION}; install the server's agent",
+            req.proto
+        )));
+    }
+    let public_key = auth::decode_public_key(&req.public_key).map_err(auth_error)?;
+    // The enrollment is signed with the new key: proof that the caller holds it.
+    let time: i64 = header(&headers, auth::HEADER_TIME)
+        .map_err(auth_error)?
+        .parse()
+        .map_err(|_| auth_error(AuthError::Malformed(auth::HEADER_TIME)))?;
+    let sig = header(&headers, auth::HEADER_SIGNATURE).map_err(auth_error)?;
+    auth::verify(&public_key, method.as_str(), path_of(&uri), "enroll", time, sig, &body, st.now())
+        .map_err(auth_error)?;
+    if req.hostname.is_empty() || req.hostname.len() > 255 {
+        return Err(AgentApiError::bad_request("hostname must be 1 to 255 characters"));
+    }
+    let code_hash = hex::encode(Sha256::digest(req.code.trim().as_bytes()));
+    let host = NewHost {
+        id: new_host_id(),
+        hostname: req.hostname.clone(),
+        public_key,
+        agent_version: req.agent_version.clone(),
+        os_json: serde_json::to_string(&req.os).unwrap_or_else(|_| "{}".into()),
+    };
+    match st.store.enroll_host(&code_hash, &host, st.now()).await? {
+        Ok(rec) => {
+            tracing::info!(host = %rec.id, hostname = %rec.hostname, group = %rec.group, "host enrolled");
+            Ok(Json(EnrollResponse { host_id: rec.id, group: rec.group, settings: settings(&st) }))
+        }
+        Err(refusal) => {
+            let (code, message) = match refusal {
+                EnrollRefusal::Unknown => (codes::UNKNOWN_CODE, "the install code is not known to this server (mistyped, or made on another server)".to_string()),
+                EnrollRefusal::Expired { at } => (codes::EXPIRED_CODE, format!("the install code expired at {}; create a new one", rfc3339(at))),
+                EnrollRefusal::Revoked { at } => (codes::REVOKED_CODE, format!("the install code was revoked at {}; create a new one", rfc3339(at))),
+            };
+            Err(AgentApiError::new(StatusCode::FORBIDDEN, code, message))
+        }
+    }
+}
+
+async fn heartbeat(
+    State(st): State<SharedState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<HeartbeatResponse>, AgentApiError> {
+    let host = authenticate(&st, &method, &uri, &headers, &body).await?;
+    let hb: Heartbeat = codec::decode(&body, MAX_INFLATED_BYTES)?;
+    if hb.spool.dropped_events > 0 || hb.spool.write_failures > 0 {
+        tracing::warn!(%host, dropped = hb.spool.dropped_events, write_failures = hb.spool.write_failures, "agent spool reports loss");
+    }
+    st.store.touch_host(&host, st.now(), &hb.agent_version).await?;
+    Ok(Json(HeartbeatResponse { settings: settings(&st) }))
+}
+
+async fn inventory(
+    State(st): State<SharedState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, AgentApiError> {
+    let host = authenticate(&st, &method, &uri, &headers, &body).await?;
+    let report: InventoryReport = codec::decode(&body, MAX_INFLATED_BYTES)?;
+    let inv = &report.inventory;
+    let os = serde_json::to_string(&inv.os).map_err(|e| AgentApiError::bad_request(e.to_string()))?;
+    let json = serde_json::to_string(inv).map_err(|e| AgentApiError::bad_request(e.to_string()))?;
+    st.store.put_inventory(&host, inv.collected_at, &os, &json).await?;
+    st.store.touch_host(&host, st.now(), "").await.ok();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn events(
+    State(st): State<SharedState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<BatchAck>, AgentApiError> {
+    let host = authenticate(&st, &method, &uri, &headers, &body).await?;
+    let batch: EventBatch = codec::decode(&body, MAX_INFLATED_BYTES)?;
+    let seq = i64::try_from(batch.seq).map_err(|_| AgentApiError::bad_request("seq out of range"))?;
+    if seq <= 0 {
+        return Err(AgentApiError::bad_request("seq starts at 1"));
+    }
+    let rows: Vec<EventRow> = batch
+        .events
+        .iter()
+        .map(|e| EventRow {
+            time: e.time,
+            kind: e.body.kind().to_string(),
+            body: serde_json::to_string(&e.body).expect("events serialize"),
+        })
+        .collect();
+    let alerts = vigil_detect::asset_rules::evaluate(&batch.events);
+    let outcome = st.store.ingest(&host, seq, &rows, &alerts, st.now()).await?;
+    Ok(Json(BatchAck { seq: batch.seq, stored: outcome == Ingested::Stored }))
+}
+
+async fn uninstall(
+    State(st): State<SharedState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, AgentApiError> {
+    let host = authenticate(&st, &method, &uri, &headers, &body).await?;
+    st.store.mark_uninstalled(&host, st.now()).await?;
+    st.hosts.write().unwrap_or_else(|p| p.into_inner()).remove(&host);
+    tracing::info!(%host, "host uninstalled; its history is kept");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,468 @@
+//! The operator REST API under `/api/v1`: bearer-token auth, JSON in and out, one error type.
+
+use crate::admin::{random_secret, token_hash, verify_password};
+use crate::install;
+use crate::state::SharedState;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use vigil_model::{AlertKind, AlertStatus, HostState, Level, OsInfo};
+use vigil_proto::api::*;
+use vigil_store::{AlertFilter, AlertRecord, HostRecord, InstallCodeRecord, TokenRecord};
+
+/// Console sessions last half a day.
+const SESSION_SECS: i64 = 12 * 3600;
+
+pub fn router(state: SharedState) -> Router {
+    let protected = Router::new()
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/overview", get(overview))
+        .route("/api/v1/hosts", get(list_hosts))
+        .route("/api/v1/hosts/{id}", get(get_host))
+        .route("/api/v1/hosts/{id}/fingerprints", get(get_fingerprints))
+        .route("/api/v1/hosts/{id}/events", get(get_events))
+        .route("/api/v1/groups", get(list_groups).post(create_group))
+        .route("/api/v1/install-codes", get(list_codes).post(create_code))
+        .route("/api/v1/install-codes/{id}/revoke", post(revoke_code))
+        .route("/api/v1/alerts", get(list_alerts))
+        .route("/api/v1/alerts/{id}", get(get_alert))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/v1/login", post(login))
+        .merge(protected)
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// Every API failure, classified once here.
+#[derive(Debug)]
+pub enum ApiError {
+    BadRequest(String),
+    Unauthorized(String),
+    NotFound(String),
+    Conflict(String),
+    Unavailable(String),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, error, message) = match self {
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m),
+            ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, "conflict", m),
+            ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", m),
+        };
+        (status, Json(ApiErrorBody { error: error.into(), message })).into_response()
+    }
+}
+
+impl From<vigil_store::StoreError> for ApiError {
+    fn from(e: vigil_store::StoreError) -> Self {
+        match e {
+            vigil_store::StoreError::Conflict(what) => ApiError::Conflict(format!("{what} already exists")),
+            vigil_store::StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            other => {
+                tracing::error!(error = %other, "store error on the API");
+                ApiError::Unavailable("storage is unavailable; retry later".into())
+            }
+        }
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("request body: {e}")))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such endpoint".into())
+}
+
+async fn healthz(State(st): State<SharedState>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok", "backend": st.store.backend() }))
+}
+
+#[derive(Clone, Debug)]
+struct Operator(String);
+
+async fn require_token(State(st): State<SharedState>, mut req: Request, next: Next) -> Response {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let Some(token) = token else {
+        return ApiError::Unauthorized("missing bearer token (Authorization: Bearer TOKEN)".into()).into_response();
+    };
+    match st.store.token(&token_hash(token)).await {
+        Ok(Some(t)) if t.expires_at.is_none_or(|e| e > st.now()) => {
+            req.extensions_mut().insert(Operator(t.username));
+            next.run(req).await
+        }
+        Ok(_) => ApiError::Unauthorized("token is unknown or expired".into()).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+async fn login(State(st): State<SharedState>, body: Bytes) -> ApiResult<Json<LoginResponse>> {
+    let req: LoginRequest = parse_json(&body)?;
+    let user = st.store.user(&req.username).await?;
+    let ok = match user {
+        Some(u) => tokio::task::spawn_blocking(move || verify_password(&req.password, &u.password_hash))
+            .await
+            .unwrap_or(false),
+        None => false,
+    };
+    if !ok {
+        return Err(ApiError::Unauthorized("wrong user name or password".into()));
+    }
+    let token = format!("vgs_{}", random_secret(40));
+    let now = st.now();
+    st.store
+        .add_token(&TokenRecord {
+            token_hash: token_hash(&token),
+            username: req.username,
+            kind: "session".into(),
+            created_at: now,
+            expires_at: Some(now + SESSION_SECS),
+        })
+        .await?;
+    Ok(Json(LoginResponse { token, expires_at: now + SESSION_SECS }))
+}
+
+async fn me(axum::Extension(op): axum::Extension<Operator>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "username": op.0 }))
+}
+
+fn host_state(st: &SharedState, h: &HostRecord) -> HostState {
+    HostState::derive(h.last_seen, h.uninstalled_at.is_some(), st.now(), st.config.offline_after_secs as i64)
+}
+
+fn host_view(st: &SharedState, h: HostRecord, alerts: BTreeMap<String, i64>) -> HostView {
+    let os: OsInfo = serde_json::from_str(&h.os_json).unwrap_or_default();
+    HostView {
+        state: host_state(st, &h),
+        id: h.id,
+        hostname: h.hostname,
+        group: h.group,
+        labels: h.labels,
+        os: if os.pretty_name.is_empty() { os.id } else { os.pretty_name },
+        kernel: os.kernel,
+        ips: os.ips,
+        agent_version: h.agent_version,
+        enrolled_at: h.enrolled_at,
+        last_seen: h.last_seen,
+        uninstalled_at: h.uninstalled_at,
+        inventory_at: h.inventory_at,
+        alerts,
+    }
+}
+
+async fn alert_counts(st: &SharedState) -> ApiResult<BTreeMap<String, BTreeMap<String, i64>>> {
+    let mut by_host: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    for (host, level, n) in st.store.unhandled_alert_counts().await? {
+        by_host.entry(host).or_default().insert(level, n);
+    }
+    Ok(by_host)
+}
+
+#[derive(Debug, Deserialize)]
+struct HostQuery {
+    state: Option<String>,
+    group: Option<String>,
+}
+
+async fn list_hosts(
+    State(st): State<SharedState>,
+    q: Result<Query<HostQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<HostList>> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let wanted = match q.state.as_deref() {
+        None | Some("") => None,
+        Some("online") => Some(HostState::Online),
+        Some("offline") => Some(HostState::Offline),
+        Some("uninstalled") => Some(HostState::Uninstalled),
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "state {other:?} is not one of online, offline, uninstalled"
+            )))
+        }
+    };
+    let mut counts = alert_counts(&st).await?;
+    let hosts = st
+        .store
+        .hosts()
+        .await?
+        .into_iter()
+        .filter(|h| q.group.as_deref().is_none_or(|g| g.is_empty() || h.group == g))
+        .map(|h| {
+            let c = counts.remove(&h.id).unwrap_or_default();
+            host_view(&st, h, c)
+        })
+        .filter(|v| wanted.is_none_or(|w| v.state == w))
+        .collect();
+    Ok(Json(HostList { hosts }))
+}
+
+async fn find_host(st: &SharedState, id: &str) -> ApiResult<HostRecord> {
+    st.store.host(id).await?.ok_or_else(|| ApiError::NotFound(format!("host {id} not found")))
+}
+
+async fn get_host(State(st): State<SharedState>, Path(id): Path<String>) -> ApiResult<Json<HostView>> {
+    let h = find_host(&st, &id).await?;
+    let counts = alert_counts(&st).await?.remove(&id).unwrap_or_default();
+    Ok(Json(host_view(&st, h, counts)))
+}
+
+async fn get_fingerprints(State(st): State<SharedState>, Path(id): Path<String>) -> ApiResult<Response> {
+    find_host(&st, &id).await?;
+    let Some(json) = st.store.inventory(&id).await? else {
+        return Err(ApiError::NotFound(format!("host {id} has not reported fingerprints yet")));
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct LimitQuery {
+    limit: Option<i64>,
+}
+
+async fn get_events(
+    State(st): State<SharedState>,
+    Path(id): Path<String>,
+    q: Result<Query<LimitQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    find_host(&st, &id).await?;
+    let events = st.store.events(&id, q.limit.unwrap_or(100).clamp(1, 1000)).await?;
+    let total = st.store.event_count(Some(&id)).await?;
+    let list: Vec<_> = events
+        .into_iter()
+        .map(|e| {
+            serde_json::json!({
+                "id": e.id, "seq": e.seq, "time": e.time, "kind": e.kind,
+                "body": serde_json::from_str::<serde_json::Value>(&e.body).unwrap_or(serde_json::Value::Null),
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "events": list, "total": total })))
+}
+
+async fn list_groups(State(st): State<SharedState>) -> ApiResult<Json<GroupList>> {
+    let groups = st
+        .store
+        .groups()
+        .await?
+        .into_iter()
+        .map(|g| GroupView { name: g.name, hosts: g.hosts, created_at: g.created_at })
+        .collect();
+    Ok(Json(GroupList { groups }))
+}
+
+fn valid_name(what: &str, s: &str) -> ApiResult<()> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' '));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "{what} {s:?} must be 1 to 64 letters, digits, spaces, '-', '_' or '.'"
+        )))
+    }
+}
+
+async fn create_group(State(st): State<SharedState>, body: Bytes) -> ApiResult<(StatusCode, Json<GroupView>)> {
+    let req: CreateGroup = parse_json(&body)?;
+    valid_name("group", &req.name)?;
+    if !st.store.create_group(&req.name, st.now()).await? {
+        return Err(ApiError::Conflict(format!("group {} already exists", req.name)));
+    }
+    Ok((StatusCode::CREATED, Json(GroupView { name: req.name, hosts: 0, created_at: st.now() })))
+}
+
+fn code_view(st: &SharedState, c: InstallCodeRecord) -> InstallCodeView {
+    let state = if c.revoked_at.is_some() {
+        InstallCodeState::Revoked
+    } else if st.now() >= c.expires_at {
+        InstallCodeState::Expired
+    } else {
+        InstallCodeState::Active
+    };
+    InstallCodeView {
+        id: c.id,
+        hint: c.hint,
+        group: c.group,
+        os: c.os,
+        provider: c.provider,
+        labels: c.labels,
+        proxy_cluster: c.proxy_cluster,
+        created_at: c.created_at,
+        expires_at: c.expires_at,
+        revoked_at: c.revoked_at,
+        uses: c.uses,
+        state,
+    }
+}
+
+async fn list_codes(State(st): State<SharedState>) -> ApiResult<Json<InstallCodeList>> {
+    let codes = st.store.install_codes().await?.into_iter().map(|c| code_view(&st, c)).collect();
+    Ok(Json(InstallCodeList { codes }))
+}
+
+/// Longest validity an install code may have: a code is a short-lived secret.
+const MAX_CODE_SECS: i64 = 30 * 86_400;
+
+async fn create_code(
+    State(st): State<SharedState>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<CreatedInstallCode>)> {
+    let req: CreateInstallCode = parse_json(&body)?;
+    valid_name("group", &req.group)?;
+    if req.os != "linux" {
+        return Err(ApiError::BadRequest(format!("os {:?} is not supported; the agent runs on linux", req.os)));
+    }
+    let secs = parse_duration(&req.expires).ok_or_else(|| {
+        ApiError::BadRequest(format!("expires {:?} is not a duration such as 30m, 24h or 7d", req.expires))
+    })?;
+    if secs > MAX_CODE_SECS {
+        return Err(ApiError::BadRequest("an install code may be valid for 30 days at most".into()));
+    }
+    for (k, v) in &req.labels {
+        if k.is_empty() || k.len() > 64 || v.len() > 256 {
+            return Err(ApiError::BadRequest(format!("label {k:?} must have a 1–64 character key and a value of at most 256")));
+        }
+    }
+    if let Some(c) = &req.proxy_cluster {
+        valid_name("proxy cluster", c)?;
+    }
+    let code = random_secret(32);
+    let now = st.now();
+    let rec = InstallCodeRecord {
+        id: format!("ic-{}", &hex::encode(Sha256::digest(code.as_bytes()))[..12]),
+        code_hash: hex::encode(Sha256::digest(code.as_bytes())),
+        hint: code[..6].to_string(),
+        group: req.group,
+        os: req.os,
+        provider: req.provider,
+        labels: req.labels,
+        proxy_cluster: req.proxy_cluster,
+        created_at: now,
+        expires_at: now + secs,
+        revoked_at: None,
+        uses: 0,
+    };
+    st.store.create_install_code(&rec).await?;
+    let command = install::command(&st.pki.curl_pin, &st.public_url, &code);
+    Ok((StatusCode::CREATED, Json(CreatedInstallCode { view: code_view(&st, rec), code, command })))
+}
+
+async fn revoke_code(State(st): State<SharedState>, Path(id): Path<String>) -> ApiResult<Json<InstallCodeView>> {
+    if !st.store.revoke_install_code(&id, st.now()).await? {
+        return Err(ApiError::NotFound(format!("install code {id} not found")));
+    }
+    let rec = st.store.install_codes().await?.into_iter().find(|c| c.id == id);
+    rec.map(|c| Json(code_view(&st, c))).ok_or_else(|| ApiError::NotFound(format!("install code {id} not found")))
+}
+
+#[derive(Debug, Deserialize)]
+struct AlertQuery {
+    host: Option<String>,
+    level: Option<String>,
+    status: Option<String>,
+    kind: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+fn parse_opt<T>(what: &str, v: Option<&str>, parse: fn(&str) -> Option<T>, names: &[&str]) -> ApiResult<Option<T>> {
+    match v {
+        None | Some("") => Ok(None),
+        Some(s) => parse(s).map(Some).ok_or_else(|| {
+            ApiError::BadRequest(format!("{what} {s:?} is not one of: {}", names.join(", ")))
+        }),
+    }
+}
+
+async fn alert_views(st: &SharedState, alerts: Vec<AlertRecord>) -> ApiResult<Vec<AlertView>> {
+    let names: BTreeMap<String, String> =
+        st.store.hosts().await?.into_iter().map(|h| (h.id, h.hostname)).collect();
+    Ok(alerts
+        .into_iter()
+        .map(|a| AlertView {
+            hostname: names.get(&a.host_id).cloned().unwrap_or_default(),
+            id: a.id,
+            host_id: a.host_id,
+            kind: a.kind,
+            level: a.level,
+            status: a.status,
+            name: a.name,
+            evidence: a.evidence.into_iter().map(|(name, value)| Evidence { name, value }).collect(),
+            first_seen: a.first_seen,
+            last_seen: a.last_seen,
+            count: a.count,
+        })
+        .collect())
+}
+
+async fn list_alerts(
+    State(st): State<SharedState>,
+    q: Result<Query<AlertQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<AlertList>> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let levels: Vec<&str> = Level::ALL.iter().map(|l| l.as_str()).collect();
+    let statuses: Vec<&str> = AlertStatus::ALL.iter().map(|s| s.as_str()).collect();
+    let kinds: Vec<&str> = AlertKind::ALL.iter().map(|k| k.as_str()).collect();
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::BadRequest("limit must be between 1 and 1000".into()));
+    }
+    let filter = AlertFilter {
+        host_id: q.host.filter(|h| !h.is_empty()),
+        level: parse_opt("level", q.level.as_deref(), Level::parse, &levels)?,
+        status: parse_opt("status", q.status.as_deref(), AlertStatus::parse, &statuses)?,
+        kind: parse_opt("kind", q.kind.as_deref(), AlertKind::parse, &kinds)?,
+        limit,
+        offset: q.offset.unwrap_or(0).max(0),
+    };
+    let (alerts, total) = st.store.alerts(&filter).await?;
+    Ok(Json(AlertList { alerts: alert_views(&st, alerts).await?, total }))
+}
+
+async fn get_alert(State(st): State<SharedState>, Path(id): Path<String>) -> ApiResult<Json<AlertView>> {
+    let id: i64 = id.parse().map_err(|_| ApiError::BadRequest(format!("alert id {id:?} is not a number")))?;
+    let a = st.store.alert(id).await?.ok_or_else(|| ApiError::NotFound(format!("alert {id} not found")))?;
+    Ok(Json(alert_views(&st, vec![a]).await?.remove(0)))
+}
+
+async fn overview(State(st): State<SharedState>) -> ApiResult<Json<Overview>> {
+    let mut o = Overview::default();
+    for h in st.store.hosts().await? {
+        o.hosts_total += 1;
+        match host_state(&st, &h) {
+            HostState::Online => o.hosts_online += 1,
+            HostState::Offline => o.hosts_offline += 1,
+            HostState::Uninstalled => o.hosts_uninstalled += 1,
+        }
+    }
+    for l in Level::ALL {
+        o.alerts.insert(l.as_str().into(), 0);
+    }
+    for (_, level, n) in st.store.unhandled_alert_counts().await? {
+        *o.alerts.entry(level).or_default() += n;
+    }
+    Ok(Json(o))
+}

@@ -1,0 +1,182 @@
+//! Vigil's management server: the agent channel over TLS, the REST API, the console and ingest.
+//!
+//! [`start`] binds both listeners and returns a [`RunningServer`] whose addresses tests read
+//! (bind `127.0.0.1:0`); [`RunningServer::stop`] shuts it down. Nothing here reads the clock
+//! directly: time comes from the [`Clock`] handed in.
+
+mod admin;
+mod agent_api;
+mod api;
+mod console;
+mod install;
+pub mod pki;
+mod state;
+mod tls;
+
+pub use admin::{bootstrap_admin, hash_password, AdminCredentials};
+pub use state::{Clock, SystemClock};
+
+use anyhow::{Context, Result};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use vigil_store::Store;
+
+/// How the server runs. [`ServerConfig::new`] gives the defaults.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Holds the CA, the server certificate and (for SQLite) the database.
+    pub data_dir: PathBuf,
+    /// Console and REST API over plain HTTP (keep it on loopback or behind a TLS proxy).
+    pub api_listen: SocketAddr,
+    /// Agent channel over TLS; also serves the API and console over HTTPS.
+    pub agent_listen: SocketAddr,
+    /// The agent-facing URL written into install commands, e.g. `https://10.0.0.5:8601`.
+    /// Derived from `agent_listen` and this host's addresses when absent.
+    pub public_url: Option<String>,
+    pub heartbeat_secs: u64,
+    /// A host is offline after this long without a heartbeat.
+    pub offline_after_secs: u64,
+    /// How often agents send a full fingerprint snapshot even when nothing changed.
+    pub inventory_secs: u64,
+    /// The agent binary served to install commands; this executable when absent.
+    pub agent_binary: Option<PathBuf>,
+}
+
+impl ServerConfig {
+    pub fn new(data_dir: PathBuf) -> ServerConfig {
+        ServerConfig {
+            data_dir,
+            api_listen: SocketAddr::from(([127, 0, 0, 1], 8600)),
+            agent_listen: SocketAddr::from(([0, 0, 0, 0], 8601)),
+            public_url: None,
+            heartbeat_secs: 10,
+            offline_after_secs: 35,
+            inventory_secs: 600,
+            agent_binary: None,
+        }
+    }
+}
+
+/// A started server. Dropping it does not stop it; call [`RunningServer::stop`].
+#[derive(Debug)]
+pub struct RunningServer {
+    pub api_addr: SocketAddr,
+    pub agent_addr: SocketAddr,
+    /// Agent-facing URL used in install commands.
+    pub public_url: String,
+    /// SHA-256 of the server's CA certificate: what agents pin.
+    pub ca_fingerprint: String,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting connections and waits for the accept loops to end.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+
+    /// Resolves when the server is asked to stop.
+    pub fn shutdown_handle(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+}
+
+/// Binds both listeners, creates or loads the TLS identity, and serves until stopped.
+pub async fn start(
+    config: ServerConfig,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+) -> Result<RunningServer> {
+    let api_listener = TcpListener::bind(config.api_listen)
+        .await
+        .with_context(|| format!("binding the console/API address {}", config.api_listen))?;
+    let agent_listener = TcpListener::bind(config.agent_listen)
+        .await
+        .with_context(|| format!("binding the agent address {}", config.agent_listen))?;
+    let api_addr = api_listener.local_addr()?;
+    let agent_addr = agent_listener.local_addr()?;
+
+    let public_url = match &config.public_url {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => default_public_url(agent_addr),
+    };
+    let mut names: Vec<String> = Vec::new();
+    if let Some(host) = url_host(&public_url) {
+        names.push(host);
+    }
+    let pki = pki::load_or_create(&config.data_dir.join("tls"), &names)?;
+    let ca_fingerprint = pki.ca_fingerprint.clone();
+    let tls_config = pki.server_config.clone();
+
+    let state = state::AppState::new(config, store, clock, pki, public_url.clone());
+    let api_router = api::router(state.clone()).merge(console::router());
+    let agent_router = agent_api::router(state.clone()).merge(api_router.clone());
+
+    let (shutdown, rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    {
+        let mut rx = rx.clone();
+        tasks.push(tokio::spawn(async move {
+            let serve = axum::serve(api_listener, api_router.into_make_service())
+                .with_graceful_shutdown(async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "console/API listener failed");
+            }
+        }));
+    }
+    tasks.push(tokio::spawn(tls::serve(agent_listener, tls_config, agent_router, rx)));
+    tracing::info!(%api_addr, %agent_addr, %public_url, "server started");
+    Ok(RunningServer { api_addr, agent_addr, public_url, ca_fingerprint, shutdown, tasks })
+}
+
+fn default_public_url(agent_addr: SocketAddr) -> String {
+    let ip = if agent_addr.ip().is_unspecified() {
+        primary_address().unwrap_or_else(|| "127.0.0.1".to_string())
+    } else {
+        agent_addr.ip().to_string()
+    };
+    let host = if ip.contains(':') { format!("[{ip}]") } else { ip };
+    format!("https://{host}:{}", agent_addr.port())
+}
+
+/// This host's first non-loopback IPv4 address, as agents elsewhere would dial it.
+fn primary_address() -> Option<String> {
+    let trie = std::fs::read_to_string("/proc/net/fib_trie").ok()?;
+    vigil_collect::ifaddr::local_ipv4(&trie)
+        .into_iter()
+        .find(|ip| !ip.is_loopback())
+        .map(|ip| ip.to_string())
+}
+
+fn url_host(url: &str) -> Option<String> {
+    let rest = url.split("://").nth(1)?;
+    let authority = rest.split('/').next()?;
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next()?
+    } else {
+        authority.rsplit_once(':').map(|(h, _)| h).unwrap_or(authority)
+    };
+    (!host.is_empty()).then(|| host.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_of_urls() {
+        assert_eq!(url_host("https://10.0.0.5:8601").as_deref(), Some("10.0.0.5"));
+        assert_eq!(url_host("https://[fd00::1]:8601/x").as_deref(), Some("fd00::1"));
+        assert_eq!(url_host("https://vigil.example").as_deref(), Some("vigil.example"));
+        assert_eq!(url_host("nonsense"), None);
+    }
+}
