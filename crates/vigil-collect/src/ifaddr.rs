@@ -27,14 +27,17 @@ pub fn global_ipv6(if_inet6: &str) -> Vec<Ipv6Addr> {
     let mut out = Vec::new();
     for line in if_inet6.lines() {
         let mut f = line.split_whitespace();
-        let (Some(hex), Some(_idx), Some(_plen), Some(scope)) = (f.next(), f.next(), f.next(), f.next())
+        let (Some(hex), Some(_idx), Some(_plen), Some(scope)) =
+            (f.next(), f.next(), f.next(), f.next())
         else {
             continue;
         };
         if scope != "00" || hex.len() != 32 {
             continue;
         }
-        let Ok(bits) = u128::from_str_radix(hex, 16) else { continue };
+        let Ok(bits) = u128::from_str_radix(hex, 16) else {
+            continue;
+        };
         let ip = Ipv6Addr::from(bits);
         if !out.contains(&ip) {
             out.push(ip);
@@ -78,7 +81,10 @@ fe80000000000000505400fffe123456 02 40 20 80     eth0
 20010db8000000000000000000000042 02 40 00 00     eth0
 garbage
 ";
-        assert_eq!(global_ipv6(text), vec!["2001:db8::42".parse::<Ipv6Addr>().unwrap()]);
+        assert_eq!(
+            global_ipv6(text),
+            vec!["2001:db8::42".parse::<Ipv6Addr>().unwrap()]
+        );
     }
 
     #[test]

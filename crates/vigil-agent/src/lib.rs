@@ -1,0 +1,16 @@
+//! Vigil's host agent: collects fingerprints and events, spools them on disk, and sends them to
+//! the server over a TLS channel pinned to the server's CA, every request signed by the host's
+//! own key.
+
+pub mod client;
+pub mod collect;
+pub mod identity;
+pub mod run;
+pub mod service;
+pub mod spool;
+
+pub use identity::Identity;
+pub use run::{enroll, run, uninstall, AgentConfig};
+
+/// The agent's version, reported at enrollment and in heartbeats.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

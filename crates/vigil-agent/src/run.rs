@@ -1,0 +1,240 @@
+//! The agent's life: enroll once, then heartbeat, collect, diff, spool and send until stopped.
+
+use crate::client::{error_chain, pinned_client, signed_post, unix_now, CallError, Channel};
+use crate::collect::{self_rss_kb, Collector};
+use crate::identity::Identity;
+use crate::spool::Spool;
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+use vigil_model::Inventory;
+use vigil_proto::agent::*;
+use vigil_proto::auth::AgentKey;
+use vigil_proto::{codec, PROTO_VERSION};
+
+/// How the agent runs.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    pub data_dir: PathBuf,
+    /// Filesystem root to inventory (`/` on a live host).
+    pub root: PathBuf,
+    /// How often fingerprints are collected and compared.
+    pub collect_secs: u64,
+    /// Spool bound in bytes.
+    pub spool_max_bytes: u64,
+}
+
+impl AgentConfig {
+    pub fn new(data_dir: PathBuf) -> AgentConfig {
+        AgentConfig { data_dir, root: PathBuf::from("/"), collect_secs: 60, spool_max_bytes: 64 << 20 }
+    }
+}
+
+/// Enrolls this host with an install code and saves the identity in `data_dir`.
+pub async fn enroll(server: &str, code: &str, ca_fingerprint: &str, data_dir: &Path) -> Result<Identity> {
+    let server = server.trim_end_matches('/');
+    if !server.starts_with("https://") {
+        bail!("the server URL must start with https:// (got {server:?})");
+    }
+    let http = pinned_client(ca_fingerprint)?;
+    let key = AgentKey::generate();
+    let os = Collector::new(Path::new("/")).os_info();
+    let req = EnrollRequest {
+        proto: PROTO_VERSION,
+        code: code.trim().to_string(),
+        public_key: key.public_base64(),
+        hostname: if os.hostname.is_empty() { "unknown".into() } else { os.hostname.clone() },
+        agent_version: crate::VERSION.to_string(),
+        os,
+    };
+    let body = codec::encode(&req);
+    let resp = match signed_post(&http, server, PATH_ENROLL, "enroll", &key, body).await {
+        Ok(r) => r,
+        Err(CallError::Identity(e)) | Err(CallError::Refused(e)) => {
+            bail!("enrollment refused: {} ({})", e.message, e.code)
+        }
+        Err(CallError::Retry(e)) => bail!("cannot reach the server at {server}: {e}"),
+    };
+    let resp: EnrollResponse = serde_json::from_slice(&resp).context("enrollment answer is not understood")?;
+    let id = Identity {
+        server: server.to_string(),
+        host_id: resp.host_id,
+        group: resp.group,
+        ca_fingerprint: ca_fingerprint.trim().to_ascii_lowercase(),
+        key: Identity::encode_key(&key),
+    };
+    id.save(data_dir)?;
+    Ok(id)
+}
+
+/// Tells the server this host is uninstalled, then removes the agent's data directory.
+pub async fn uninstall(data_dir: &Path) -> Result<Identity> {
+    let id = Identity::load(data_dir)?
+        .with_context(|| format!("no agent identity in {}: nothing to uninstall", data_dir.display()))?;
+    let channel = Channel::new(pinned_client(&id.ca_fingerprint)?, &id.server, &id.host_id, id.key()?);
+    match channel.post(PATH_UNINSTALL, codec::encode(&serde_json::json!({}))).await {
+        Ok(_) => {}
+        Err(CallError::Identity(e)) if e.code == codes::UNINSTALLED_HOST => {}
+        Err(e) => bail!("the server was not told of the uninstall ({e}); nothing removed, retry"),
+    }
+    std::fs::remove_dir_all(data_dir).with_context(|| format!("removing {}", data_dir.display()))?;
+    Ok(id)
+}
+
+const LAST_INVENTORY: &str = "inventory.json";
+
+fn load_last_inventory(dir: &Path) -> Option<Inventory> {
+    serde_json::from_slice(&std::fs::read(dir.join(LAST_INVENTORY)).ok()?).ok()
+}
+
+fn save_last_inventory(dir: &Path, inv: &Inventory) {
+    let tmp = dir.join(format!("{LAST_INVENTORY}.tmp"));
+    let ok = serde_json::to_vec(inv)
+        .ok()
+        .and_then(|b| std::fs::write(&tmp, b).ok())
+        .and_then(|_| std::fs::rename(&tmp, dir.join(LAST_INVENTORY)).ok());
+    if ok.is_none() {
+        tracing::warn!("could not save the last inventory; changes made while stopped may be missed");
+    }
+}
+
+/// Runs the agent until `shutdown` turns true or the server says this host is gone.
+pub async fn run(cfg: AgentConfig, mut shutdown: watch::Receiver<bool>) -> Result<()> {
+    let id = Identity::load(&cfg.data_dir)?.with_context(|| {
+        format!(
+            "this host is not enrolled (no {} in {}): run `vigil agent install --server URL --code CODE --ca-fingerprint FP`",
+            crate::identity::FILE,
+            cfg.data_dir.display()
+        )
+    })?;
+    let channel = Channel::new(pinned_client(&id.ca_fingerprint)?, &id.server, &id.host_id, id.key()?);
+    let spool = Arc::new(Mutex::new(Spool::open(&cfg.data_dir.join("spool"), cfg.spool_max_bytes)?));
+    let wake = Arc::new(Notify::new());
+    let (fatal_tx, mut fatal_rx) = watch::channel::<Option<String>>(None);
+    tracing::info!(host = %id.host_id, server = %id.server, "agent started");
+
+    let sender = tokio::spawn(send_loop(channel.clone(), spool.clone(), wake.clone(), fatal_tx.clone(), shutdown.clone()));
+
+    let mut settings = AgentSettings { heartbeat_secs: 10, inventory_secs: 600 };
+    let mut collector = Collector::new(&cfg.root);
+    let mut last = load_last_inventory(&cfg.data_dir);
+    let mut last_full_sent: Option<i64> = None;
+    let mut heartbeat = tokio::time::interval(Duration::from_secs(settings.heartbeat_secs));
+    let mut collect = tokio::time::interval(Duration::from_secs(cfg.collect_secs.max(1)));
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    collect.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
+    let result = loop {
+        tokio::select! {
+            _ = shutdown.wait_for(|s| *s) => break Ok(()),
+            _ = fatal_rx.changed() => {
+                let why = fatal_rx.borrow().clone().unwrap_or_default();
+                break Err(anyhow::anyhow!("agent stopped: {why}"));
+            }
+            _ = heartbeat.tick() => {
+                let hb = Heartbeat {
+                    agent_version: crate::VERSION.to_string(),
+                    spool: spool.lock().unwrap_or_else(|p| p.into_inner()).stats(),
+                    rss_kb: self_rss_kb(),
+                };
+                match channel.post(PATH_HEARTBEAT, codec::encode(&hb)).await {
+                    Ok(body) => {
+                        if let Ok(r) = serde_json::from_slice::<HeartbeatResponse>(&body) {
+                            if r.settings != settings && r.settings.heartbeat_secs > 0 {
+                                settings = r.settings;
+                                heartbeat = tokio::time::interval(Duration::from_secs(settings.heartbeat_secs));
+                                heartbeat.reset();
+                            }
+                        }
+                    }
+                    Err(CallError::Identity(e)) => break Err(anyhow::anyhow!("agent stopped: {}", e.message)),
+                    Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+                }
+            }
+            _ = collect.tick() => {
+                let now = unix_now();
+                let mut c = std::mem::replace(&mut collector, Collector::new(&cfg.root));
+                let inv = tokio::task::spawn_blocking(move || { let inv = c.collect(now); (c, inv) }).await;
+                let Ok((c, inv)) = inv else { continue };
+                collector = c;
+                for (what, n) in &collector.skipped {
+                    tracing::debug!(source = what, skipped = n, "collection skipped input");
+                }
+                let changes = match &last {
+                    Some(prev) => vigil_detect::inventory_diff::diff(prev, &inv, now),
+                    None => Vec::new(),
+                };
+                if !changes.is_empty() {
+                    spool.lock().unwrap_or_else(|p| p.into_inner()).append(changes.clone());
+                    wake.notify_one();
+                }
+                let due = last_full_sent.is_none_or(|t| now - t >= settings.inventory_secs as i64);
+                if due || !changes.is_empty() {
+                    let report = InventoryReport { inventory: inv.clone() };
+                    match channel.post(PATH_INVENTORY, codec::encode(&report)).await {
+                        Ok(_) => last_full_sent = Some(now),
+                        Err(CallError::Identity(e)) => break Err(anyhow::anyhow!("agent stopped: {}", e.message)),
+                        Err(e) => tracing::warn!(error = %e, "fingerprint report failed; retrying next round"),
+                    }
+                }
+                save_last_inventory(&cfg.data_dir, &inv);
+                last = Some(inv);
+            }
+        }
+    };
+    sender.abort();
+    result
+}
+
+/// Sends spooled batches oldest first, one at a time, forgetting each only once committed.
+async fn send_loop(
+    channel: Channel,
+    spool: Arc<Mutex<Spool>>,
+    wake: Arc<Notify>,
+    fatal: watch::Sender<Option<String>>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let next = spool.lock().unwrap_or_else(|p| p.into_inner()).first();
+        let Some(batch) = next else {
+            let _ = tokio::time::timeout(Duration::from_secs(5), wake.notified()).await;
+            continue;
+        };
+        match channel.post(PATH_EVENTS, batch.body).await {
+            Ok(body) => {
+                let ack: Option<BatchAck> = serde_json::from_slice(&body).ok();
+                if ack.as_ref().is_some_and(|a| a.seq == batch.seq) {
+                    spool.lock().unwrap_or_else(|p| p.into_inner()).ack(batch.seq);
+                    backoff = Duration::from_millis(500);
+                } else {
+                    tracing::warn!(seq = batch.seq, "unexpected acknowledgement; will resend");
+                    tokio::time::sleep(backoff).await;
+                }
+            }
+            Err(CallError::Refused(e)) => {
+                tracing::error!(seq = batch.seq, code = %e.code, message = %e.message, "server refused a batch; dropping it (counted)");
+                spool.lock().unwrap_or_else(|p| p.into_inner()).reject(batch.seq);
+            }
+            Err(CallError::Identity(e)) => {
+                let _ = fatal.send(Some(e.message));
+                return;
+            }
+            Err(CallError::Retry(e)) => {
+                tracing::warn!(seq = batch.seq, error = %e, retry_in = ?backoff, "sending events failed; kept in the spool");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
+/// For the CLI: a one-line description of why a request failed.
+pub fn describe(e: &reqwest::Error) -> String {
+    error_chain(e)
+}
