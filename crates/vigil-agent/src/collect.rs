@@ -235,6 +235,7 @@ impl Collector {
             Ok(blobs) => {
                 let total = blobs.len();
                 let pkgs: Vec<Package> = blobs.iter().filter_map(|b| packages::rpm_header(b)).collect();
+                let pkgs: Vec<Package> = pkgs.into_iter().filter(|p| p.name != "gpg-pubkey").collect();
                 self.skip("rpm", total - pkgs.len());
                 pkgs
             }

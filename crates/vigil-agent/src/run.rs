@@ -24,11 +24,13 @@ pub struct AgentConfig {
     pub collect_secs: u64,
     /// Spool bound in bytes.
     pub spool_max_bytes: u64,
+    /// Server URL to use instead of the one saved at enrollment.
+    pub server: Option<String>,
 }
 
 impl AgentConfig {
     pub fn new(data_dir: PathBuf) -> AgentConfig {
-        AgentConfig { data_dir, root: PathBuf::from("/"), collect_secs: 60, spool_max_bytes: 64 << 20 }
+        AgentConfig { data_dir, root: PathBuf::from("/"), collect_secs: 60, spool_max_bytes: 64 << 20, server: None }
     }
 }
 
@@ -100,6 +102,11 @@ fn save_last_inventory(dir: &Path, inv: &Inventory) {
     }
 }
 
+/// Resolves once `rx` turns true (or its sender is gone), holding no borrow of the value.
+async fn stopped(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
+}
+
 /// Runs the agent until `shutdown` turns true or the server says this host is gone.
 pub async fn run(cfg: AgentConfig, mut shutdown: watch::Receiver<bool>) -> Result<()> {
     let id = Identity::load(&cfg.data_dir)?.with_context(|| {
@@ -109,11 +116,12 @@ pub async fn run(cfg: AgentConfig, mut shutdown: watch::Receiver<bool>) -> Resul
             cfg.data_dir.display()
         )
     })?;
-    let channel = Channel::new(pinned_client(&id.ca_fingerprint)?, &id.server, &id.host_id, id.key()?);
+    let server = cfg.server.as_deref().unwrap_or(&id.server);
+    let channel = Channel::new(pinned_client(&id.ca_fingerprint)?, server, &id.host_id, id.key()?);
     let spool = Arc::new(Mutex::new(Spool::open(&cfg.data_dir.join("spool"), cfg.spool_max_bytes)?));
     let wake = Arc::new(Notify::new());
     let (fatal_tx, mut fatal_rx) = watch::channel::<Option<String>>(None);
-    tracing::info!(host = %id.host_id, server = %id.server, "agent started");
+    tracing::info!(host = %id.host_id, %server, "agent started");
 
     let sender = tokio::spawn(send_loop(channel.clone(), spool.clone(), wake.clone(), fatal_tx.clone(), shutdown.clone()));
 
@@ -128,7 +136,7 @@ pub async fn run(cfg: AgentConfig, mut shutdown: watch::Receiver<bool>) -> Resul
 
     let result = loop {
         tokio::select! {
-            _ = shutdown.wait_for(|s| *s) => break Ok(()),
+            _ = stopped(&mut shutdown) => break Ok(()),
             _ = fatal_rx.changed() => {
                 let why = fatal_rx.borrow().clone().unwrap_or_default();
                 break Err(anyhow::anyhow!("agent stopped: {why}"));

@@ -1,0 +1,407 @@
+//! Command-line grammar and dispatch.
+
+use crate::client::ApiClient;
+use crate::{output, up};
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "vigil",
+    version,
+    about = "Vigil: a self-hosted host security center (server, agent and CLI in one binary)",
+    long_about = "Vigil: a self-hosted host security center.\n\n\
+        Start here:   vigil up            (server + agent for this host, console on http://127.0.0.1:8600)\n\
+        Add a host:   vigil install-code create --group web   (prints a one-line install command)\n\
+        Look around:  vigil hosts list, vigil alerts list"
+)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the management server on an embedded SQLite database plus an agent protecting this
+    /// host. Everything lives under --data; running it again on the same directory resumes.
+    Up(UpArgs),
+    /// Run the management server only (SQLite by default, PostgreSQL with --db postgres://…).
+    Server(ServerArgs),
+    /// Install, run or remove the host agent.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+    /// Create, list and revoke install codes (the one-line commands that enroll hosts).
+    #[command(subcommand, name = "install-code")]
+    InstallCode(InstallCodeCommand),
+    /// List hosts and show their fingerprints.
+    #[command(subcommand)]
+    Hosts(HostsCommand),
+    /// List and show alerts.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ServerOpts {
+    /// Data directory: TLS identity, SQLite database, admin token.
+    #[arg(long, default_value = "./vigil-data", env = "VIGIL_DATA")]
+    pub data: PathBuf,
+    /// Console and REST API (plain HTTP; keep it on loopback or behind a TLS proxy).
+    #[arg(long, default_value = "127.0.0.1:8600")]
+    pub listen: SocketAddr,
+    /// Agent channel (TLS, pinned CA); also serves the API over HTTPS.
+    #[arg(long, default_value = "0.0.0.0:8601")]
+    pub agent_listen: SocketAddr,
+    /// URL agents use to reach this server, written into install commands
+    /// [default: https://FIRST-HOST-IP:AGENT-PORT]
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// Seconds between agent heartbeats.
+    #[arg(long, default_value_t = 10)]
+    pub heartbeat_secs: u64,
+    /// A host is shown offline after this many seconds without a heartbeat.
+    #[arg(long, default_value_t = 35)]
+    pub offline_after_secs: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub server: ServerOpts,
+    /// Do not run the local agent (server only, on SQLite).
+    #[arg(long)]
+    pub no_agent: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    #[command(flatten)]
+    pub server: ServerOpts,
+    /// Database: sqlite://PATH or postgres://USER@HOST:PORT/DB [default: sqlite://DATA/vigil.db]
+    #[arg(long, env = "VIGIL_DB")]
+    pub db: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Enroll this host with an install code and start the agent as a service.
+    Install {
+        /// The server's agent URL, e.g. https://10.0.0.5:8601
+        #[arg(long)]
+        server: String,
+        /// Install code from `vigil install-code create`.
+        #[arg(long)]
+        code: String,
+        /// SHA-256 of the server's CA certificate (in the install command).
+        #[arg(long)]
+        ca_fingerprint: String,
+        #[arg(long, default_value = "/var/lib/vigil-agent")]
+        data: PathBuf,
+        /// Enroll only; do not install or start a systemd service.
+        #[arg(long)]
+        no_service: bool,
+    },
+    /// Run the agent in the foreground.
+    Run {
+        #[arg(long, default_value = "/var/lib/vigil-agent")]
+        data: PathBuf,
+        /// Seconds between fingerprint collections.
+        #[arg(long, default_value_t = 60)]
+        collect_secs: u64,
+    },
+    /// Tell the server this host is uninstalled, remove the service and the agent's data.
+    /// The server keeps the host's history.
+    Uninstall {
+        #[arg(long, default_value = "/var/lib/vigil-agent")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ApiOpts {
+    /// Server console/API URL.
+    #[arg(long, env = "VIGIL_SERVER", default_value = "http://127.0.0.1:8600", global = true)]
+    pub server: String,
+    /// API token [default: contents of ./vigil-data/admin.token]
+    #[arg(long, env = "VIGIL_TOKEN", global = true, hide_env_values = true)]
+    pub token: Option<String>,
+    /// For an https:// server: SHA-256 of its CA certificate.
+    #[arg(long, env = "VIGIL_CA_FINGERPRINT", global = true)]
+    pub ca_fingerprint: Option<String>,
+    /// One JSON object per line instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InstallCodeCommand {
+    /// Create a code and print the install command to run as root on new hosts.
+    Create {
+        /// Group the hosts join (created if missing).
+        #[arg(long, default_value = "default")]
+        group: String,
+        #[arg(long, default_value = "linux")]
+        os: String,
+        /// Validity: 30m, 24h, 7d (at most 30d).
+        #[arg(long, default_value = "24h")]
+        expires: String,
+        /// Label the hosts get, KEY=VALUE (repeatable).
+        #[arg(long = "label", value_name = "KEY=VALUE")]
+        labels: Vec<String>,
+        /// Server provider shown on the hosts (aws, idc, …).
+        #[arg(long, default_value = "")]
+        provider: String,
+        #[command(flatten)]
+        api: ApiOpts,
+    },
+    /// List codes with their state and number of uses.
+    List {
+        #[command(flatten)]
+        api: ApiOpts,
+    },
+    /// Revoke a code: hosts can no longer enroll with it.
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        api: ApiOpts,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HostsCommand {
+    /// List hosts with their state.
+    List {
+        /// online, offline or uninstalled
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        group: Option<String>,
+        #[command(flatten)]
+        api: ApiOpts,
+    },
+    /// Show one host; --section prints one fingerprint table.
+    Show {
+        id: String,
+        /// system, processes, ports, accounts or packages
+        #[arg(long)]
+        section: Option<String>,
+        #[command(flatten)]
+        api: ApiOpts,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// List alerts, newest first.
+    List {
+        /// urgent, suspicious or reminder
+        #[arg(long)]
+        level: Option<String>,
+        /// unhandled, handled, ignored, whitelisted, blocked, in_progress, expired
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        host: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[command(flatten)]
+        api: ApiOpts,
+    },
+    /// Show one alert with its evidence.
+    Show {
+        id: i64,
+        #[command(flatten)]
+        api: ApiOpts,
+    },
+}
+
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn,vigil_server=info,vigil_agent=info,vigil_store=info",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn parse_labels(labels: &[String]) -> Result<BTreeMap<String, String>> {
+    labels
+        .iter()
+        .map(|l| {
+            l.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .filter(|(k, _)| !k.is_empty())
+                .with_context(|| format!("label {l:?} is not KEY=VALUE"))
+        })
+        .collect()
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Up(a) => up::up(a).await,
+        Command::Server(a) => up::server(a).await,
+        Command::Agent(cmd) => agent(cmd).await,
+        Command::InstallCode(cmd) => match cmd {
+            InstallCodeCommand::Create { group, os, expires, labels, provider, api } => {
+                let body = serde_json::json!({
+                    "group": group, "os": os, "expires": expires,
+                    "labels": parse_labels(&labels)?, "provider": provider,
+                });
+                let c = ApiClient::new(&api)?;
+                let created = c.post("/api/v1/install-codes", &body).await?;
+                output::created_code(&created, api.json)
+            }
+            InstallCodeCommand::List { api } => {
+                let list = ApiClient::new(&api)?.get("/api/v1/install-codes").await?;
+                output::codes(&list, api.json)
+            }
+            InstallCodeCommand::Revoke { id, api } => {
+                let c = ApiClient::new(&api)?;
+                let v = c.post(&format!("/api/v1/install-codes/{}/revoke", encode(&id)), &serde_json::json!({})).await?;
+                output::one(&v, api.json, &format!("install code {id} revoked"))
+            }
+        },
+        Command::Hosts(cmd) => match cmd {
+            HostsCommand::List { state, group, api } => {
+                let mut q = Vec::new();
+                if let Some(s) = state {
+                    q.push(format!("state={}", encode(&s)));
+                }
+                if let Some(g) = group {
+                    q.push(format!("group={}", encode(&g)));
+                }
+                let list = ApiClient::new(&api)?.get(&format!("/api/v1/hosts?{}", q.join("&"))).await?;
+                output::hosts(&list, api.json)
+            }
+            HostsCommand::Show { id, section, api } => {
+                let c = ApiClient::new(&api)?;
+                let host = c.get(&format!("/api/v1/hosts/{}", encode(&id))).await?;
+                let inv = match c.get(&format!("/api/v1/hosts/{}/fingerprints", encode(&id))).await {
+                    Ok(v) => Some(v),
+                    Err(e) if section.is_none() => {
+                        eprintln!("vigil: {e:#}");
+                        None
+                    }
+                    Err(e) => return Err(e),
+                };
+                output::host(&host, inv.as_ref(), section.as_deref(), api.json)
+            }
+        },
+        Command::Alerts(cmd) => match cmd {
+            AlertsCommand::List { level, status, kind, host, limit, api } => {
+                let mut q = vec![format!("limit={limit}")];
+                for (k, v) in [("level", level), ("status", status), ("kind", kind), ("host", host)] {
+                    if let Some(v) = v {
+                        q.push(format!("{k}={}", encode(&v)));
+                    }
+                }
+                let list = ApiClient::new(&api)?.get(&format!("/api/v1/alerts?{}", q.join("&"))).await?;
+                output::alerts(&list, api.json)
+            }
+            AlertsCommand::Show { id, api } => {
+                let a = ApiClient::new(&api)?.get(&format!("/api/v1/alerts/{id}")).await?;
+                output::alert(&a, api.json)
+            }
+        },
+    }
+}
+
+/// Percent-encodes a query or path value.
+fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+async fn agent(cmd: AgentCommand) -> Result<()> {
+    match cmd {
+        AgentCommand::Install { server, code, ca_fingerprint, data, no_service } => {
+            if let Some(existing) = vigil_agent::Identity::load(&data)? {
+                bail!(
+                    "this host is already enrolled as {} on {} (data in {}); run `vigil agent uninstall` first",
+                    existing.host_id,
+                    existing.server,
+                    data.display()
+                );
+            }
+            let id = vigil_agent::enroll(&server, &code, &ca_fingerprint, &data).await?;
+            println!("enrolled: host {} in group {} on {}", id.host_id, id.group, id.server);
+            let exe = std::env::current_exe().context("locating this binary")?;
+            if no_service {
+                println!("start it with: {} agent run --data {}", exe.display(), data.display());
+            } else if vigil_agent::service::systemd_present() {
+                vigil_agent::service::install(&exe, &data)?;
+                println!("service {} installed and started", vigil_agent::service::UNIT_NAME);
+            } else {
+                println!(
+                    "systemd is not running here; start the agent with your init system: {} agent run --data {}",
+                    exe.display(),
+                    data.display()
+                );
+            }
+            Ok(())
+        }
+        AgentCommand::Run { data, collect_secs } => {
+            let mut cfg = vigil_agent::AgentConfig::new(data);
+            cfg.collect_secs = collect_secs;
+            let (tx, rx) = tokio::sync::watch::channel(false);
+            tokio::spawn(async move {
+                up::stop_signal().await;
+                let _ = tx.send(true);
+            });
+            vigil_agent::run(cfg, rx).await
+        }
+        AgentCommand::Uninstall { data } => {
+            if vigil_agent::service::systemd_present() {
+                vigil_agent::service::remove()?;
+            }
+            let id = vigil_agent::uninstall(&data).await?;
+            println!("host {} uninstalled; the server keeps its history ({})", id.host_id, id.server);
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_and_encoding() {
+        let l = parse_labels(&["env=prod".into(), "team = web ".into()]).unwrap();
+        assert_eq!(l.get("team").map(String::as_str), Some("web"));
+        assert!(parse_labels(&["novalue".into()]).is_err());
+        assert!(parse_labels(&["=x".into()]).is_err());
+        assert_eq!(encode("a b/ü"), "a%20b%2F%C3%BC");
+    }
+
+    #[test]
+    fn grammar_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}
+
+#[cfg(test)]
+mod version_tests {
+    #[test]
+    fn agent_reports_the_binary_version() {
+        assert_eq!(vigil_agent::VERSION, env!("CARGO_PKG_VERSION"));
+    }
+}

@@ -1,0 +1,746 @@
+//! End-to-end test of the web console in a real headless Chromium.
+//!
+//! Starts `vigil up` (server plus a local agent protecting this host) in a temporary data
+//! directory, starts `/usr/bin/chromedriver`, and drives Chromium through the W3C WebDriver
+//! protocol with plain HTTP+JSON calls: sign in (a wrong password first), the overview, the host
+//! list, the host's fingerprint tabs, and an install code created and revoked. Screenshots go to
+//! `target/console-screenshots/`.
+//!
+//! Needs Debian's `chromium` and `chromium-driver`: run `scripts/browser-deps.sh` once.
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+const UI_TIMEOUT: Duration = Duration::from_secs(20);
+/// The key under which WebDriver returns element references.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+// ------------------------------------------------------------------------------------------
+// Processes: started here, always stopped by the guard, even when an assertion fails.
+
+/// Stops what the test started when dropped: chromedriver (and any Chromium it left behind),
+/// then the vigil server with SIGTERM, SIGKILL if it does not exit in time.
+struct Guard {
+    vigil: Option<Child>,
+    chromedriver: Option<Child>,
+    /// Chromium runs with this profile directory: any process still using it is ours.
+    profile_dir: Option<PathBuf>,
+}
+
+fn signal(pid: u32, sig: &str) {
+    let _ = Command::new("kill")
+        .args([format!("-{sig}"), pid.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+fn stop_child(child: &mut Child, grace: Duration) {
+    if matches!(child.try_wait(), Ok(Some(_))) {
+        return;
+    }
+    signal(child.id(), "TERM");
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Process ids whose command line mentions `needle` (our own Chromium profile directory).
+fn pids_mentioning(needle: &str) -> Vec<u32> {
+    let me = std::process::id();
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| pid != me)
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(needle))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.chromedriver.take() {
+            stop_child(&mut c, Duration::from_secs(3));
+        }
+        if let Some(dir) = self.profile_dir.take() {
+            for pid in pids_mentioning(&dir.to_string_lossy()) {
+                signal(pid, "KILL");
+            }
+        }
+        if let Some(mut v) = self.vigil.take() {
+            stop_child(&mut v, Duration::from_secs(15));
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("binding a free port").local_addr().unwrap().port()
+}
+
+fn tail(path: &Path, max: usize) -> String {
+    let mut s = String::new();
+    if let Ok(mut f) = std::fs::File::open(path) {
+        let _ = f.read_to_string(&mut s);
+    }
+    let start = s.len().saturating_sub(max);
+    let start = (start..s.len()).find(|&i| s.is_char_boundary(i)).unwrap_or(s.len());
+    s[start..].to_string()
+}
+
+/// What `vigil up` prints before it is ready.
+#[derive(Debug, Default)]
+struct Banner {
+    console: String,
+    password: String,
+    api_token: String,
+}
+
+fn wait_for_ready(lines: &mpsc::Receiver<String>, child: &mut Child, stderr_log: &Path) -> Banner {
+    let mut b = Banner::default();
+    let deadline = Instant::now() + READY_TIMEOUT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left.min(Duration::from_millis(500))) {
+            Ok(line) => {
+                let line = line.trim();
+                if let Some(v) = line.strip_prefix("console: ") {
+                    b.console = v.trim().trim_end_matches('/').to_string();
+                } else if let Some(v) = line.strip_prefix("admin password: ") {
+                    b.password = v.trim().to_string();
+                } else if let Some(v) = line.strip_prefix("api token: ") {
+                    b.api_token = v.trim().to_string();
+                } else if line == "ready" {
+                    assert!(!b.console.is_empty(), "vigil said ready without a `console:` line");
+                    assert!(!b.password.is_empty(), "vigil said ready without an `admin password:` line");
+                    return b;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let status = child.wait().ok();
+                panic!(
+                    "vigil up closed its output before `ready` (exit {status:?}); its stderr ends with:\n{}",
+                    tail(stderr_log, 4000)
+                );
+            }
+        }
+        if Instant::now() >= deadline {
+            panic!(
+                "vigil up did not print `ready` within {READY_TIMEOUT:?}; its stderr ends with:\n{}",
+                tail(stderr_log, 4000)
+            );
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// A small W3C WebDriver client over reqwest.
+
+/// Standard base64 (with padding), as WebDriver sends screenshots.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let bytes: Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
+    let data = bytes.strip_suffix(b"==").or_else(|| bytes.strip_suffix(b"=")).unwrap_or(&bytes);
+    let mut out = Vec::with_capacity(data.len() * 3 / 4);
+    for chunk in data.chunks(4) {
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            n |= val(c)? << (18 - 6 * i);
+        }
+        let take = match chunk.len() {
+            4 => 3,
+            3 => 2,
+            2 => 1,
+            _ => return None,
+        };
+        out.extend_from_slice(&n.to_be_bytes()[1..1 + take]);
+    }
+    Some(out)
+}
+
+struct WebDriver {
+    http: reqwest::Client,
+    base: String,
+    session: String,
+}
+
+type WdResult<T> = Result<T, String>;
+
+async fn wd_call(http: &reqwest::Client, method: reqwest::Method, url: &str, body: Option<Value>) -> WdResult<Value> {
+    let mut req = http.request(method.clone(), url);
+    if let Some(b) = body {
+        req = req.json(&b);
+    } else if method == reqwest::Method::POST {
+        req = req.json(&json!({}));
+    }
+    let res = req.send().await.map_err(|e| format!("{method} {url}: {e}"))?;
+    let status = res.status();
+    let v: Value = res.json().await.map_err(|e| format!("{method} {url}: bad JSON reply: {e}"))?;
+    if !status.is_success() {
+        let err = v["value"]["error"].as_str().unwrap_or("unknown error");
+        let msg = v["value"]["message"].as_str().unwrap_or("");
+        let msg = msg.lines().next().unwrap_or("");
+        return Err(format!("{method} {url}: {status} {err}: {msg}"));
+    }
+    Ok(v["value"].clone())
+}
+
+impl WebDriver {
+    async fn start(http: reqwest::Client, base: String, profile: &Path) -> WdResult<WebDriver> {
+        let caps = json!({
+            "capabilities": { "alwaysMatch": {
+                "browserName": "chrome",
+                "unhandledPromptBehavior": "dismiss",
+                "goog:chromeOptions": {
+                    "binary": CHROMIUM,
+                    "args": [
+                        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        format!("--user-data-dir={}", profile.display()), "--window-size=1280,900",
+                    ],
+                },
+            }}
+        });
+        let v = wd_call(&http, reqwest::Method::POST, &format!("{base}/session"), Some(caps)).await?;
+        let session = v["sessionId"].as_str().ok_or("new session: no sessionId")?.to_string();
+        Ok(WebDriver { http, base, session })
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> WdResult<Value> {
+        let url = format!("{}/session/{}{}", self.base, self.session, path);
+        wd_call(&self.http, method, &url, body).await
+    }
+
+    async fn goto(&self, url: &str) -> WdResult<()> {
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await.map(|_| ())
+    }
+
+    async fn find(&self, css: &str) -> WdResult<String> {
+        let v = self.call(reqwest::Method::POST, "/element", Some(json!({ "using": "css selector", "value": css }))).await?;
+        v[ELEMENT_KEY].as_str().map(str::to_string).ok_or_else(|| format!("find {css}: no element reference"))
+    }
+
+    async fn click(&self, el: &str) -> WdResult<()> {
+        self.call(reqwest::Method::POST, &format!("/element/{el}/click"), None).await.map(|_| ())
+    }
+
+    async fn clear(&self, el: &str) -> WdResult<()> {
+        self.call(reqwest::Method::POST, &format!("/element/{el}/clear"), None).await.map(|_| ())
+    }
+
+    async fn send_keys(&self, el: &str, text: &str) -> WdResult<()> {
+        self.call(reqwest::Method::POST, &format!("/element/{el}/value"), Some(json!({ "text": text }))).await.map(|_| ())
+    }
+
+    async fn text(&self, el: &str) -> WdResult<String> {
+        let v = self.call(reqwest::Method::GET, &format!("/element/{el}/text"), None).await?;
+        Ok(v.as_str().unwrap_or_default().to_string())
+    }
+
+    async fn property(&self, el: &str, name: &str) -> WdResult<Value> {
+        self.call(reqwest::Method::GET, &format!("/element/{el}/property/{name}"), None).await
+    }
+
+    async fn attribute(&self, el: &str, name: &str) -> WdResult<Option<String>> {
+        let v = self.call(reqwest::Method::GET, &format!("/element/{el}/attribute/{name}"), None).await?;
+        Ok(v.as_str().map(str::to_string))
+    }
+
+    async fn exec(&self, script: &str, args: Value) -> WdResult<Value> {
+        self.call(reqwest::Method::POST, "/execute/sync", Some(json!({ "script": script, "args": args }))).await
+    }
+
+    async fn screenshot(&self, path: &Path) -> WdResult<()> {
+        let v = self.call(reqwest::Method::GET, "/screenshot", None).await?;
+        let png = base64_decode(v.as_str().unwrap_or_default()).ok_or("screenshot: bad base64")?;
+        std::fs::write(path, png).map_err(|e| format!("writing {}: {e}", path.display()))
+    }
+
+    async fn quit(&self) -> WdResult<()> {
+        wd_call(&self.http, reqwest::Method::DELETE, &format!("{}/session/{}", self.base, self.session), None)
+            .await
+            .map(|_| ())
+    }
+
+    // ---- polling helpers: wait for a state instead of sleeping blindly
+
+    /// Runs `script` until it returns something other than null/false/""; returns that value.
+    async fn wait_js(&self, what: &str, script: &str, args: Value, timeout: Duration) -> WdResult<Value> {
+        let deadline = Instant::now() + timeout;
+        let mut last_err = String::new();
+        loop {
+            match self.exec(script, args.clone()).await {
+                Ok(v) if !(v.is_null() || v == json!(false) || v == json!("")) => return Ok(v),
+                Ok(_) => {}
+                Err(e) => last_err = e,
+            }
+            if Instant::now() >= deadline {
+                let banner = self.banner().await.unwrap_or_default();
+                return Err(format!(
+                    "timed out after {timeout:?} waiting for {what}{}{}",
+                    if last_err.is_empty() { String::new() } else { format!(" (last error: {last_err})") },
+                    if banner.is_empty() { String::new() } else { format!(" (error banner: {banner:?})") },
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// Waits for a visible element matching `css` and returns its reference.
+    async fn wait_visible(&self, css: &str) -> WdResult<String> {
+        self.wait_js(
+            &format!("a visible {css}"),
+            "const e = document.querySelector(arguments[0]); return !!(e && e.getClientRects().length);",
+            json!([css]),
+            UI_TIMEOUT,
+        )
+        .await?;
+        self.find(css).await
+    }
+
+    /// Waits until the text of `css` satisfies `pred`; returns the text.
+    async fn wait_text(&self, css: &str, what: &str, pred: impl Fn(&str) -> bool) -> WdResult<String> {
+        let deadline = Instant::now() + UI_TIMEOUT;
+        let mut last = String::new();
+        loop {
+            if let Ok(el) = self.find(css).await {
+                if let Ok(t) = self.text(&el).await {
+                    if pred(&t) {
+                        return Ok(t);
+                    }
+                    last = t;
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("timed out waiting for {css} to show {what}; it shows {last:?}"));
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// The error banner's text when it is shown, else "".
+    async fn banner(&self) -> WdResult<String> {
+        let v = self
+            .exec(
+                "const b = document.getElementById('error-banner'); return b && !b.hidden ? b.textContent.trim() : '';",
+                json!([]),
+            )
+            .await?;
+        Ok(v.as_str().unwrap_or_default().to_string())
+    }
+
+    /// Waits for a row of table `testid` whose column `col` (0-based) reads exactly `text`.
+    async fn wait_cell(&self, testid: &str, col: usize, text: &str) -> WdResult<()> {
+        self.wait_js(
+            &format!("a row of {testid} with {text:?} in column {col}"),
+            "return [...document.querySelectorAll(`[data-testid='${arguments[0]}'] tbody tr`)]
+                 .some(tr => tr.cells[arguments[1]] && tr.cells[arguments[1]].textContent.trim() === arguments[2]);",
+            json!([testid, col, text]),
+            UI_TIMEOUT,
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// The scenario.
+
+fn css_str(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// Ports listening on this machine, from `/proc/net/tcp` and `/proc/net/tcp6`.
+fn listening_tcp_ports() -> Vec<u16> {
+    let mut ports = Vec::new();
+    for f in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        for line in std::fs::read_to_string(f).unwrap_or_default().lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            if cols.len() > 3 && cols[3] == "0A" {
+                if let Some(p) = cols[1].rsplit(':').next().and_then(|p| u16::from_str_radix(p, 16).ok()) {
+                    ports.push(p);
+                }
+            }
+        }
+    }
+    ports
+}
+
+struct Ctx<'a> {
+    wd: &'a WebDriver,
+    http: &'a reqwest::Client,
+    banner: &'a Banner,
+    hostname: String,
+    shots: PathBuf,
+}
+
+async fn step(name: &str, started: Instant) {
+    eprintln!("[console_browser {:>5.1}s] {name}", started.elapsed().as_secs_f64());
+}
+
+async fn scenario(c: &Ctx<'_>) -> WdResult<()> {
+    let wd = c.wd;
+    let t0 = Instant::now();
+    let console = &c.banner.console;
+
+    // --- sign in: a wrong password first
+    step("login page", t0).await;
+    wd.goto(&format!("{console}/")).await?;
+    wd.wait_visible("#login-form").await?;
+    let user = wd.find("#login-username").await?;
+    wd.clear(&user).await?;
+    wd.send_keys(&user, "admin").await?;
+    let pw = wd.find("#login-password").await?;
+    wd.send_keys(&pw, "definitely-not-the-password").await?;
+    wd.click(&wd.find("#login-submit").await?).await?;
+    wd.wait_visible("#error-banner").await?;
+    let msg = wd.wait_text("#error-text", "the server's error message", |t| !t.is_empty()).await?;
+    if !msg.to_lowercase().contains("password") {
+        return Err(format!("wrong password: the banner says {msg:?}, not the server's message"));
+    }
+    let token = wd.exec("return sessionStorage.getItem('vigil.token');", json!([])).await?;
+    if !token.is_null() {
+        return Err("a wrong password left a session token behind".into());
+    }
+    wd.screenshot(&c.shots.join("login-error.png")).await?;
+
+    step("sign in", t0).await;
+    let pw = wd.find("#login-password").await?;
+    wd.clear(&pw).await?;
+    wd.send_keys(&pw, &c.banner.password).await?;
+    wd.click(&wd.find("#login-submit").await?).await?;
+    wd.wait_visible("#app-view").await?;
+    wd.wait_text("#current-user", "admin", |t| t.trim() == "admin").await?;
+    let b = wd.banner().await?;
+    if !b.is_empty() {
+        return Err(format!("the error banner is still shown after signing in: {b:?}"));
+    }
+
+    // --- overview: this host is online (the page refreshes itself every 10 s)
+    step("overview", t0).await;
+    wd.wait_visible("[data-testid=ov-hosts-online]").await?;
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let t = wd.text(&wd.find("[data-testid=ov-hosts-online] .stat-value").await?).await?;
+        if t.trim() == "1" {
+            break;
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("overview shows {t:?} hosts online, wanted 1"));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    wd.wait_text("[data-testid=latest-alerts-count]", "a row count", |t| t.contains("row")).await?;
+    wd.screenshot(&c.shots.join("overview.png")).await?;
+
+    // --- host list: this machine, online
+    step("host list", t0).await;
+    wd.click(&wd.find("#nav-hosts").await?).await?;
+    let row_css = format!("tr[data-testid=host-row][data-hostname={}]", css_str(&c.hostname));
+    let row = wd.wait_visible(&row_css).await?;
+    let state = wd.attribute(&row, "data-state").await?.unwrap_or_default();
+    if state != "online" {
+        return Err(format!("host {} is {state:?} in the host list, wanted online", c.hostname));
+    }
+    let badge = wd.text(&wd.find(&format!("{row_css} [data-testid=host-state]")).await?).await?;
+    if !badge.eq_ignore_ascii_case("online") {
+        return Err(format!("the state badge of {} reads {badge:?}", c.hostname));
+    }
+    let host_id = wd.attribute(&row, "data-host-id").await?.unwrap_or_default();
+    wd.screenshot(&c.shots.join("hosts.png")).await?;
+
+    // The agent sends its first fingerprints right after enrolling; wait for them through the
+    // API so the detail page is not caught in between.
+    let fp_url = format!("{console}/api/v1/hosts/{host_id}/fingerprints");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let res = c.http.get(&fp_url).bearer_auth(&c.banner.api_token).send().await;
+        if matches!(&res, Ok(r) if r.status().is_success()) {
+            break;
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("no fingerprints for host {host_id} after 60 s: {:?}", res.map(|r| r.status())));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // --- host detail
+    step("host detail", t0).await;
+    wd.click(&wd.find(&format!("{row_css} a[data-testid=host-link]")).await?).await?;
+    wd.wait_text("[data-testid=host-name]", "the host name", |t| t.trim() == c.hostname).await?;
+    let st = wd.text(&wd.find("[data-testid=host-detail-state]").await?).await?;
+    if !st.eq_ignore_ascii_case("online") {
+        return Err(format!("host detail state badge reads {st:?}"));
+    }
+
+    step("packages tab", t0).await;
+    wd.click(&wd.wait_visible("#tab-packages").await?).await?;
+    wd.wait_visible("[data-testid=table-packages]").await?;
+    wd.wait_cell("table-packages", 0, "dpkg").await?;
+    wd.wait_text("[data-testid=table-packages-count]", "a row count", |t| t.contains("row") || t.contains("showing")).await?;
+    wd.screenshot(&c.shots.join("host-detail.png")).await?;
+    let filter = wd.find("[data-testid=table-packages-filter]").await?;
+    wd.send_keys(&filter, "dpkg").await?;
+    wd.wait_cell("table-packages", 1, "dpkg").await?;
+
+    step("ports tab", t0).await;
+    wd.click(&wd.find("#tab-ports").await?).await?;
+    wd.wait_visible("[data-testid=table-ports]").await?;
+    let listening = listening_tcp_ports();
+    let api_port: u16 = console.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let mut want = vec![];
+    if listening.contains(&5432) {
+        want.push(5432);
+    } else {
+        eprintln!("note: nothing listens on 5432 here (no PostgreSQL); checking the console's own port instead");
+    }
+    want.push(api_port);
+    for port in want {
+        wd.wait_visible(&format!("[data-testid=table-ports] tr[data-port='{port}']")).await?;
+    }
+    wd.screenshot(&c.shots.join("host-ports.png")).await?;
+
+    step("accounts tab", t0).await;
+    wd.click(&wd.find("#tab-accounts").await?).await?;
+    wd.wait_visible("[data-testid=table-accounts]").await?;
+    wd.wait_cell("table-accounts", 0, "root").await?;
+
+    step("system and events tabs", t0).await;
+    wd.click(&wd.find("#tab-system").await?).await?;
+    wd.wait_cell("table-system", 1, &c.hostname).await?;
+    wd.click(&wd.find("#tab-events").await?).await?;
+    wd.wait_visible("[data-testid=table-events]").await?;
+
+    // --- install: create a code for group web, env=prod; then revoke it
+    step("install page", t0).await;
+    wd.click(&wd.find("#nav-install").await?).await?;
+    wd.wait_visible("#install-form").await?;
+    let group = wd.find("#install-group").await?;
+    wd.clear(&group).await?;
+    wd.send_keys(&group, "web").await?;
+    wd.send_keys(&wd.find("#install-labels").await?, "env=prod").await?;
+    // Attacker-style text must come back as text, never as markup.
+    wd.send_keys(&wd.find("#install-provider").await?, "<b id=\"xss\">idc</b>").await?;
+    wd.click(&wd.find("#install-create").await?).await?;
+    let cmd_el = wd.wait_visible("#install-command").await?;
+    let command = wd.property(&cmd_el, "value").await?.as_str().unwrap_or_default().to_string();
+    for needle in ["curl", "--pinnedpubkey"] {
+        if !command.contains(needle) {
+            return Err(format!("the install command lacks {needle:?}: {command:?}"));
+        }
+    }
+    let once = wd.text(&wd.find("[data-testid=install-once-note]").await?).await?;
+    if !once.contains("only once") || !once.contains("root") {
+        return Err(format!("the install note does not say shown-once / run-as-root: {once:?}"));
+    }
+    let code_id = wd.attribute(&wd.find("#install-result").await?, "data-code-id").await?.unwrap_or_default();
+    let code_row = format!("[data-testid=codes-table] tr[data-code-id={}]", css_str(&code_id));
+    let row = wd.wait_visible(&code_row).await?;
+    let row_text = wd.text(&row).await?;
+    if !row_text.contains("web") || !row_text.contains("env=prod") || !row_text.contains("<b id=\"xss\">idc</b>") {
+        return Err(format!("the new code's row lacks its group, label or provider: {row_text:?}"));
+    }
+    let injected = wd.exec("return document.getElementById('xss') !== null;", json!([])).await?;
+    if injected != json!(false) {
+        return Err("the provider text was inserted as HTML".into());
+    }
+    wd.wait_text(&format!("{code_row} [data-testid=code-state]"), "active", |t| t.eq_ignore_ascii_case("active"))
+        .await?;
+    wd.screenshot(&c.shots.join("install.png")).await?;
+
+    step("revoke", t0).await;
+    let revoke_css = format!("{code_row} button[data-testid=revoke]");
+    wd.click(&wd.find(&revoke_css).await?).await?;
+    wd.wait_text(&revoke_css, "the confirmation", |t| t.contains("Confirm")).await?;
+    wd.click(&wd.find(&revoke_css).await?).await?;
+    wd.wait_js(
+        "the code to be revoked",
+        "const r = document.querySelector(arguments[0]); return !!(r && r.dataset.state === 'revoked');",
+        json!([code_row]),
+        UI_TIMEOUT,
+    )
+    .await?;
+    wd.wait_text(&format!("{code_row} [data-testid=code-state]"), "revoked", |t| t.eq_ignore_ascii_case("revoked"))
+        .await?;
+    wd.screenshot(&c.shots.join("install-revoked.png")).await?;
+
+    // --- alerts page: filters and pager render (this host may have no alert yet)
+    step("alerts page", t0).await;
+    wd.click(&wd.find("#nav-alerts").await?).await?;
+    wd.wait_visible("[data-testid=alerts-table]").await?;
+    wd.wait_text("[data-testid=alerts-pager]", "the pager", |t| t.contains(" of ")).await?;
+    let level = wd.find("#alerts-level").await?;
+    wd.click(&level).await?;
+    wd.send_keys(&level, "urgent").await?;
+    wd.wait_js(
+        "the level filter in the URL",
+        "return location.hash.includes('level=urgent');",
+        json!([]),
+        UI_TIMEOUT,
+    )
+    .await?;
+    wd.wait_text("[data-testid=alerts-pager]", "the pager", |t| t.contains(" of ")).await?;
+    let b = wd.banner().await?;
+    if !b.is_empty() {
+        return Err(format!("the alerts page shows an error: {b:?}"));
+    }
+
+    // --- a session the server no longer knows sends the user back to the sign-in page
+    step("expired session", t0).await;
+    wd.exec("sessionStorage.setItem('vigil.token', 'vgs_not_a_session'); location.hash = '#/hosts';", json!([]))
+        .await?;
+    wd.wait_visible("#login-form").await?;
+    let msg = wd.wait_text("#error-text", "why the session ended", |t| !t.is_empty()).await?;
+    if !msg.contains("Signed out") {
+        return Err(format!("after a 401 the banner says {msg:?}"));
+    }
+    let pw = wd.find("#login-password").await?;
+    wd.send_keys(&pw, &c.banner.password).await?;
+    wd.click(&wd.find("#login-submit").await?).await?;
+    // Back where the user was going.
+    wd.wait_visible("[data-testid=hosts-table]").await?;
+    wd.wait_visible(&row_css).await?;
+
+    // --- sign out: back to the sign-in page, and the token is gone
+    step("sign out", t0).await;
+    wd.click(&wd.find("#logout").await?).await?;
+    wd.wait_visible("#login-form").await?;
+    let token = wd.exec("return sessionStorage.getItem('vigil.token');", json!([])).await?;
+    if !token.is_null() {
+        return Err("signing out left the session token in sessionStorage".into());
+    }
+    wd.goto(&format!("{console}/#/hosts")).await?;
+    wd.wait_visible("#login-form").await?;
+    let b = wd.banner().await?;
+    if !b.is_empty() {
+        return Err(format!("an error banner appeared after signing out: {b:?}"));
+    }
+    step("done", t0).await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_in_headless_chromium() {
+    for bin in [CHROMIUM, CHROMEDRIVER] {
+        assert!(
+            Path::new(bin).exists(),
+            "{bin} is missing: this test needs Debian's chromium and chromium-driver packages; \
+             run `scripts/browser-deps.sh` (as root) to install them"
+        );
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+
+    let work = tempfile::tempdir().expect("temp dir");
+    let data = work.path().join("data");
+    let profile = work.path().join("chromium-profile");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&profile).unwrap();
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/console-screenshots");
+    std::fs::create_dir_all(&shots).expect("creating target/console-screenshots");
+    let shots = shots.canonicalize().unwrap();
+
+    let mut guard = Guard { vigil: None, chromedriver: None, profile_dir: Some(profile.clone()) };
+
+    // --- vigil up
+    let vigil_log = work.path().join("vigil.stderr");
+    let mut vigil = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["up", "--data"])
+        .arg(&data)
+        .args(["--listen", "127.0.0.1:0", "--agent-listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(std::fs::File::create(&vigil_log).unwrap()))
+        .spawn()
+        .expect("starting vigil up");
+    let stdout = vigil.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        // Keeps draining stdout after `ready` so the server never blocks on a full pipe.
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let started = Instant::now();
+    let banner = wait_for_ready(&rx, &mut vigil, &vigil_log);
+    guard.vigil = Some(vigil);
+    eprintln!("[console_browser] vigil ready in {:.1}s at {}", started.elapsed().as_secs_f64(), banner.console);
+
+    // --- chromedriver
+    let port = free_port();
+    let driver_log = work.path().join("chromedriver.log");
+    let chromedriver = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(std::fs::File::create(&driver_log).unwrap()))
+        .stderr(Stdio::from(std::fs::File::create(work.path().join("chromedriver.stderr")).unwrap()))
+        .spawn()
+        .expect("starting chromedriver");
+    guard.chromedriver = Some(chromedriver);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("HTTP client");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(v) = wd_call(&http, reqwest::Method::GET, &format!("{base}/status"), None).await {
+            if v["ready"] == json!(true) {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "chromedriver did not come up:\n{}", tail(&driver_log, 3000));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let wd = match WebDriver::start(http.clone(), base, &profile).await {
+        Ok(wd) => wd,
+        Err(e) => panic!("starting Chromium through chromedriver failed: {e}\n{}", tail(&driver_log, 3000)),
+    };
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string();
+    let ctx = Ctx { wd: &wd, http: &http, banner: &banner, hostname, shots: shots.clone() };
+    let t0 = Instant::now();
+    let result = scenario(&ctx).await;
+    if result.is_err() {
+        let _ = wd.screenshot(&shots.join("failure.png")).await;
+    }
+    let _ = wd.quit().await;
+    drop(guard);
+    if let Err(e) = result {
+        panic!(
+            "console scenario failed after {:.1}s: {e}\n(screenshot: {}; vigil stderr ends with:\n{})",
+            t0.elapsed().as_secs_f64(),
+            shots.join("failure.png").display(),
+            tail(&vigil_log, 3000)
+        );
+    }
+    eprintln!(
+        "[console_browser] scenario passed in {:.1}s; screenshots in {}",
+        t0.elapsed().as_secs_f64(),
+        shots.display()
+    );
+}
