@@ -1,1 +1,1285 @@
+// Vigil web console: plain ES2020, no framework, hash routing.
+//
+// Every value that comes from the API is put into the page as a text node or an attribute set
+// through the DOM (see `h`), never as HTML: host names, command lines and package names are
+// chosen by whoever controls a host.
+'use strict';
 
+(() => {
+  const TOKEN_KEY = 'vigil.token';
+  const USER_KEY = 'vigil.user';
+  const REFRESH_MS = 10000;
+  const ROW_CAP = 500;
+  const LEVELS = ['urgent', 'suspicious', 'reminder'];
+  const STATUSES = ['unhandled', 'handled', 'ignored', 'whitelisted', 'blocked', 'in_progress', 'expired'];
+  const KINDS = [
+    'abnormal_login', 'brute_force', 'malicious_file', 'webshell', 'malicious_script',
+    'suspicious_process', 'reverse_shell', 'persistence', 'sensitive_file_tampering',
+    'malicious_network_access', 'suspicious_connection', 'network_attack', 'data_leak',
+    'suspicious_account', 'suspicious_port', 'configuration_risk', 'web_threat',
+    'application_intrusion',
+  ];
+  const HOST_STATES = ['online', 'offline', 'uninstalled'];
+
+  // ---------------------------------------------------------------- DOM helpers
+
+  const $ = (sel, root = document) => root.querySelector(sel);
+
+  /** Creates an element. Strings among `children` become text nodes, never markup. */
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    if (attrs) {
+      for (const [k, v] of Object.entries(attrs)) {
+        if (v === null || v === undefined || v === false) continue;
+        if (k === 'class') el.className = v;
+        else if (k === 'text') el.textContent = String(v);
+        else if (k === 'dataset') Object.assign(el.dataset, v);
+        else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+        else if (k === 'value') el.value = String(v);
+        else if (k === 'checked' || k === 'disabled' || k === 'readOnly' || k === 'selected') el[k] = Boolean(v);
+        else el.setAttribute(k, v === true ? '' : String(v));
+      }
+    }
+    append(el, children);
+    return el;
+  }
+
+  function append(el, children) {
+    for (const c of children.flat(Infinity)) {
+      if (c === null || c === undefined || c === false) continue;
+      el.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return el;
+  }
+
+  /** HTML-escapes text, for the rare place that needs a string (none builds HTML today). */
+  function esc(s) {
+    return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+  }
+
+  const enc = encodeURIComponent;
+
+  function fmtNum(n) {
+    return typeof n === 'number' ? n.toLocaleString('en-US') : String(n ?? '—');
+  }
+
+  const pad = (n) => String(n).padStart(2, '0');
+
+  /** Unix seconds → local `YYYY-MM-DD HH:MM:SS`, or an em dash. */
+  function fmtTime(ts) {
+    if (ts === null || ts === undefined || ts === 0) return '—';
+    const d = new Date(ts * 1000);
+    if (Number.isNaN(d.getTime())) return '—';
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  }
+
+  /** Unix seconds → `12 s ago`, `5 min ago`, `3 h ago`, `2 d ago`, or `in 23 h` for the future. */
+  function fmtAgo(ts) {
+    if (ts === null || ts === undefined || ts === 0) return '—';
+    const diff = Math.round(Date.now() / 1000 - ts);
+    const abs = Math.abs(diff);
+    let s;
+    if (abs < 60) s = `${abs} s`;
+    else if (abs < 3600) s = `${Math.floor(abs / 60)} min`;
+    else if (abs < 86400) s = `${Math.floor(abs / 3600)} h`;
+    else s = `${Math.floor(abs / 86400)} d`;
+    return diff >= 0 ? `${s} ago` : `in ${s}`;
+  }
+
+  /** A time cell: relative time, with the absolute local time beside it or in its tooltip. */
+  function timeEl(ts, { full = false } = {}) {
+    if (ts === null || ts === undefined || ts === 0) return h('span', { class: 'muted' }, '—');
+    if (full) {
+      return h('span', { class: 'time' }, fmtTime(ts), ' ', h('span', { class: 'muted' }, `(${fmtAgo(ts)})`));
+    }
+    return h('span', { class: 'time', title: fmtTime(ts) }, fmtAgo(ts));
+  }
+
+  function fmtBytesKb(kb) {
+    if (!kb) return '—';
+    const gib = kb / 1048576;
+    return gib >= 1 ? `${gib.toFixed(1)} GiB` : `${(kb / 1024).toFixed(0)} MiB`;
+  }
+
+  function humanize(s) {
+    return String(s ?? '').replace(/_/g, ' ');
+  }
+
+  function badge(value, { cls = value, text = humanize(value), testid } = {}) {
+    return h('span', { class: `badge b-${String(cls).replace(/[^a-z0-9_-]/gi, '')}`, 'data-testid': testid }, text);
+  }
+
+  function alertCounts(counts) {
+    const parts = LEVELS.filter((l) => (counts?.[l] ?? 0) > 0).map((l) =>
+      h('span', { class: `count-pill b-${l}`, title: `${counts[l]} unhandled ${l}` }, fmtNum(counts[l])));
+    return parts.length ? h('span', { class: 'pills' }, parts) : h('span', { class: 'muted' }, '0');
+  }
+
+  function labelChips(labels) {
+    const entries = Object.entries(labels || {});
+    if (!entries.length) return h('span', { class: 'muted' }, '—');
+    return h('span', { class: 'chips' }, entries.map(([k, v]) => h('span', { class: 'chip' }, v === '' ? k : `${k}=${v}`)));
+  }
+
+  function setTitle(...parts) {
+    const el = $('#page-title');
+    el.replaceChildren();
+    parts.forEach((p, i) => {
+      if (i) el.appendChild(h('span', { class: 'crumb-sep' }, '›'));
+      el.appendChild(typeof p === 'string' ? h('span', { class: i === parts.length - 1 ? 'crumb-cur' : 'crumb' }, p) : p);
+    });
+    document.title = `${parts.map((p) => (typeof p === 'string' ? p : p.textContent)).join(' › ')} · Vigil`;
+  }
+
+  function setView(...nodes) {
+    const v = $('#view');
+    v.replaceChildren(...nodes);
+    v.scrollTop = 0;
+  }
+
+  function panel(title, body, { extra, testid, cls = '' } = {}) {
+    return h('section', { class: `panel ${cls}`, 'data-testid': testid },
+      title ? h('div', { class: 'panel-head' }, h('h2', null, title), extra ? h('div', { class: 'panel-extra' }, extra) : null) : null,
+      h('div', { class: 'panel-body' }, body));
+  }
+
+  function notice(text, { kind = 'info', testid } = {}) {
+    return h('div', { class: `notice n-${kind}`, 'data-testid': testid }, text);
+  }
+
+  // ---------------------------------------------------------------- errors
+
+  function errorMessage(err) {
+    if (err instanceof ApiError) return err.message;
+    if (err && err.message) return err.message;
+    return String(err);
+  }
+
+  function showError(err, context) {
+    if (err && err.handled) return;
+    const msg = errorMessage(err);
+    const text = context ? `${context}: ${msg}` : msg;
+    $('#error-text').textContent = text;
+    const b = $('#error-banner');
+    b.title = err instanceof ApiError && err.status ? `HTTP ${err.status} ${err.code || ''}`.trim() : '';
+    b.hidden = false;
+  }
+
+  function clearError() {
+    $('#error-banner').hidden = true;
+    $('#error-text').textContent = '';
+  }
+
+  // ---------------------------------------------------------------- API
+
+  class ApiError extends Error {
+    constructor(status, code, message) {
+      super(message);
+      this.name = 'ApiError';
+      this.status = status;
+      this.code = code;
+      this.handled = false;
+    }
+  }
+
+  let pendingLoginMessage = null;
+
+  const getToken = () => sessionStorage.getItem(TOKEN_KEY);
+
+  async function api(method, path, body) {
+    const headers = { Accept: 'application/json' };
+    const token = getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const init = { method, headers, cache: 'no-store', credentials: 'omit' };
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    let res;
+    try {
+      res = await fetch(path, init);
+    } catch (e) {
+      throw new ApiError(0, 'network', `cannot reach the Vigil server (${e.message || e})`);
+    }
+    const text = await res.text();
+    let data = null;
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch (_) {
+        data = null;
+      }
+    }
+    if (!res.ok) {
+      const message = (data && typeof data.message === 'string' && data.message) || `${res.status} ${res.statusText || 'error'}`;
+      const err = new ApiError(res.status, data && data.error, message);
+      if (res.status === 401 && token) {
+        // The session is gone: back to the sign-in page, telling why.
+        // Several calls may fail at once: only the first one navigates.
+        sessionStorage.removeItem(TOKEN_KEY);
+        err.handled = true;
+        if (parseHash().path !== '/login') {
+          pendingLoginMessage = `Signed out: ${message}`;
+          location.hash = `#/login?next=${enc(location.hash.slice(1))}`;
+        }
+      }
+      throw err;
+    }
+    if (data === null && text) throw new ApiError(res.status, 'bad_response', 'the server sent a response that is not JSON');
+    return data;
+  }
+
+  const get = (path) => api('GET', path);
+  const post = (path, body) => api('POST', path, body ?? {});
+
+  // ---------------------------------------------------------------- routing
+
+  let generation = 0;
+  let timers = [];
+
+  function parseHash() {
+    const raw = location.hash.replace(/^#/, '') || '/overview';
+    const q = raw.indexOf('?');
+    const path = q < 0 ? raw : raw.slice(0, q);
+    const params = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
+    const segs = path.split('/').filter(Boolean).map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch (_) {
+        return s;
+      }
+    });
+    return { path: `/${segs.join('/')}`, segs, params };
+  }
+
+  function hashWith(base, params) {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') qs.set(k, v);
+    const s = qs.toString();
+    return `#${base}${s ? `?${s}` : ''}`;
+  }
+
+  function stopTimers() {
+    timers.forEach(clearInterval);
+    timers = [];
+    $('#refresh-note').textContent = '';
+  }
+
+  /** Runs `fn` every 10 s while the page is visible and the view is still the current one. */
+  function autoRefresh(ctx, fn) {
+    const note = () => {
+      $('#refresh-note').textContent = `Auto-refresh 10 s · updated ${fmtTime(Date.now() / 1000).slice(11)}`;
+    };
+    note();
+    let busy = false;
+    const id = setInterval(async () => {
+      if (!ctx.alive() || document.visibilityState !== 'visible' || busy) return;
+      busy = true;
+      try {
+        await fn();
+        if (ctx.alive()) note();
+      } catch (e) {
+        if (ctx.alive()) showError(e, 'Refresh failed');
+      } finally {
+        busy = false;
+      }
+    }, REFRESH_MS);
+    timers.push(id);
+  }
+
+  function showLogin() {
+    $('#app-view').hidden = true;
+    $('#login-view').hidden = false;
+    document.title = 'Sign in · Vigil';
+    const user = $('#login-username');
+    const pw = $('#login-password');
+    pw.value = '';
+    (user.value ? pw : user).focus();
+  }
+
+  function showApp(section) {
+    $('#login-view').hidden = true;
+    $('#app-view').hidden = false;
+    document.querySelectorAll('.nav-link').forEach((a) => a.classList.toggle('active', a.dataset.nav === section));
+    const name = sessionStorage.getItem(USER_KEY);
+    $('#current-user').textContent = name || '…';
+    if (!name) {
+      get('/api/v1/me')
+        .then((me) => {
+          sessionStorage.setItem(USER_KEY, me.username);
+          $('#current-user').textContent = me.username;
+        })
+        .catch((e) => showError(e, 'Loading the signed-in user'));
+    }
+  }
+
+  function router() {
+    generation += 1;
+    const myGen = generation;
+    stopTimers();
+    closeDrawer();
+    clearError();
+    const { path, segs, params } = parseHash();
+    const ctx = { params, alive: () => generation === myGen };
+
+    if (path === '/login') {
+      if (getToken()) {
+        location.replace(`#${params.get('next') || '/overview'}`);
+        return;
+      }
+      showLogin();
+      if (pendingLoginMessage) {
+        showError(pendingLoginMessage);
+        pendingLoginMessage = null;
+      }
+      return;
+    }
+    if (!getToken()) {
+      location.replace(`#/login?next=${enc(location.hash.slice(1) || '/overview')}`);
+      return;
+    }
+
+    let view;
+    let section = segs[0];
+    if (path === '/' || path === '/overview') {
+      section = 'overview';
+      view = () => viewOverview(ctx);
+    } else if (path === '/hosts') view = () => viewHosts(ctx);
+    else if (segs[0] === 'hosts' && segs.length === 2) view = () => viewHost(ctx, segs[1]);
+    else if (path === '/alerts') view = () => viewAlerts(ctx);
+    else if (path === '/install') view = () => viewInstall(ctx);
+    else view = () => viewNotFound(path);
+
+    showApp(section);
+    Promise.resolve()
+      .then(view)
+      .catch((e) => {
+        if (ctx.alive()) showError(e);
+      });
+  }
+
+  function viewNotFound(path) {
+    setTitle('Not found');
+    setView(panel(null, notice(`There is no page at ${path}.`, { kind: 'warn' })));
+  }
+
+  function loading(text = 'Loading…') {
+    return h('div', { class: 'loading' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), text);
+  }
+
+  // ---------------------------------------------------------------- data table
+
+  /**
+   * A table with a text filter, sortable headers and a row cap.
+   * columns: [{ key, label, value(row) → string|number for filter and sort, render(row) → Node|string,
+   *             cls, width, nofilter }]
+   */
+  function dataTable({ columns, testid, rows = [], cap = ROW_CAP, filter = true, placeholder = 'Filter…',
+    sort = null, emptyText = 'Nothing to show.', onRowClick = null, rowAttrs = null, tools = null }) {
+    let data = [];
+    let sortKey = sort ? sort.key : null;
+    let sortDir = sort ? sort.dir || 1 : 1;
+    const colValue = (c, r) => {
+      const v = c.value ? c.value(r) : r[c.key];
+      return v === null || v === undefined ? '' : v;
+    };
+
+    const input = filter
+      ? h('input', { type: 'search', class: 'filter', placeholder, 'data-testid': `${testid}-filter`, 'aria-label': 'Filter rows' })
+      : null;
+    const count = h('span', { class: 'muted small count-note', 'data-testid': `${testid}-count` });
+    const thead = h('thead');
+    const tbody = h('tbody');
+    const table = h('table', { class: `grid${onRowClick ? ' clickable' : ''}`, 'data-testid': testid }, thead, tbody);
+    const wrap = h('div', { class: 'table-block' },
+      h('div', { class: 'table-tools' }, input, tools, h('span', { class: 'spacer' }), count),
+      h('div', { class: 'table-scroll' }, table));
+
+    const headRow = h('tr');
+    for (const c of columns) {
+      const th = h('th', { class: /\bnum\b/.test(c.cls || '') ? 'num' : '', style: c.width ? `width:${c.width}` : null, title: 'Sort' }, c.label);
+      th.addEventListener('click', () => {
+        if (sortKey === c.key) sortDir = -sortDir;
+        else {
+          sortKey = c.key;
+          sortDir = 1;
+        }
+        render();
+      });
+      c.th = th;
+      headRow.appendChild(th);
+    }
+    thead.appendChild(headRow);
+
+    function setRows(newRows) {
+      data = newRows.map((r) => ({
+        r,
+        text: columns.filter((c) => !c.nofilter).map((c) => String(colValue(c, r))).join('\u0001').toLowerCase(),
+      }));
+      render();
+    }
+
+    function render() {
+      const terms = input ? input.value.trim().toLowerCase().split(/\s+/).filter(Boolean) : [];
+      let list = terms.length ? data.filter((d) => terms.every((t) => d.text.includes(t))) : data.slice();
+      if (sortKey) {
+        const c = columns.find((x) => x.key === sortKey);
+        list.sort((a, b) => {
+          const va = colValue(c, a.r);
+          const vb = colValue(c, b.r);
+          if (typeof va === 'number' && typeof vb === 'number') return (va - vb) * sortDir;
+          return String(va).localeCompare(String(vb), 'en', { numeric: true }) * sortDir;
+        });
+      }
+      for (const c of columns) {
+        c.th.classList.toggle('sorted', c.key === sortKey);
+        c.th.dataset.dir = c.key === sortKey ? (sortDir > 0 ? 'asc' : 'desc') : '';
+      }
+      const shown = list.slice(0, cap);
+      const frag = document.createDocumentFragment();
+      for (const d of shown) {
+        const tr = document.createElement('tr');
+        if (rowAttrs) {
+          for (const [k, v] of Object.entries(rowAttrs(d.r))) tr.setAttribute(k, String(v));
+        }
+        if (onRowClick) {
+          tr.addEventListener('click', (ev) => {
+            if (ev.target.closest('a,button,input,select')) return;
+            onRowClick(d.r, ev);
+          });
+        }
+        for (const c of columns) {
+          const td = document.createElement('td');
+          if (c.cls) td.className = c.cls;
+          const v = c.render ? c.render(d.r) : colValue(c, d.r);
+          if (v instanceof Node) td.appendChild(v);
+          else td.textContent = String(v);
+          tr.appendChild(td);
+        }
+        frag.appendChild(tr);
+      }
+      if (!shown.length) {
+        frag.appendChild(h('tr', { class: 'empty-row' },
+          h('td', { colspan: columns.length }, data.length ? 'No row matches the filter.' : emptyText)));
+      }
+      tbody.replaceChildren(frag);
+      const total = data.length;
+      if (list.length > shown.length) {
+        count.textContent = `showing ${fmtNum(shown.length)} of ${fmtNum(list.length)}${terms.length ? ` matching (${fmtNum(total)} in all)` : ''} — refine the filter to see the rest`;
+      } else if (terms.length) {
+        count.textContent = `${fmtNum(list.length)} of ${fmtNum(total)} rows`;
+      } else {
+        count.textContent = `${fmtNum(total)} row${total === 1 ? '' : 's'}`;
+      }
+    }
+
+    if (input) {
+      let t = null;
+      input.addEventListener('input', () => {
+        clearTimeout(t);
+        t = setTimeout(render, 120);
+      });
+      input.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter') {
+          clearTimeout(t);
+          render();
+        }
+      });
+    }
+    setRows(rows);
+    return { el: wrap, setRows, render, input };
+  }
+
+  // ---------------------------------------------------------------- alert drawer
+
+  let drawerToken = 0;
+
+  function closeDrawer() {
+    drawerToken += 1;
+    $('#drawer').hidden = true;
+    $('#drawer-body').replaceChildren();
+  }
+
+  function kv(pairs, { testid } = {}) {
+    return h('dl', { class: 'kv', 'data-testid': testid }, pairs.map(([k, v]) => [h('dt', null, k), h('dd', null, v ?? '—')]));
+  }
+
+  async function openAlert(id) {
+    const my = ++drawerToken;
+    $('#drawer-title').replaceChildren(`Alert #${id}`);
+    $('#drawer-body').replaceChildren(loading());
+    $('#drawer').hidden = false;
+    let a;
+    try {
+      a = await get(`/api/v1/alerts/${enc(id)}`);
+    } catch (e) {
+      if (my === drawerToken) {
+        $('#drawer-body').replaceChildren(notice(errorMessage(e), { kind: 'error' }));
+        showError(e, `Loading alert ${id}`);
+      }
+      return;
+    }
+    if (my !== drawerToken) return;
+    $('#drawer-title').replaceChildren(badge(a.level), ' ', h('span', null, a.name));
+    const ev = (a.evidence || []).length
+      ? h('table', { class: 'grid evidence', 'data-testid': 'alert-evidence' },
+        h('thead', null, h('tr', null, h('th', { style: 'width:30%' }, 'Evidence'), h('th', null, 'Value'))),
+        h('tbody', null, a.evidence.map((e) => h('tr', null, h('td', { class: 'ev-name' }, humanize(e.name)), h('td', null, h('code', { class: 'ev-value' }, e.value))))))
+      : notice('This alert carries no evidence.');
+    $('#drawer-body').replaceChildren(
+      kv([
+        ['Host', h('a', { href: `#/hosts/${enc(a.host_id)}` }, a.hostname || a.host_id)],
+        ['Type', humanize(a.kind)],
+        ['Level', badge(a.level)],
+        ['Status', badge(a.status)],
+        ['First seen', timeEl(a.first_seen, { full: true })],
+        ['Last seen', timeEl(a.last_seen, { full: true })],
+        ['Occurrences', fmtNum(a.count)],
+        ['Alert ID', String(a.id)],
+      ]),
+      h('h3', { class: 'sub' }, 'Evidence'),
+      ev,
+    );
+  }
+
+  function alertColumns({ host = true } = {}) {
+    const cols = [
+      { key: 'level', label: 'Level', width: '96px', value: (a) => LEVELS.indexOf(a.level), render: (a) => badge(a.level) },
+      { key: 'name', label: 'Alert', render: (a) => h('span', { class: 'strong' }, a.name) },
+      { key: 'kind', label: 'Type', value: (a) => humanize(a.kind) },
+    ];
+    if (host) {
+      cols.push({
+        key: 'hostname', label: 'Host',
+        value: (a) => a.hostname || a.host_id,
+        render: (a) => h('a', { href: `#/hosts/${enc(a.host_id)}` }, a.hostname || a.host_id),
+      });
+    }
+    cols.push(
+      { key: 'status', label: 'Status', width: '110px', render: (a) => badge(a.status) },
+      { key: 'first_seen', label: 'First seen', width: '110px', render: (a) => timeEl(a.first_seen), nofilter: true },
+      { key: 'last_seen', label: 'Last seen', width: '110px', render: (a) => timeEl(a.last_seen), nofilter: true },
+      { key: 'count', label: 'Count', width: '64px', cls: 'num', nofilter: true },
+    );
+    return cols;
+  }
+
+  // ---------------------------------------------------------------- overview
+
+  async function viewOverview(ctx) {
+    setTitle('Overview');
+    const stats = h('div', { class: 'overview-grid' }, loading());
+    const latest = dataTable({
+      columns: alertColumns(),
+      testid: 'latest-alerts',
+      filter: false,
+      sort: null,
+      emptyText: 'No alerts: all quiet.',
+      onRowClick: (a) => openAlert(a.id),
+      rowAttrs: (a) => ({ 'data-alert-id': a.id }),
+    });
+    setView(stats, panel('Latest alerts', latest.el, { extra: h('a', { href: '#/alerts' }, 'All alerts →'), testid: 'latest-panel' }));
+
+    async function load() {
+      const [ov, al] = await Promise.all([get('/api/v1/overview'), get('/api/v1/alerts?limit=10')]);
+      if (!ctx.alive()) return;
+      const stat = (label, value, cls, href, testid) =>
+        h('a', { class: `stat s-${cls}`, href, 'data-testid': testid },
+          h('span', { class: 'stat-value' }, fmtNum(value)), h('span', { class: 'stat-label' }, label));
+      const total = ov.hosts_total || 0;
+      const pct = (n) => (total ? `${((n / total) * 100).toFixed(1)}%` : '0%');
+      const bar = h('div', { class: 'ratio', title: 'Online / offline / uninstalled' },
+        h('span', { class: 'r-online', style: `width:${pct(ov.hosts_online)}` }),
+        h('span', { class: 'r-offline', style: `width:${pct(ov.hosts_offline)}` }),
+        h('span', { class: 'r-uninstalled', style: `width:${pct(ov.hosts_uninstalled)}` }));
+      const alerts = ov.alerts || {};
+      const unhandled = LEVELS.reduce((s, l) => s + (alerts[l] || 0), 0);
+      stats.replaceChildren(
+        panel('Protected hosts', [
+          h('div', { class: 'stat-row' },
+            stat('Total', ov.hosts_total, 'total', '#/hosts', 'ov-hosts-total'),
+            stat('Online', ov.hosts_online, 'online', '#/hosts?state=online', 'ov-hosts-online'),
+            stat('Offline', ov.hosts_offline, 'offline', '#/hosts?state=offline', 'ov-hosts-offline'),
+            stat('Uninstalled', ov.hosts_uninstalled, 'uninstalled', '#/hosts?state=uninstalled', 'ov-hosts-uninstalled')),
+          bar,
+          h('div', { class: 'muted small' }, total ? `${pct(ov.hosts_online)} of hosts reporting` : 'No host enrolled yet. ',
+            total ? null : h('a', { href: '#/install' }, 'Install the agent →')),
+        ], { testid: 'ov-hosts' }),
+        panel('Unhandled alerts', [
+          h('div', { class: 'stat-row' },
+            stat('Urgent', alerts.urgent || 0, 'urgent', '#/alerts?level=urgent&status=unhandled', 'ov-alerts-urgent'),
+            stat('Suspicious', alerts.suspicious || 0, 'suspicious', '#/alerts?level=suspicious&status=unhandled', 'ov-alerts-suspicious'),
+            stat('Reminder', alerts.reminder || 0, 'reminder', '#/alerts?level=reminder&status=unhandled', 'ov-alerts-reminder')),
+          h('div', { class: 'muted small' }, unhandled ? `${fmtNum(unhandled)} alert${unhandled === 1 ? '' : 's'} waiting for an operator` : 'Nothing waiting for an operator.'),
+        ], { testid: 'ov-alerts' }),
+      );
+      latest.setRows(al.alerts || []);
+    }
+
+    await load();
+    autoRefresh(ctx, load);
+  }
+
+  // ---------------------------------------------------------------- hosts
+
+  async function viewHosts(ctx) {
+    setTitle('Hosts');
+    const state = ctx.params.get('state') || '';
+    const group = ctx.params.get('group') || '';
+
+    const seg = h('div', { class: 'segmented', role: 'group', 'aria-label': 'Host state' },
+      ['', ...HOST_STATES].map((s) => h('a', {
+        class: `seg${s === state ? ' active' : ''}`,
+        href: hashWith('/hosts', { state: s, group }),
+        'data-testid': `state-filter-${s || 'all'}`,
+      }, s ? humanize(s)[0].toUpperCase() + humanize(s).slice(1) : 'All')));
+    const groupSel = h('select', { id: 'group-filter', 'data-testid': 'group-filter', 'aria-label': 'Group' },
+      h('option', { value: '' }, 'All groups'));
+    if (group) groupSel.appendChild(h('option', { value: group, selected: true }, group));
+    groupSel.value = group;
+    groupSel.addEventListener('change', () => {
+      location.hash = hashWith('/hosts', { state, group: groupSel.value });
+    });
+
+    const table = dataTable({
+      testid: 'hosts-table',
+      placeholder: 'Filter by name, IP, OS, label…',
+      sort: { key: 'hostname', dir: 1 },
+      emptyText: 'No host matches. Hosts appear here once an agent enrolls.',
+      tools: [seg, groupSel],
+      onRowClick: (x) => {
+        location.hash = `#/hosts/${enc(x.id)}`;
+      },
+      rowAttrs: (x) => ({ 'data-testid': 'host-row', 'data-host-id': x.id, 'data-hostname': x.hostname, 'data-state': x.state }),
+      columns: [
+        {
+          key: 'hostname', label: 'Host',
+          render: (x) => h('div', { class: 'host-cell' },
+            h('a', { href: `#/hosts/${enc(x.id)}`, class: 'strong host-link', 'data-testid': 'host-link' }, x.hostname || x.id),
+            h('div', { class: 'muted mono small' }, x.id)),
+        },
+        { key: 'state', label: 'State', width: '104px', value: (x) => HOST_STATES.indexOf(x.state), render: (x) => badge(x.state, { testid: 'host-state' }) },
+        { key: 'ips', label: 'IP addresses', value: (x) => (x.ips || []).join(' '), render: (x) => h('span', { class: 'mono small wrap' }, (x.ips || []).join(', ') || '—') },
+        { key: 'group', label: 'Group' },
+        { key: 'labels', label: 'Labels', value: (x) => Object.entries(x.labels || {}).map(([k, v]) => `${k}=${v}`).join(' '), render: (x) => labelChips(x.labels) },
+        { key: 'os', label: 'OS', render: (x) => h('div', null, x.os || '—', h('div', { class: 'muted small' }, x.kernel || '')) , value: (x) => `${x.os} ${x.kernel}` },
+        { key: 'alerts', label: 'Alerts', width: '100px', nofilter: true, value: (x) => LEVELS.reduce((s, l, i) => s + (x.alerts?.[l] || 0) * 10 ** (6 - 2 * i), 0), render: (x) => alertCounts(x.alerts) },
+        { key: 'agent_version', label: 'Agent', width: '72px', cls: 'mono small' },
+        { key: 'last_seen', label: 'Last seen', width: '100px', nofilter: true, value: (x) => x.last_seen || 0, render: (x) => timeEl(x.last_seen) },
+      ],
+    });
+    setView(panel(null, table.el, { testid: 'hosts-panel' }));
+
+    async function load() {
+      const qs = new URLSearchParams();
+      if (state) qs.set('state', state);
+      if (group) qs.set('group', group);
+      const s = qs.toString();
+      const res = await get(`/api/v1/hosts${s ? `?${s}` : ''}`);
+      if (!ctx.alive()) return;
+      table.setRows(res.hosts || []);
+    }
+
+    const groupsP = get('/api/v1/groups').then((g) => {
+      if (!ctx.alive()) return;
+      for (const gr of g.groups || []) {
+        if (gr.name === group) continue;
+        groupSel.appendChild(h('option', { value: gr.name }, `${gr.name} (${fmtNum(gr.hosts)})`));
+      }
+      groupSel.value = group;
+    }).catch((e) => {
+      if (ctx.alive()) showError(e, 'Loading groups');
+    });
+    await load();
+    await groupsP;
+    autoRefresh(ctx, load);
+  }
+
+  // ---------------------------------------------------------------- host detail
+
+  const TABS = [
+    ['system', 'System'],
+    ['processes', 'Processes'],
+    ['ports', 'Ports'],
+    ['accounts', 'Accounts'],
+    ['packages', 'Packages'],
+    ['alerts', 'Alerts'],
+    ['events', 'Events'],
+  ];
+
+  function eventSummary(body) {
+    const b = body || {};
+    const sock = (s) => `${s.protocol || ''} ${s.address || ''}:${s.port ?? ''}${s.process ? ` — ${s.process}${s.pid ? ` (pid ${s.pid})` : ''}` : ''}`;
+    const acct = (a) => `${a.name} (uid ${a.uid}, ${a.shell || 'no shell'})`;
+    const pkg = (p) => `${p.name} ${p.version || ''}${p.arch ? ` [${p.arch}]` : ''}${p.format ? ` (${p.format})` : ''}`;
+    if (b.socket) return sock(b.socket);
+    if (b.account) return acct(b.account);
+    if (b.package) return pkg(b.package);
+    if (b.before && b.after) {
+      const changes = Object.keys(b.after)
+        .filter((k) => JSON.stringify(b.before[k]) !== JSON.stringify(b.after[k]))
+        .map((k) => `${k}: ${JSON.stringify(b.before[k])} → ${JSON.stringify(b.after[k])}`);
+      return `${b.after.name || ''} ${changes.join(', ')}`.trim();
+    }
+    const rest = { ...b };
+    delete rest.kind;
+    delete rest.time;
+    const s = JSON.stringify(rest);
+    return s.length > 300 ? `${s.slice(0, 300)}…` : s;
+  }
+
+  function trunc(s, n) {
+    s = String(s ?? '');
+    return s.length > n ? h('span', { title: s }, `${s.slice(0, n)}…`) : s;
+  }
+
+  async function viewHost(ctx, id) {
+    const crumbHosts = h('a', { href: '#/hosts', class: 'crumb' }, 'Hosts');
+    setTitle(crumbHosts, id);
+    let tab = ctx.params.get('tab') || 'system';
+    if (!TABS.some(([k]) => k === tab)) tab = 'system';
+
+    const header = h('div', { class: 'host-header' }, loading());
+    const tabBar = h('div', { class: 'tabs', role: 'tablist' });
+    const tabPanel = h('div', { class: 'tab-panel', id: 'tab-panel', 'data-testid': 'tab-panel' });
+    setView(panel(null, header, { cls: 'host-panel' }), h('section', { class: 'panel' }, tabBar, tabPanel));
+
+    const host = await get(`/api/v1/hosts/${enc(id)}`);
+    if (!ctx.alive()) return;
+    setTitle(crumbHosts, host.hostname || id);
+    header.replaceChildren(
+      h('div', { class: 'host-title' },
+        h('h1', { 'data-testid': 'host-name' }, host.hostname || id),
+        badge(host.state, { testid: 'host-detail-state' }),
+        h('span', { class: 'host-alerts' }, 'Unhandled alerts: ', alertCounts(host.alerts))),
+      kv([
+        ['Group', host.group],
+        ['Labels', labelChips(host.labels)],
+        ['OS', host.os || '—'],
+        ['Kernel', h('span', { class: 'mono' }, host.kernel || '—')],
+        ['IP addresses', h('span', { class: 'mono' }, (host.ips || []).join(', ') || '—')],
+        ['Agent version', h('span', { class: 'mono' }, host.agent_version || '—')],
+        ['Enrolled', timeEl(host.enrolled_at, { full: true })],
+        ['Last seen', timeEl(host.last_seen, { full: true })],
+        ['Fingerprints', timeEl(host.inventory_at, { full: true })],
+        host.uninstalled_at ? ['Uninstalled', timeEl(host.uninstalled_at, { full: true })] : null,
+        ['Host ID', h('span', { class: 'mono' }, host.id)],
+      ].filter(Boolean), { testid: 'host-facts' }),
+    );
+
+    let fp = null;
+    let fpError = null;
+    try {
+      fp = await get(`/api/v1/hosts/${enc(id)}/fingerprints`);
+    } catch (e) {
+      if (e.handled) return;
+      fpError = errorMessage(e);
+      if (e.status !== 404) showError(e, 'Loading fingerprints');
+    }
+    if (!ctx.alive()) return;
+
+    const tabButtons = {};
+    const rendered = {};
+    const countOf = {
+      processes: fp ? fp.processes?.length : null,
+      ports: fp ? fp.sockets?.length : null,
+      accounts: fp ? fp.accounts?.length : null,
+      packages: fp ? fp.packages?.length : null,
+    };
+    for (const [key, label] of TABS) {
+      const b = h('button', { type: 'button', class: 'tab', role: 'tab', 'data-testid': `tab-${key}`, id: `tab-${key}` },
+        label, countOf[key] !== null && countOf[key] !== undefined ? h('span', { class: 'tab-count' }, fmtNum(countOf[key])) : null);
+      b.addEventListener('click', () => select(key));
+      tabButtons[key] = b;
+      tabBar.appendChild(b);
+    }
+
+    function fpTab(build) {
+      if (!fp) return notice(fpError || 'No fingerprints yet.', { kind: 'warn', testid: 'fp-missing' });
+      return build();
+    }
+
+    const builders = {
+      system: () => fpTab(() => {
+        const os = fp.os || {};
+        const admins = (fp.accounts || []).filter((a) => a.admin).length;
+        const rows = [
+          ['Operating system', os.pretty_name],
+          ['Distribution ID', os.id],
+          ['Version', os.version_id],
+          ['Codename', os.codename],
+          ['Like', (os.id_like || []).join(', ')],
+          ['Kernel', os.kernel],
+          ['Architecture', os.arch],
+          ['Hostname', os.hostname],
+          ['CPU model', os.cpu_model],
+          ['CPU count', os.cpu_count],
+          ['Memory', fmtBytesKb(os.memory_total_kb)],
+          ['IP addresses', (os.ips || []).join(', ')],
+          ['Boot time', os.boot_time ? `${fmtTime(os.boot_time)} (up ${fmtAgo(os.boot_time).replace(' ago', '')})` : '—'],
+          ['Processes', fmtNum(fp.processes?.length || 0)],
+          ['Listening ports', fmtNum(fp.sockets?.length || 0)],
+          ['Accounts', `${fmtNum(fp.accounts?.length || 0)} (${fmtNum(admins)} with admin rights)`],
+          ['Packages', fmtNum(fp.packages?.length || 0)],
+          ['Fingerprints collected', fp.collected_at ? `${fmtTime(fp.collected_at)} (${fmtAgo(fp.collected_at)})` : '—'],
+        ].map(([k, v]) => ({ k, v: v === undefined || v === null || v === '' ? '—' : String(v) }));
+        return dataTable({
+          testid: 'table-system',
+          rows,
+          columns: [
+            { key: 'k', label: 'Property', width: '220px', cls: 'strong' },
+            { key: 'v', label: 'Value', cls: 'wrap' },
+          ],
+        }).el;
+      }),
+      processes: () => fpTab(() => dataTable({
+        testid: 'table-processes',
+        rows: fp.processes || [],
+        placeholder: 'Filter by name, user, path, command line…',
+        sort: { key: 'pid', dir: 1 },
+        columns: [
+          { key: 'pid', label: 'PID', width: '64px', cls: 'num' },
+          { key: 'ppid', label: 'PPID', width: '64px', cls: 'num' },
+          { key: 'user', label: 'User', width: '100px', value: (p) => p.user || String(p.uid), render: (p) => h('span', { title: `uid ${p.uid}` }, p.user || String(p.uid)) },
+          { key: 'name', label: 'Name', width: '130px', cls: 'strong' },
+          { key: 'exe', label: 'Executable', cls: 'mono small wrap', render: (p) => p.exe || h('span', { class: 'muted' }, '—') },
+          { key: 'cmdline', label: 'Command line', cls: 'mono small wrap', render: (p) => trunc(p.cmdline, 160) },
+          { key: 'exe_sha256', label: 'SHA-256', width: '100px', cls: 'mono small', render: (p) => (p.exe_sha256 ? h('span', { title: p.exe_sha256 }, `${p.exe_sha256.slice(0, 12)}…`) : h('span', { class: 'muted' }, '—')) },
+          { key: 'start_time', label: 'Started', width: '96px', nofilter: true, render: (p) => timeEl(p.start_time) },
+        ],
+      }).el),
+      ports: () => fpTab(() => dataTable({
+        testid: 'table-ports',
+        rows: fp.sockets || [],
+        placeholder: 'Filter by port, address, process…',
+        sort: { key: 'port', dir: 1 },
+        rowAttrs: (s) => ({ 'data-port': s.port }),
+        columns: [
+          { key: 'protocol', label: 'Protocol', width: '84px', render: (s) => badge(s.protocol, { cls: 'neutral', text: s.protocol }) },
+          { key: 'address', label: 'Address', cls: 'mono' },
+          { key: 'port', label: 'Port', width: '80px', cls: 'num strong' },
+          { key: 'process', label: 'Process', render: (s) => s.process || h('span', { class: 'muted' }, 'unknown') },
+          { key: 'pid', label: 'PID', width: '72px', cls: 'num', render: (s) => (s.pid ? String(s.pid) : '—') },
+          { key: 'uid', label: 'UID', width: '72px', cls: 'num' },
+          { key: 'inode', label: 'Inode', width: '100px', cls: 'num muted' },
+        ],
+      }).el),
+      accounts: () => fpTab(() => dataTable({
+        testid: 'table-accounts',
+        rows: fp.accounts || [],
+        placeholder: 'Filter by name, home, shell…',
+        sort: { key: 'uid', dir: 1 },
+        columns: [
+          { key: 'name', label: 'Account', cls: 'strong' },
+          { key: 'uid', label: 'UID', width: '72px', cls: 'num' },
+          { key: 'gid', label: 'GID', width: '72px', cls: 'num' },
+          { key: 'home', label: 'Home', cls: 'mono small' },
+          { key: 'shell', label: 'Shell', cls: 'mono small' },
+          { key: 'login_shell', label: 'Can log in', width: '90px', value: (a) => (a.login_shell ? 'yes' : 'no'), render: (a) => (a.login_shell ? badge('yes', { cls: 'info' }) : h('span', { class: 'muted' }, 'no')) },
+          { key: 'password', label: 'Password', width: '120px', render: (a) => badge(a.password, { cls: `pw-${a.password}` }) },
+          { key: 'admin', label: 'Admin', width: '80px', value: (a) => (a.admin ? 'admin' : ''), render: (a) => (a.admin ? badge('admin', { cls: 'suspicious' }) : h('span', { class: 'muted' }, '—')) },
+        ],
+      }).el),
+      packages: () => fpTab(() => dataTable({
+        testid: 'table-packages',
+        rows: fp.packages || [],
+        placeholder: 'Filter by name, version, source…',
+        sort: { key: 'name', dir: 1 },
+        columns: [
+          { key: 'format', label: 'Format', width: '72px', render: (p) => badge(p.format, { cls: 'neutral', text: p.format }) },
+          { key: 'name', label: 'Name', cls: 'strong' },
+          { key: 'version', label: 'Version', cls: 'mono small' },
+          { key: 'arch', label: 'Arch', width: '80px' },
+          { key: 'source', label: 'Source', render: (p) => p.source || h('span', { class: 'muted' }, '—') },
+          { key: 'source_version', label: 'Source version', cls: 'mono small', render: (p) => p.source_version || h('span', { class: 'muted' }, '—') },
+        ],
+      }).el),
+      alerts: () => {
+        const box = h('div', null, loading());
+        const t = dataTable({
+          testid: 'table-host-alerts',
+          columns: alertColumns({ host: false }),
+          placeholder: 'Filter alerts…',
+          emptyText: 'No alert on this host.',
+          onRowClick: (a) => openAlert(a.id),
+          rowAttrs: (a) => ({ 'data-alert-id': a.id }),
+        });
+        get(`/api/v1/alerts?host=${enc(id)}&limit=200`).then((res) => {
+          if (!ctx.alive()) return;
+          t.setRows(res.alerts || []);
+          const more = res.total > (res.alerts || []).length
+            ? h('div', { class: 'muted small pad' }, `Showing the latest ${fmtNum(res.alerts.length)} of ${fmtNum(res.total)}. `,
+              h('a', { href: hashWith('/alerts', { host: id }) }, 'Open in Alerts →'))
+            : null;
+          box.replaceChildren(t.el, more);
+        }).catch((e) => {
+          if (!ctx.alive()) return;
+          box.replaceChildren(notice(errorMessage(e), { kind: 'error' }));
+          showError(e, 'Loading alerts');
+        });
+        return box;
+      },
+      events: () => {
+        const box = h('div', null, loading());
+        get(`/api/v1/hosts/${enc(id)}/events?limit=100`).then((res) => {
+          if (!ctx.alive()) return;
+          const events = res.events || [];
+          const t = dataTable({
+            testid: 'table-events',
+            rows: events,
+            placeholder: 'Filter events…',
+            sort: { key: 'time', dir: -1 },
+            emptyText: 'No event recorded yet: events appear when ports, accounts or packages change.',
+            columns: [
+              { key: 'time', label: 'Time', width: '170px', render: (e) => h('span', { title: fmtAgo(e.time) }, fmtTime(e.time)) },
+              { key: 'kind', label: 'Event', width: '160px', value: (e) => humanize(e.kind), render: (e) => badge(e.kind, { cls: `ev-${e.kind.split('_').pop()}` }) },
+              { key: 'summary', label: 'Details', cls: 'mono small wrap', value: (e) => eventSummary(e.body) },
+              { key: 'seq', label: 'Seq', width: '72px', cls: 'num muted' },
+            ],
+          });
+          box.replaceChildren(
+            res.total > events.length ? h('div', { class: 'muted small pad' }, `The latest ${fmtNum(events.length)} of ${fmtNum(res.total)} events.`) : null,
+            t.el);
+        }).catch((e) => {
+          if (!ctx.alive()) return;
+          box.replaceChildren(notice(errorMessage(e), { kind: 'error' }));
+          showError(e, 'Loading events');
+        });
+        return box;
+      },
+    };
+
+    function select(key) {
+      tab = key;
+      for (const [k, b] of Object.entries(tabButtons)) {
+        b.classList.toggle('active', k === key);
+        b.setAttribute('aria-selected', k === key ? 'true' : 'false');
+      }
+      // Alerts and events are fetched again on every visit; fingerprint tabs are kept.
+      if (!rendered[key] || key === 'alerts' || key === 'events') rendered[key] = builders[key]();
+      tabPanel.replaceChildren(rendered[key]);
+      tabPanel.dataset.tab = key;
+      history.replaceState(null, '', hashWith(`/hosts/${enc(id)}`, { tab: key === 'system' ? '' : key }));
+      const f = tabPanel.querySelector('input.filter');
+      if (f && key !== 'system') f.focus({ preventScroll: true });
+    }
+    select(tab);
+  }
+
+  // ---------------------------------------------------------------- alerts
+
+  async function viewAlerts(ctx) {
+    setTitle('Alerts');
+    const p = ctx.params;
+    const f = {
+      level: p.get('level') || '',
+      status: p.get('status') || '',
+      kind: p.get('kind') || '',
+      host: p.get('host') || '',
+    };
+    const limit = 50;
+    const offset = Math.max(0, parseInt(p.get('offset') || '0', 10) || 0);
+    const go = (changes) => {
+      location.hash = hashWith('/alerts', { ...f, offset: '', ...changes });
+    };
+    const select = (name, label, options, value) => {
+      const s = h('select', { 'data-testid': `alerts-${name}`, id: `alerts-${name}`, 'aria-label': label },
+        h('option', { value: '' }, `All ${label.toLowerCase()}s`),
+        options.map((o) => h('option', { value: o }, humanize(o))));
+      s.value = value;
+      s.addEventListener('change', () => go({ [name]: s.value, offset: '' }));
+      return s;
+    };
+    const tools = [
+      h('label', { class: 'inline' }, 'Level ', select('level', 'Level', LEVELS, f.level)),
+      h('label', { class: 'inline' }, 'Status ', select('status', 'Status', STATUSES, f.status)),
+      h('label', { class: 'inline' }, 'Type ', select('kind', 'Type', KINDS, f.kind)),
+      f.host ? h('span', { class: 'chip removable' }, `host ${f.host} `,
+        h('a', { href: hashWith('/alerts', { ...f, host: '' }), title: 'Remove the host filter' }, '×')) : null,
+    ];
+    const table = dataTable({
+      testid: 'alerts-table',
+      columns: alertColumns(),
+      filter: false,
+      emptyText: 'No alert matches these filters.',
+      tools,
+      onRowClick: (a) => openAlert(a.id),
+      rowAttrs: (a) => ({ 'data-alert-id': a.id, 'data-testid': 'alert-row' }),
+    });
+    const pager = h('div', { class: 'pager', 'data-testid': 'alerts-pager' });
+    setView(panel(null, [table.el, pager], { testid: 'alerts-panel' }));
+
+    const qs = new URLSearchParams({ limit: String(limit), offset: String(offset) });
+    for (const [k, v] of Object.entries(f)) if (v) qs.set(k, v);
+    const res = await get(`/api/v1/alerts?${qs}`);
+    if (!ctx.alive()) return;
+    const list = res.alerts || [];
+    table.setRows(list);
+    const total = res.total || 0;
+    const from = total ? offset + 1 : 0;
+    const to = offset + list.length;
+    const prev = h('a', { class: `btn small${offset <= 0 ? ' disabled' : ''}`, href: offset <= 0 ? null : hashWith('/alerts', { ...f, offset: Math.max(0, offset - limit) || '' }), 'data-testid': 'alerts-prev' }, '‹ Previous');
+    const next = h('a', { class: `btn small${to >= total ? ' disabled' : ''}`, href: to >= total ? null : hashWith('/alerts', { ...f, offset: offset + limit }), 'data-testid': 'alerts-next' }, 'Next ›');
+    pager.replaceChildren(h('span', { class: 'muted' }, `${fmtNum(from)}–${fmtNum(to)} of ${fmtNum(total)}`), prev, next);
+  }
+
+  // ---------------------------------------------------------------- install codes
+
+  function parseLabels(text) {
+    const labels = {};
+    for (const part of text.split(',')) {
+      const p = part.trim();
+      if (!p) continue;
+      const i = p.indexOf('=');
+      if (i <= 0) throw new Error(`label "${p}" is not key=value`);
+      const k = p.slice(0, i).trim();
+      const v = p.slice(i + 1).trim();
+      if (!k) throw new Error(`label "${p}" has an empty key`);
+      labels[k] = v;
+    }
+    return labels;
+  }
+
+  async function copyText(text, textarea) {
+    try {
+      if (navigator.clipboard && window.isSecureContext) {
+        await navigator.clipboard.writeText(text);
+        return true;
+      }
+    } catch (_) {
+      // fall back below
+    }
+    textarea.focus();
+    textarea.select();
+    try {
+      return document.execCommand('copy');
+    } catch (_) {
+      return false;
+    }
+  }
+
+  async function viewInstall(ctx) {
+    setTitle('Install agent');
+    const groupIn = h('input', { id: 'install-group', name: 'group', type: 'text', value: 'default', list: 'install-groups', required: true, autocomplete: 'off', maxlength: '64' });
+    const groupList = h('datalist', { id: 'install-groups' });
+    const labelsIn = h('input', { id: 'install-labels', name: 'labels', type: 'text', placeholder: 'env=prod, team=web', autocomplete: 'off' });
+    const providerIn = h('input', { id: 'install-provider', name: 'provider', type: 'text', placeholder: 'e.g. aws, idc', autocomplete: 'off' });
+    const expiresSel = h('select', { id: 'install-expires', name: 'expires' },
+      [['1h', '1 hour'], ['24h', '24 hours'], ['7d', '7 days'], ['30d', '30 days']].map(([v, t]) => h('option', { value: v }, t)));
+    expiresSel.value = '24h';
+    const submit = h('button', { type: 'submit', id: 'install-create', class: 'btn primary' }, 'Create install command');
+    const result = h('div', { id: 'install-result', 'data-testid': 'install-result', hidden: true });
+
+    const form = h('form', { id: 'install-form', class: 'form-grid', autocomplete: 'off' },
+      h('label', { class: 'field' }, h('span', null, 'Group'), groupIn, groupList, h('small', { class: 'muted' }, 'Hosts join this group; it is created if missing.')),
+      h('label', { class: 'field' }, h('span', null, 'Labels'), labelsIn, h('small', { class: 'muted' }, 'key=value pairs, separated by commas.')),
+      h('label', { class: 'field' }, h('span', null, 'Provider'), providerIn, h('small', { class: 'muted' }, 'Optional: where the servers run.')),
+      h('label', { class: 'field' }, h('span', null, 'Valid for'), expiresSel, h('small', { class: 'muted' }, 'The code stops enrolling hosts after this.')),
+      h('div', { class: 'form-actions' }, submit, h('span', { class: 'muted small' }, 'Linux hosts (x86_64 / aarch64) with curl.')));
+
+    const codes = dataTable({
+      testid: 'codes-table',
+      placeholder: 'Filter codes…',
+      sort: { key: 'created_at', dir: -1 },
+      emptyText: 'No install code yet.',
+      rowAttrs: (c) => ({ 'data-code-id': c.id, 'data-state': c.state, 'data-testid': 'code-row' }),
+      columns: [
+        { key: 'id', label: 'Code', render: (c) => h('div', null, h('span', { class: 'mono' }, c.id), h('div', { class: 'muted small mono' }, `${c.hint}…`)) },
+        { key: 'group', label: 'Group', cls: 'strong' },
+        { key: 'labels', label: 'Labels', value: (c) => Object.entries(c.labels || {}).map(([k, v]) => `${k}=${v}`).join(' '), render: (c) => labelChips(c.labels) },
+        { key: 'provider', label: 'Provider', render: (c) => c.provider || h('span', { class: 'muted' }, '—') },
+        { key: 'state', label: 'State', width: '90px', render: (c) => badge(c.state, { cls: `code-${c.state}`, testid: 'code-state' }) },
+        { key: 'uses', label: 'Uses', width: '60px', cls: 'num' },
+        { key: 'created_at', label: 'Created', width: '110px', nofilter: true, render: (c) => timeEl(c.created_at) },
+        {
+          key: 'expires_at', label: 'Expires', width: '150px', nofilter: true,
+          render: (c) => (c.revoked_at
+            ? h('span', { class: 'muted', title: fmtTime(c.revoked_at) }, `revoked ${fmtAgo(c.revoked_at)}`)
+            : h('span', { title: fmtTime(c.expires_at) }, fmtTime(c.expires_at).slice(0, 16), h('div', { class: 'muted small' }, fmtAgo(c.expires_at)))),
+        },
+        { key: 'actions', label: '', width: '120px', nofilter: true, value: () => '', render: (c) => revokeButton(c) },
+      ],
+    });
+
+    function revokeButton(c) {
+      if (c.state !== 'active') return h('span', { class: 'muted small' }, '—');
+      const b = h('button', { type: 'button', class: 'btn small danger-outline', 'data-testid': 'revoke', 'data-code-id': c.id }, 'Revoke');
+      let timer = null;
+      b.addEventListener('click', async () => {
+        if (b.dataset.armed !== '1') {
+          b.dataset.armed = '1';
+          b.textContent = 'Confirm revoke';
+          b.classList.add('danger');
+          timer = setTimeout(() => {
+            b.dataset.armed = '';
+            b.textContent = 'Revoke';
+            b.classList.remove('danger');
+          }, 6000);
+          return;
+        }
+        clearTimeout(timer);
+        b.disabled = true;
+        b.textContent = 'Revoking…';
+        try {
+          await post(`/api/v1/install-codes/${enc(c.id)}/revoke`);
+          if (result.dataset.codeId === c.id) markShownRevoked();
+          await loadCodes();
+        } catch (e) {
+          b.disabled = false;
+          b.textContent = 'Revoke';
+          b.dataset.armed = '';
+          b.classList.remove('danger');
+          showError(e, `Revoking ${c.id}`);
+        }
+      });
+      return b;
+    }
+
+    async function loadCodes() {
+      const res = await get('/api/v1/install-codes');
+      if (!ctx.alive()) return;
+      codes.setRows(res.codes || []);
+    }
+
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      clearError();
+      let labels;
+      try {
+        labels = parseLabels(labelsIn.value);
+      } catch (e) {
+        showError(e, 'Labels');
+        labelsIn.focus();
+        return;
+      }
+      const body = {
+        group: groupIn.value.trim() || 'default',
+        os: 'linux',
+        expires: expiresSel.value,
+        labels,
+        provider: providerIn.value.trim(),
+      };
+      submit.disabled = true;
+      submit.textContent = 'Creating…';
+      try {
+        const c = await post('/api/v1/install-codes', body);
+        if (!ctx.alive()) return;
+        showCreated(c);
+        await loadCodes();
+      } catch (e) {
+        if (ctx.alive()) showError(e, 'Creating the install code');
+      } finally {
+        submit.disabled = false;
+        submit.textContent = 'Create install command';
+      }
+    });
+
+    function markShownRevoked() {
+      const row = result.querySelector('.command-row');
+      if (row) row.classList.add('revoked');
+      const note = result.querySelector('[data-testid=install-once-note]');
+      if (note) note.replaceWith(notice('This code has been revoked: the command above no longer enrolls hosts.', { kind: 'info', testid: 'install-revoked-note' }));
+      const copy = result.querySelector('#install-copy');
+      if (copy) copy.disabled = true;
+    }
+
+    function showCreated(c) {
+      const box = h('textarea', { id: 'install-command', 'data-testid': 'install-command', class: 'command', readOnly: true, rows: '3', spellcheck: 'false', 'aria-label': 'Install command' });
+      box.value = c.command;
+      const copyBtn = h('button', { type: 'button', id: 'install-copy', class: 'btn primary' }, 'Copy');
+      const copied = h('span', { class: 'muted small', 'data-testid': 'copy-note' });
+      copyBtn.addEventListener('click', async () => {
+        const ok = await copyText(c.command, box);
+        copied.textContent = ok ? 'Copied to the clipboard.' : 'Select the text and copy it by hand.';
+      });
+      box.addEventListener('focus', () => box.select());
+      const labelText = Object.entries(c.labels || {}).map(([k, v]) => `${k}=${v}`).join(', ');
+      result.replaceChildren(
+        h('div', { class: 'result-head' },
+          h('strong', null, 'Install command created'),
+          h('span', { class: 'muted' }, ` · group ${c.group}${labelText ? ` · labels ${labelText}` : ''}${c.provider ? ` · provider ${c.provider}` : ''} · valid until ${fmtTime(c.expires_at)} · code ${c.id}`)),
+        h('div', { class: 'command-row' }, box, h('div', { class: 'command-actions' }, copyBtn, copied)),
+        notice([
+          h('strong', null, 'Shown only once. '),
+          'Copy it now: the code inside it cannot be displayed again. ',
+          'Run it as root (for example in ', h('code', null, 'sudo -i'), ') on each Linux host to install the agent and enroll it. ',
+          'Anyone holding it can enroll hosts until it expires or is revoked.',
+        ], { kind: 'warn', testid: 'install-once-note' }),
+      );
+      result.dataset.codeId = c.id;
+      result.hidden = false;
+      box.focus();
+    }
+
+    setView(
+      panel('Create an install command', [form, result], { testid: 'install-panel' }),
+      panel('Install codes', codes.el, { testid: 'codes-panel', extra: h('span', { class: 'muted small' }, 'Revoking a code stops new enrollments; enrolled hosts stay.') }),
+    );
+
+    get('/api/v1/groups').then((g) => {
+      if (!ctx.alive()) return;
+      groupList.replaceChildren(...(g.groups || []).map((gr) => h('option', { value: gr.name })));
+    }).catch((e) => {
+      if (ctx.alive()) showError(e, 'Loading groups');
+    });
+    await loadCodes();
+  }
+
+  // ---------------------------------------------------------------- sign in / out
+
+  function setupLogin() {
+    const form = $('#login-form');
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      clearError();
+      const username = $('#login-username').value.trim();
+      const password = $('#login-password').value;
+      if (!username || !password) {
+        showError('Enter a user name and a password.');
+        return;
+      }
+      const btn = $('#login-submit');
+      btn.disabled = true;
+      btn.textContent = 'Signing in…';
+      try {
+        const res = await api('POST', '/api/v1/login', { username, password });
+        sessionStorage.setItem(TOKEN_KEY, res.token);
+        sessionStorage.setItem(USER_KEY, username);
+        $('#login-password').value = '';
+        const next = parseHash().params.get('next');
+        location.hash = `#${next && next.startsWith('/') && !next.startsWith('/login') ? next : '/overview'}`;
+      } catch (e) {
+        showError(e, 'Sign-in failed');
+        $('#login-password').select();
+      } finally {
+        btn.disabled = false;
+        btn.textContent = 'Sign in';
+      }
+    });
+  }
+
+  function signOut() {
+    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(USER_KEY);
+    location.hash = '#/login';
+  }
+
+  function init() {
+    setupLogin();
+    $('#logout').addEventListener('click', signOut);
+    $('#error-close').addEventListener('click', clearError);
+    $('#drawer-close').addEventListener('click', closeDrawer);
+    document.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && !$('#drawer').hidden) closeDrawer();
+    });
+    document.addEventListener('visibilitychange', () => {
+      // Nothing to do: refresh timers skip their turn while the page is hidden.
+    });
+    window.addEventListener('hashchange', router);
+    // Exposed for debugging in the browser console only.
+    window.vigil = Object.freeze({ esc, version: 1 });
+    router();
+  }
+
+  init();
+})();
