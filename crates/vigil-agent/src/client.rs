@@ -41,9 +41,10 @@ impl ServerCertVerifier for PinnedCa {
             })?;
         let mut roots = RootCertStore::empty();
         roots.add(ca.clone().into_owned())?;
-        let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
-            .build()
-            .map_err(|e| rustls::Error::General(e.to_string()))?;
+        let verifier =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
+                .build()
+                .map_err(|e| rustls::Error::General(e.to_string()))?;
         let name = ServerName::try_from(vigil_proto::SERVER_NAME).expect("valid DNS name");
         verifier.verify_server_cert(end_entity, &[], &name, ocsp_response, now)
     }
@@ -81,13 +82,18 @@ impl PinnedCa {
 pub fn pinned_client(ca_fingerprint: &str) -> Result<reqwest::Client> {
     let fingerprint = ca_fingerprint.trim().to_ascii_lowercase();
     if fingerprint.len() != 64 || !fingerprint.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(anyhow!("CA fingerprint must be 64 hex digits (SHA-256), got {ca_fingerprint:?}"));
+        return Err(anyhow!(
+            "CA fingerprint must be 64 hex digits (SHA-256), got {ca_fingerprint:?}"
+        ));
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(PinnedCa { fingerprint, provider }))
+        .with_custom_certificate_verifier(Arc::new(PinnedCa {
+            fingerprint,
+            provider,
+        }))
         .with_no_client_auth();
     reqwest::Client::builder()
         .use_preconfigured_tls(config)
@@ -140,7 +146,15 @@ impl Channel {
 
     /// POSTs a signed body and returns the response body on success.
     pub async fn post(&self, path: &str, body: Vec<u8>) -> Result<Vec<u8>, CallError> {
-        signed_post(&self.http, &self.server, path, &self.host_id, &self.key, body).await
+        signed_post(
+            &self.http,
+            &self.server,
+            path,
+            &self.host_id,
+            &self.key,
+            body,
+        )
+        .await
     }
 }
 
@@ -167,7 +181,10 @@ pub async fn signed_post(
         .await
         .map_err(|e| CallError::Retry(error_chain(&e)))?;
     let status = resp.status();
-    let bytes = resp.bytes().await.map_err(|e| CallError::Retry(error_chain(&e)))?;
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| CallError::Retry(error_chain(&e)))?;
     if status.is_success() {
         return Ok(bytes.to_vec());
     }

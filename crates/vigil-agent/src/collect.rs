@@ -26,7 +26,11 @@ pub struct Collector {
 impl Collector {
     /// `root` is `/` on a live host; another directory for a mounted image.
     pub fn new(root: &Path) -> Collector {
-        Collector { root: root.to_path_buf(), hashes: HashMap::new(), skipped: HashMap::new() }
+        Collector {
+            root: root.to_path_buf(),
+            hashes: HashMap::new(),
+            skipped: HashMap::new(),
+        }
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -51,22 +55,38 @@ impl Collector {
         self.skipped.clear();
         let os = self.os_info();
         let accounts = self.accounts();
-        let users: HashMap<u32, String> = accounts.iter().map(|a| (a.uid, a.name.clone())).collect();
+        let users: HashMap<u32, String> =
+            accounts.iter().map(|a| (a.uid, a.name.clone())).collect();
         let processes = self.processes(os.boot_time, &users);
         let sockets = self.sockets(&processes);
         let packages = self.packages();
-        Inventory { collected_at: now, os, processes, sockets, accounts, packages }
+        Inventory {
+            collected_at: now,
+            os,
+            processes,
+            sockets,
+            accounts,
+            packages,
+        }
     }
 
     pub fn os_info(&mut self) -> OsInfo {
-        let rel = self.read("etc/os-release").or_else(|| self.read("usr/lib/os-release")).unwrap_or_default();
+        let rel = self
+            .read("etc/os-release")
+            .or_else(|| self.read("usr/lib/os-release"))
+            .unwrap_or_default();
         let parsed = os::os_release(&rel);
         self.skip("os-release", parsed.skipped_total);
         let r = parsed.value;
         let (cpu_model, cpu_count) = os::cpuinfo(&self.read("proc/cpuinfo").unwrap_or_default());
         let mut ips: Vec<String> = Vec::new();
         if let Some(trie) = self.read("proc/net/fib_trie") {
-            ips.extend(ifaddr::local_ipv4(&trie).into_iter().filter(|i| !i.is_loopback()).map(|i| i.to_string()));
+            ips.extend(
+                ifaddr::local_ipv4(&trie)
+                    .into_iter()
+                    .filter(|i| !i.is_loopback())
+                    .map(|i| i.to_string()),
+            );
         }
         if let Some(v6) = self.read("proc/net/if_inet6") {
             ips.extend(ifaddr::global_ipv6(&v6).into_iter().map(|i| i.to_string()));
@@ -77,12 +97,21 @@ impl Collector {
             pretty_name: r.pretty_name,
             codename: r.codename,
             id_like: r.id_like,
-            kernel: self.read("proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string(),
+            kernel: self
+                .read("proc/sys/kernel/osrelease")
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
             arch: std::env::consts::ARCH.to_string(),
-            hostname: self.read("proc/sys/kernel/hostname").unwrap_or_default().trim().to_string(),
+            hostname: self
+                .read("proc/sys/kernel/hostname")
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
             cpu_model,
             cpu_count,
-            memory_total_kb: os::meminfo_total_kb(&self.read("proc/meminfo").unwrap_or_default()).unwrap_or(0),
+            memory_total_kb: os::meminfo_total_kb(&self.read("proc/meminfo").unwrap_or_default())
+                .unwrap_or(0),
             ips,
             boot_time: os::boot_time(&self.read("proc/stat").unwrap_or_default()).unwrap_or(0),
         }
@@ -108,19 +137,33 @@ impl Collector {
         let mut out = Vec::new();
         for entry in dir.flatten() {
             let name = entry.file_name();
-            let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
-            let base = format!("proc/{pid}");
-            // Processes exit while we look: a missing file just means it is gone.
-            let Some(stat) = self.read(&format!("{base}/stat")).and_then(|s| process::stat(&s)) else {
+            let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
                 continue;
             };
-            let uid = self.read(&format!("{base}/status")).and_then(|s| process::status_uid(&s)).unwrap_or(0);
+            let base = format!("proc/{pid}");
+            // Processes exit while we look: a missing file just means it is gone.
+            let Some(stat) = self
+                .read(&format!("{base}/stat"))
+                .and_then(|s| process::stat(&s))
+            else {
+                continue;
+            };
+            let uid = self
+                .read(&format!("{base}/status"))
+                .and_then(|s| process::status_uid(&s))
+                .unwrap_or(0);
             let cmdline = std::fs::read(self.path(&format!("{base}/cmdline")))
                 .map(|b| process::cmdline(&b))
                 .unwrap_or_default();
             let exe_link = self.path(&format!("{base}/exe"));
-            let exe = std::fs::read_link(&exe_link).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
-            let exe_sha256 = if exe.is_empty() { String::new() } else { self.hash_exe(&exe_link, &exe) };
+            let exe = std::fs::read_link(&exe_link)
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let exe_sha256 = if exe.is_empty() {
+                String::new()
+            } else {
+                self.hash_exe(&exe_link, &exe)
+            };
             out.push(ProcessInfo {
                 pid,
                 ppid: stat.ppid,
@@ -140,7 +183,9 @@ impl Collector {
     /// Hashes through `/proc/PID/exe`, which works even when the file was deleted or replaced,
     /// cached by path, size and modification time.
     fn hash_exe(&mut self, link: &Path, exe: &str) -> String {
-        let Ok(meta) = std::fs::metadata(link) else { return String::new() };
+        let Ok(meta) = std::fs::metadata(link) else {
+            return String::new();
+        };
         use std::os::unix::fs::MetadataExt;
         let key = (exe.to_string(), meta.len(), meta.mtime());
         if let Some(h) = self.hashes.get(&key) {
@@ -149,7 +194,9 @@ impl Collector {
         if meta.len() > MAX_HASH_BYTES {
             return String::new();
         }
-        let Ok(mut f) = std::fs::File::open(link) else { return String::new() };
+        let Ok(mut f) = std::fs::File::open(link) else {
+            return String::new();
+        };
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; 64 * 1024];
         loop {
@@ -184,12 +231,19 @@ impl Collector {
         if out.is_empty() {
             return out;
         }
-        let wanted: HashMap<u64, usize> = out.iter().enumerate().map(|(i, s)| (s.inode, i)).collect();
+        let wanted: HashMap<u64, usize> =
+            out.iter().enumerate().map(|(i, s)| (s.inode, i)).collect();
         for p in processes {
-            let Ok(fds) = std::fs::read_dir(self.path(&format!("proc/{}/fd", p.pid))) else { continue };
+            let Ok(fds) = std::fs::read_dir(self.path(&format!("proc/{}/fd", p.pid))) else {
+                continue;
+            };
             for fd in fds.flatten() {
-                let Ok(target) = std::fs::read_link(fd.path()) else { continue };
-                let Some(inode) = net::socket_inode(&target.to_string_lossy()) else { continue };
+                let Ok(target) = std::fs::read_link(fd.path()) else {
+                    continue;
+                };
+                let Some(inode) = net::socket_inode(&target.to_string_lossy()) else {
+                    continue;
+                };
                 if let Some(&i) = wanted.get(&inode) {
                     if out[i].pid == 0 {
                         out[i].pid = p.pid;
@@ -225,7 +279,8 @@ impl Collector {
         if !db.exists() {
             return Vec::new();
         }
-        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let flags =
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let result = rusqlite::Connection::open_with_flags(&db, flags).and_then(|c| {
             let mut st = c.prepare("SELECT blob FROM Packages")?;
             let blobs = st.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
@@ -234,8 +289,14 @@ impl Collector {
         match result {
             Ok(blobs) => {
                 let total = blobs.len();
-                let pkgs: Vec<Package> = blobs.iter().filter_map(|b| packages::rpm_header(b)).collect();
-                let pkgs: Vec<Package> = pkgs.into_iter().filter(|p| p.name != "gpg-pubkey").collect();
+                let pkgs: Vec<Package> = blobs
+                    .iter()
+                    .filter_map(|b| packages::rpm_header(b))
+                    .collect();
+                let pkgs: Vec<Package> = pkgs
+                    .into_iter()
+                    .filter(|p| p.name != "gpg-pubkey")
+                    .collect();
                 self.skip("rpm", total - pkgs.len());
                 pkgs
             }
@@ -275,18 +336,32 @@ mod tests {
         assert!(inv.os.cpu_count >= 1);
         assert!(inv.os.memory_total_kb > 0);
         assert!(inv.os.boot_time > 1_000_000_000);
-        let me = inv.processes.iter().find(|p| p.pid == std::process::id()).expect("own process");
+        let me = inv
+            .processes
+            .iter()
+            .find(|p| p.pid == std::process::id())
+            .expect("own process");
         let own = std::fs::read(std::env::current_exe().unwrap()).unwrap();
         assert_eq!(me.exe_sha256, hex::encode(Sha256::digest(&own)));
         assert!(me.start_time >= inv.os.boot_time);
-        assert!(inv.accounts.iter().any(|a| a.name == "root" && a.uid == 0 && a.admin));
+        assert!(inv
+            .accounts
+            .iter()
+            .any(|a| a.name == "root" && a.uid == 0 && a.admin));
 
         // A socket this test opens is found, with this process as its owner.
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let inv = c.collect(43);
-        let s = inv.sockets.iter().find(|s| s.port == port).expect("own listening socket");
-        assert_eq!((s.address.as_str(), s.pid), ("127.0.0.1", std::process::id()));
+        let s = inv
+            .sockets
+            .iter()
+            .find(|s| s.port == port)
+            .expect("own listening socket");
+        assert_eq!(
+            (s.address.as_str(), s.pid),
+            ("127.0.0.1", std::process::id())
+        );
         if Path::new("/var/lib/dpkg/status").exists() {
             assert!(inv.packages.iter().any(|p| p.name == "dpkg"));
         }

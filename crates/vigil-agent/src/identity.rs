@@ -22,7 +22,9 @@ pub struct Identity {
 
 impl Identity {
     pub fn key(&self) -> Result<AgentKey> {
-        let der = B64.decode(&self.key).context("identity key is not base64")?;
+        let der = B64
+            .decode(&self.key)
+            .context("identity key is not base64")?;
         AgentKey::from_pkcs8(&der).context("identity key is not a valid Ed25519 key")
     }
 
@@ -33,9 +35,11 @@ impl Identity {
     pub fn load(data_dir: &Path) -> Result<Option<Identity>> {
         let path = data_dir.join(FILE);
         match std::fs::read(&path) {
-            Ok(bytes) => Ok(Some(
-                serde_json::from_slice(&bytes).with_context(|| format!("{} is corrupt", path.display()))?,
-            )),
+            Ok(bytes) => {
+                Ok(Some(serde_json::from_slice(&bytes).with_context(|| {
+                    format!("{} is corrupt", path.display())
+                })?))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
         }
@@ -45,7 +49,8 @@ impl Identity {
     pub fn save(&self, data_dir: &Path) -> Result<()> {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
-        std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("creating {}", data_dir.display()))?;
         let tmp = data_dir.join(format!("{FILE}.tmp"));
         let mut f = std::fs::OpenOptions::new()
             .write(true)
@@ -79,7 +84,10 @@ mod tests {
             key: Identity::encode_key(&key),
         };
         id.save(dir.path()).unwrap();
-        let mode = std::fs::metadata(dir.path().join(FILE)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join(FILE))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         let back = Identity::load(dir.path()).unwrap().unwrap();
         assert_eq!(back.key().unwrap().public_key(), key.public_key());

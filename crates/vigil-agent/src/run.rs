@@ -30,12 +30,23 @@ pub struct AgentConfig {
 
 impl AgentConfig {
     pub fn new(data_dir: PathBuf) -> AgentConfig {
-        AgentConfig { data_dir, root: PathBuf::from("/"), collect_secs: 60, spool_max_bytes: 64 << 20, server: None }
+        AgentConfig {
+            data_dir,
+            root: PathBuf::from("/"),
+            collect_secs: 60,
+            spool_max_bytes: 64 << 20,
+            server: None,
+        }
     }
 }
 
 /// Enrolls this host with an install code and saves the identity in `data_dir`.
-pub async fn enroll(server: &str, code: &str, ca_fingerprint: &str, data_dir: &Path) -> Result<Identity> {
+pub async fn enroll(
+    server: &str,
+    code: &str,
+    ca_fingerprint: &str,
+    data_dir: &Path,
+) -> Result<Identity> {
     let server = server.trim_end_matches('/');
     if !server.starts_with("https://") {
         bail!("the server URL must start with https:// (got {server:?})");
@@ -47,7 +58,11 @@ pub async fn enroll(server: &str, code: &str, ca_fingerprint: &str, data_dir: &P
         proto: PROTO_VERSION,
         code: code.trim().to_string(),
         public_key: key.public_base64(),
-        hostname: if os.hostname.is_empty() { "unknown".into() } else { os.hostname.clone() },
+        hostname: if os.hostname.is_empty() {
+            "unknown".into()
+        } else {
+            os.hostname.clone()
+        },
         agent_version: crate::VERSION.to_string(),
         os,
     };
@@ -59,7 +74,8 @@ pub async fn enroll(server: &str, code: &str, ca_fingerprint: &str, data_dir: &P
         }
         Err(CallError::Retry(e)) => bail!("cannot reach the server at {server}: {e}"),
     };
-    let resp: EnrollResponse = serde_json::from_slice(&resp).context("enrollment answer is not understood")?;
+    let resp: EnrollResponse =
+        serde_json::from_slice(&resp).context("enrollment answer is not understood")?;
     let id = Identity {
         server: server.to_string(),
         host_id: resp.host_id,
@@ -73,15 +89,28 @@ pub async fn enroll(server: &str, code: &str, ca_fingerprint: &str, data_dir: &P
 
 /// Tells the server this host is uninstalled, then removes the agent's data directory.
 pub async fn uninstall(data_dir: &Path) -> Result<Identity> {
-    let id = Identity::load(data_dir)?
-        .with_context(|| format!("no agent identity in {}: nothing to uninstall", data_dir.display()))?;
-    let channel = Channel::new(pinned_client(&id.ca_fingerprint)?, &id.server, &id.host_id, id.key()?);
-    match channel.post(PATH_UNINSTALL, codec::encode(&serde_json::json!({}))).await {
+    let id = Identity::load(data_dir)?.with_context(|| {
+        format!(
+            "no agent identity in {}: nothing to uninstall",
+            data_dir.display()
+        )
+    })?;
+    let channel = Channel::new(
+        pinned_client(&id.ca_fingerprint)?,
+        &id.server,
+        &id.host_id,
+        id.key()?,
+    );
+    match channel
+        .post(PATH_UNINSTALL, codec::encode(&serde_json::json!({})))
+        .await
+    {
         Ok(_) => {}
         Err(CallError::Identity(e)) if e.code == codes::UNINSTALLED_HOST => {}
         Err(e) => bail!("the server was not told of the uninstall ({e}); nothing removed, retry"),
     }
-    std::fs::remove_dir_all(data_dir).with_context(|| format!("removing {}", data_dir.display()))?;
+    std::fs::remove_dir_all(data_dir)
+        .with_context(|| format!("removing {}", data_dir.display()))?;
     Ok(id)
 }
 
@@ -98,7 +127,9 @@ fn save_last_inventory(dir: &Path, inv: &Inventory) {
         .and_then(|b| std::fs::write(&tmp, b).ok())
         .and_then(|_| std::fs::rename(&tmp, dir.join(LAST_INVENTORY)).ok());
     if ok.is_none() {
-        tracing::warn!("could not save the last inventory; changes made while stopped may be missed");
+        tracing::warn!(
+            "could not save the last inventory; changes made while stopped may be missed"
+        );
     }
 }
 
@@ -117,15 +148,32 @@ pub async fn run(cfg: AgentConfig, mut shutdown: watch::Receiver<bool>) -> Resul
         )
     })?;
     let server = cfg.server.as_deref().unwrap_or(&id.server);
-    let channel = Channel::new(pinned_client(&id.ca_fingerprint)?, server, &id.host_id, id.key()?);
-    let spool = Arc::new(Mutex::new(Spool::open(&cfg.data_dir.join("spool"), cfg.spool_max_bytes)?));
+    let channel = Channel::new(
+        pinned_client(&id.ca_fingerprint)?,
+        server,
+        &id.host_id,
+        id.key()?,
+    );
+    let spool = Arc::new(Mutex::new(Spool::open(
+        &cfg.data_dir.join("spool"),
+        cfg.spool_max_bytes,
+    )?));
     let wake = Arc::new(Notify::new());
     let (fatal_tx, mut fatal_rx) = watch::channel::<Option<String>>(None);
     tracing::info!(host = %id.host_id, %server, "agent started");
 
-    let sender = tokio::spawn(send_loop(channel.clone(), spool.clone(), wake.clone(), fatal_tx.clone(), shutdown.clone()));
+    let sender = tokio::spawn(send_loop(
+        channel.clone(),
+        spool.clone(),
+        wake.clone(),
+        fatal_tx.clone(),
+        shutdown.clone(),
+    ));
 
-    let mut settings = AgentSettings { heartbeat_secs: 10, inventory_secs: 600 };
+    let mut settings = AgentSettings {
+        heartbeat_secs: 10,
+        inventory_secs: 600,
+    };
     let mut collector = Collector::new(&cfg.root);
     let mut last = load_last_inventory(&cfg.data_dir);
     let mut last_full_sent: Option<i64> = None;
@@ -218,7 +266,10 @@ async fn send_loop(
             Ok(body) => {
                 let ack: Option<BatchAck> = serde_json::from_slice(&body).ok();
                 if ack.as_ref().is_some_and(|a| a.seq == batch.seq) {
-                    spool.lock().unwrap_or_else(|p| p.into_inner()).ack(batch.seq);
+                    spool
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .ack(batch.seq);
                     backoff = Duration::from_millis(500);
                 } else {
                     tracing::warn!(seq = batch.seq, "unexpected acknowledgement; will resend");
@@ -227,7 +278,10 @@ async fn send_loop(
             }
             Err(CallError::Refused(e)) => {
                 tracing::error!(seq = batch.seq, code = %e.code, message = %e.message, "server refused a batch; dropping it (counted)");
-                spool.lock().unwrap_or_else(|p| p.into_inner()).reject(batch.seq);
+                spool
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .reject(batch.seq);
             }
             Err(CallError::Identity(e)) => {
                 let _ = fatal.send(Some(e.message));

@@ -36,7 +36,10 @@ WantedBy=multi-user.target
 }
 
 fn systemctl(args: &[&str]) -> Result<()> {
-    let status = Command::new("systemctl").args(args).status().context("running systemctl")?;
+    let status = Command::new("systemctl")
+        .args(args)
+        .status()
+        .context("running systemctl")?;
     if !status.success() {
         anyhow::bail!("systemctl {} failed ({status})", args.join(" "));
     }
@@ -46,7 +49,8 @@ fn systemctl(args: &[&str]) -> Result<()> {
 /// Writes the unit and starts it.
 pub fn install(binary: &Path, data_dir: &Path) -> Result<()> {
     let path = Path::new(UNIT_DIR).join(UNIT_NAME);
-    std::fs::write(&path, unit_text(binary, data_dir)).with_context(|| format!("writing {}", path.display()))?;
+    std::fs::write(&path, unit_text(binary, data_dir))
+        .with_context(|| format!("writing {}", path.display()))?;
     systemctl(&["daemon-reload"])?;
     systemctl(&["enable", "--now", UNIT_NAME])
 }
@@ -68,8 +72,13 @@ mod tests {
 
     #[test]
     fn unit_runs_the_agent_with_its_data_dir() {
-        let t = unit_text(Path::new("/usr/local/bin/vigil"), Path::new("/var/lib/vigil-agent"));
-        assert!(t.contains("ExecStart=/usr/local/bin/vigil agent run --data /var/lib/vigil-agent\n"));
+        let t = unit_text(
+            Path::new("/usr/local/bin/vigil"),
+            Path::new("/var/lib/vigil-agent"),
+        );
+        assert!(
+            t.contains("ExecStart=/usr/local/bin/vigil agent run --data /var/lib/vigil-agent\n")
+        );
         assert!(t.contains("Restart=always"));
     }
 }

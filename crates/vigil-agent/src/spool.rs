@@ -68,7 +68,8 @@ fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
 impl Spool {
     /// Opens the spool in `dir`, picking up batches left by an earlier run.
     pub fn open(dir: &Path, max_bytes: u64) -> Result<Spool> {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating spool {}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating spool {}", dir.display()))?;
         let mut s = Spool {
             dir: dir.to_path_buf(),
             max_bytes,
@@ -90,11 +91,20 @@ impl Spool {
             if let Some((seq, events)) = parse_name(&name) {
                 let bytes = entry.metadata()?.len();
                 s.bytes += bytes;
-                s.entries.insert(seq, Entry { location: Location::Disk(entry.path()), events, bytes });
+                s.entries.insert(
+                    seq,
+                    Entry {
+                        location: Location::Disk(entry.path()),
+                        events,
+                        bytes,
+                    },
+                );
             }
         }
         let counters = std::fs::read_to_string(dir.join("counters")).unwrap_or_default();
-        let mut nums = counters.split_whitespace().map(|n| n.parse::<u64>().unwrap_or(0));
+        let mut nums = counters
+            .split_whitespace()
+            .map(|n| n.parse::<u64>().unwrap_or(0));
         let saved_next = nums.next().unwrap_or(1);
         s.dropped_events = nums.next().unwrap_or(0);
         s.write_failures = nums.next().unwrap_or(0);
@@ -106,7 +116,11 @@ impl Spool {
     fn save_counters(&self) -> std::io::Result<()> {
         write_atomic(
             &self.dir.join("counters"),
-            format!("{} {} {}\n", self.next_seq, self.dropped_events, self.write_failures).as_bytes(),
+            format!(
+                "{} {} {}\n",
+                self.next_seq, self.dropped_events, self.write_failures
+            )
+            .as_bytes(),
         )
     }
 
@@ -119,14 +133,19 @@ impl Spool {
         let bytes = body.len() as u64;
         let path = self.dir.join(file_name(seq, count));
         // The sequence counter is saved first so a crash can never reuse a number.
-        let saved = self.save_counters().and_then(|_| write_atomic(&path, &body));
+        let saved = self
+            .save_counters()
+            .and_then(|_| write_atomic(&path, &body));
         let location = match saved {
             Ok(()) => Location::Disk(path),
             Err(e) => {
                 self.write_failures += 1;
                 tracing::warn!(error = %e, seq, "spool write failed; keeping the batch in memory");
-                let in_memory =
-                    self.entries.values().filter(|e| matches!(e.location, Location::Memory(_))).count();
+                let in_memory = self
+                    .entries
+                    .values()
+                    .filter(|e| matches!(e.location, Location::Memory(_)))
+                    .count();
                 if in_memory >= MAX_MEMORY_BATCHES {
                     self.drop_oldest_memory();
                 }
@@ -134,7 +153,14 @@ impl Spool {
             }
         };
         self.bytes += bytes;
-        self.entries.insert(seq, Entry { location, events: count, bytes });
+        self.entries.insert(
+            seq,
+            Entry {
+                location,
+                events: count,
+                bytes,
+            },
+        );
         while self.bytes > self.max_bytes && self.entries.len() > 1 {
             let (&oldest, _) = self.entries.iter().next().expect("non-empty");
             self.remove(oldest, true);
@@ -158,7 +184,11 @@ impl Spool {
             self.bytes -= e.bytes;
             if dropped {
                 self.dropped_events += e.events;
-                tracing::warn!(seq, events = e.events, "spool over its bound: oldest batch dropped");
+                tracing::warn!(
+                    seq,
+                    events = e.events,
+                    "spool over its bound: oldest batch dropped"
+                );
             }
             if let Location::Disk(p) = e.location {
                 let _ = std::fs::remove_file(p);
@@ -219,7 +249,10 @@ mod tests {
             .map(|i| Event {
                 time: i as i64,
                 body: EventBody::AccountAdded {
-                    account: Account { name: format!("{tag}{i}"), ..Default::default() },
+                    account: Account {
+                        name: format!("{tag}{i}"),
+                        ..Default::default()
+                    },
                 },
             })
             .collect()

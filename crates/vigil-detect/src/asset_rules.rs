@@ -13,7 +13,11 @@ pub fn evaluate(events: &[Event]) -> Vec<NewAlert> {
                 account_rules(Some(before), after, e.time, &mut out)
             }
             EventBody::PortOpened { socket } if socket.is_wildcard() => {
-                let owner = if socket.process.is_empty() { "unknown process" } else { &socket.process };
+                let owner = if socket.process.is_empty() {
+                    "unknown process"
+                } else {
+                    &socket.process
+                };
                 out.push(NewAlert {
                     kind: AlertKind::SuspiciousPort,
                     level: Level::Reminder,
@@ -69,9 +73,10 @@ fn account_rules(before: Option<&Account>, a: &Account, time: i64, out: &mut Vec
             time,
         });
     }
-    if became(a.password == AccountPassword::NoPassword && a.login_shell, |b| {
-        b.password == AccountPassword::NoPassword && b.login_shell
-    }) {
+    if became(
+        a.password == AccountPassword::NoPassword && a.login_shell,
+        |b| b.password == AccountPassword::NoPassword && b.login_shell,
+    ) {
         out.push(NewAlert {
             kind: AlertKind::SuspiciousAccount,
             level: Level::Suspicious,
@@ -95,15 +100,25 @@ mod tests {
             admin,
             login_shell: login,
             password: pw,
-            shell: if login { "/bin/bash".into() } else { "/usr/sbin/nologin".into() },
+            shell: if login {
+                "/bin/bash".into()
+            } else {
+                "/usr/sbin/nologin".into()
+            },
             ..Default::default()
         }
     }
     fn added(a: Account) -> Event {
-        Event { time: 7, body: EventBody::AccountAdded { account: a } }
+        Event {
+            time: 7,
+            body: EventBody::AccountAdded { account: a },
+        }
     }
     fn keys(events: &[Event]) -> Vec<(String, Level)> {
-        evaluate(events).into_iter().map(|a| (a.key, a.level)).collect()
+        evaluate(events)
+            .into_iter()
+            .map(|a| (a.key, a.level))
+            .collect()
     }
 
     #[test]
@@ -116,14 +131,32 @@ mod tests {
     fn root_itself_and_service_accounts_are_quiet() {
         let root = added(account("root", 0, true, true, AccountPassword::HasPassword));
         let svc = added(account("redis", 110, false, false, AccountPassword::Locked));
-        let user = added(account("alice", 1000, false, true, AccountPassword::HasPassword));
+        let user = added(account(
+            "alice",
+            1000,
+            false,
+            true,
+            AccountPassword::HasPassword,
+        ));
         assert!(evaluate(&[root, svc, user]).is_empty());
     }
 
     #[test]
     fn new_admin_and_passwordless_login_are_suspicious() {
-        let admin = added(account("ops", 1001, true, true, AccountPassword::HasPassword));
-        let nopw = added(account("guest", 1002, false, true, AccountPassword::NoPassword));
+        let admin = added(account(
+            "ops",
+            1001,
+            true,
+            true,
+            AccountPassword::HasPassword,
+        ));
+        let nopw = added(account(
+            "guest",
+            1002,
+            false,
+            true,
+            AccountPassword::NoPassword,
+        ));
         assert_eq!(
             keys(&[admin, nopw]),
             [
@@ -132,7 +165,13 @@ mod tests {
             ]
         );
         // A locked account without a login shell is not a passwordless login.
-        let sys = added(account("daemon2", 2, false, false, AccountPassword::NoPassword));
+        let sys = added(account(
+            "daemon2",
+            2,
+            false,
+            false,
+            AccountPassword::NoPassword,
+        ));
         assert!(evaluate(&[sys]).is_empty());
     }
 
@@ -140,11 +179,26 @@ mod tests {
     fn changes_alert_only_when_the_risk_is_new() {
         let before = account("bob", 1000, false, true, AccountPassword::HasPassword);
         let to_root = account("bob", 0, true, true, AccountPassword::HasPassword);
-        let e = Event { time: 1, body: EventBody::AccountChanged { before: before.clone(), after: to_root } };
+        let e = Event {
+            time: 1,
+            body: EventBody::AccountChanged {
+                before: before.clone(),
+                after: to_root,
+            },
+        };
         assert_eq!(keys(&[e]), [("uid0:bob".to_string(), Level::Urgent)]);
         let admin = account("bob", 1000, true, true, AccountPassword::HasPassword);
-        let shell_change = Account { shell: "/bin/zsh".into(), ..admin.clone() };
-        let e = Event { time: 1, body: EventBody::AccountChanged { before: admin, after: shell_change } };
+        let shell_change = Account {
+            shell: "/bin/zsh".into(),
+            ..admin.clone()
+        };
+        let e = Event {
+            time: 1,
+            body: EventBody::AccountChanged {
+                before: admin,
+                after: shell_change,
+            },
+        };
         assert!(evaluate(&[e]).is_empty());
     }
 

@@ -14,12 +14,16 @@ pub fn diff(old: &Inventory, new: &Inventory, now: i64) -> Vec<Event> {
     let after: BTreeMap<_, _> = new.sockets.iter().map(|s| (key(s), s)).collect();
     for (k, s) in &after {
         if !before.contains_key(k) {
-            push(EventBody::PortOpened { socket: (*s).clone() });
+            push(EventBody::PortOpened {
+                socket: (*s).clone(),
+            });
         }
     }
     for (k, s) in &before {
         if !after.contains_key(k) {
-            push(EventBody::PortClosed { socket: (*s).clone() });
+            push(EventBody::PortClosed {
+                socket: (*s).clone(),
+            });
         }
     }
 
@@ -27,16 +31,21 @@ pub fn diff(old: &Inventory, new: &Inventory, now: i64) -> Vec<Event> {
     let after: BTreeMap<_, _> = new.accounts.iter().map(|a| (a.name.as_str(), a)).collect();
     for (name, a) in &after {
         match before.get(name) {
-            None => push(EventBody::AccountAdded { account: (*a).clone() }),
-            Some(b) if b != a => {
-                push(EventBody::AccountChanged { before: (*b).clone(), after: (*a).clone() })
-            }
+            None => push(EventBody::AccountAdded {
+                account: (*a).clone(),
+            }),
+            Some(b) if b != a => push(EventBody::AccountChanged {
+                before: (*b).clone(),
+                after: (*a).clone(),
+            }),
             Some(_) => {}
         }
     }
     for (name, a) in &before {
         if !after.contains_key(name) {
-            push(EventBody::AccountRemoved { account: (*a).clone() });
+            push(EventBody::AccountRemoved {
+                account: (*a).clone(),
+            });
         }
     }
 
@@ -45,16 +54,21 @@ pub fn diff(old: &Inventory, new: &Inventory, now: i64) -> Vec<Event> {
     let after: BTreeMap<_, _> = new.packages.iter().map(|p| (key(p), p)).collect();
     for (k, p) in &after {
         match before.get(k) {
-            None => push(EventBody::PackageInstalled { package: (*p).clone() }),
-            Some(b) if b.version != p.version => {
-                push(EventBody::PackageChanged { before: (*b).clone(), after: (*p).clone() })
-            }
+            None => push(EventBody::PackageInstalled {
+                package: (*p).clone(),
+            }),
+            Some(b) if b.version != p.version => push(EventBody::PackageChanged {
+                before: (*b).clone(),
+                after: (*p).clone(),
+            }),
             Some(_) => {}
         }
     }
     for (k, p) in &before {
         if !after.contains_key(k) {
-            push(EventBody::PackageRemoved { package: (*p).clone() });
+            push(EventBody::PackageRemoved {
+                package: (*p).clone(),
+            });
         }
     }
     out
@@ -66,13 +80,27 @@ mod tests {
     use vigil_model::{Account, ListeningSocket, Package, Protocol};
 
     fn sock(addr: &str, port: u16) -> ListeningSocket {
-        ListeningSocket { protocol: Protocol::Tcp, address: addr.into(), port, ..Default::default() }
+        ListeningSocket {
+            protocol: Protocol::Tcp,
+            address: addr.into(),
+            port,
+            ..Default::default()
+        }
     }
     fn acct(name: &str, uid: u32) -> Account {
-        Account { name: name.into(), uid, ..Default::default() }
+        Account {
+            name: name.into(),
+            uid,
+            ..Default::default()
+        }
     }
     fn pkg(name: &str, version: &str) -> Package {
-        Package { name: name.into(), version: version.into(), arch: "amd64".into(), ..Default::default() }
+        Package {
+            name: name.into(),
+            version: version.into(),
+            arch: "amd64".into(),
+            ..Default::default()
+        }
     }
 
     #[test]

@@ -23,7 +23,11 @@ pub fn hash_password(password: &str) -> String {
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -31,7 +35,9 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 pub fn random_secret(len: usize) -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rng();
-    (0..len).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    (0..len)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 pub fn token_hash(token: &str) -> String {
@@ -76,7 +82,12 @@ pub async fn bootstrap_admin(
         .await?;
     let token_file = data_dir.join("admin.token");
     write_secret_file(&token_file, &format!("{api_token}\n"))?;
-    Ok(Some(AdminCredentials { username: ADMIN_USER.into(), password, api_token, token_file }))
+    Ok(Some(AdminCredentials {
+        username: ADMIN_USER.into(),
+        password,
+        api_token,
+        token_file,
+    }))
 }
 
 /// Writes a file readable by its owner only.

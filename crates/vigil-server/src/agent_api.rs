@@ -40,7 +40,13 @@ pub struct AgentApiError {
 
 impl AgentApiError {
     fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        AgentApiError { status, body: AgentError { code: code.into(), message: message.into() } }
+        AgentApiError {
+            status,
+            body: AgentError {
+                code: code.into(),
+                message: message.into(),
+            },
+        }
     }
     fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, codes::BAD_REQUEST, message)
@@ -56,23 +62,33 @@ impl IntoResponse for AgentApiError {
 impl From<vigil_store::StoreError> for AgentApiError {
     fn from(e: vigil_store::StoreError) -> Self {
         tracing::error!(error = %e, "store error on the agent channel");
-        AgentApiError::new(StatusCode::SERVICE_UNAVAILABLE, codes::INTERNAL, "storage is unavailable; retry later")
+        AgentApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            codes::INTERNAL,
+            "storage is unavailable; retry later",
+        )
     }
 }
 
 impl From<codec::CodecError> for AgentApiError {
     fn from(e: codec::CodecError) -> Self {
         match e {
-            codec::CodecError::TooLarge { .. } => {
-                AgentApiError::new(StatusCode::PAYLOAD_TOO_LARGE, codes::TOO_LARGE, e.to_string())
-            }
+            codec::CodecError::TooLarge { .. } => AgentApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                codes::TOO_LARGE,
+                e.to_string(),
+            ),
             other => AgentApiError::bad_request(other.to_string()),
         }
     }
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, AuthError> {
-    headers.get(name).ok_or(AuthError::Missing(name))?.to_str().map_err(|_| AuthError::Malformed(name))
+    headers
+        .get(name)
+        .ok_or(AuthError::Missing(name))?
+        .to_str()
+        .map_err(|_| AuthError::Malformed(name))
 }
 
 fn path_of(uri: &Uri) -> &str {
@@ -80,7 +96,11 @@ fn path_of(uri: &Uri) -> &str {
 }
 
 fn auth_error(e: AuthError) -> AgentApiError {
-    AgentApiError::new(StatusCode::UNAUTHORIZED, codes::BAD_SIGNATURE, e.to_string())
+    AgentApiError::new(
+        StatusCode::UNAUTHORIZED,
+        codes::BAD_SIGNATURE,
+        e.to_string(),
+    )
 }
 
 /// Checks the signature headers against the host's key; returns the host id.
@@ -91,14 +111,21 @@ async fn authenticate(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<String, AgentApiError> {
-    let host = header(headers, auth::HEADER_HOST).map_err(auth_error)?.to_string();
+    let host = header(headers, auth::HEADER_HOST)
+        .map_err(auth_error)?
+        .to_string();
     let time: i64 = header(headers, auth::HEADER_TIME)
         .map_err(auth_error)?
         .parse()
         .map_err(|_| auth_error(AuthError::Malformed(auth::HEADER_TIME)))?;
     let sig = header(headers, auth::HEADER_SIGNATURE).map_err(auth_error)?;
 
-    let cached = st.hosts.read().unwrap_or_else(|p| p.into_inner()).get(&host).cloned();
+    let cached = st
+        .hosts
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&host)
+        .cloned();
     let cached = match cached {
         Some(c) => c,
         None => {
@@ -109,13 +136,28 @@ async fn authenticate(
                     format!("host {host} is not enrolled on this server"),
                 ));
             };
-            let c = CachedHost { public_key: rec.public_key, uninstalled: rec.uninstalled_at.is_some() };
-            st.hosts.write().unwrap_or_else(|p| p.into_inner()).insert(host.clone(), c.clone());
+            let c = CachedHost {
+                public_key: rec.public_key,
+                uninstalled: rec.uninstalled_at.is_some(),
+            };
+            st.hosts
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(host.clone(), c.clone());
             c
         }
     };
-    auth::verify(&cached.public_key, method.as_str(), path_of(uri), &host, time, sig, body, st.now())
-        .map_err(auth_error)?;
+    auth::verify(
+        &cached.public_key,
+        method.as_str(),
+        path_of(uri),
+        &host,
+        time,
+        sig,
+        body,
+        st.now(),
+    )
+    .map_err(auth_error)?;
     if cached.uninstalled {
         return Err(AgentApiError::new(
             StatusCode::FORBIDDEN,
@@ -127,7 +169,10 @@ async fn authenticate(
 }
 
 fn settings(st: &SharedState) -> AgentSettings {
-    AgentSettings { heartbeat_secs: st.config.heartbeat_secs, inventory_secs: st.config.inventory_secs }
+    AgentSettings {
+        heartbeat_secs: st.config.heartbeat_secs,
+        inventory_secs: st.config.inventory_secs,
+    }
 }
 
 fn new_host_id() -> String {
@@ -136,7 +181,9 @@ fn new_host_id() -> String {
 }
 
 fn rfc3339(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0).map(|d| d.to_rfc3339()).unwrap_or_else(|| t.to_string())
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.to_rfc3339())
+        .unwrap_or_else(|| t.to_string())
 }
 
 async fn enroll(
@@ -160,10 +207,21 @@ async fn enroll(
         .parse()
         .map_err(|_| auth_error(AuthError::Malformed(auth::HEADER_TIME)))?;
     let sig = header(&headers, auth::HEADER_SIGNATURE).map_err(auth_error)?;
-    auth::verify(&public_key, method.as_str(), path_of(&uri), "enroll", time, sig, &body, st.now())
-        .map_err(auth_error)?;
+    auth::verify(
+        &public_key,
+        method.as_str(),
+        path_of(&uri),
+        "enroll",
+        time,
+        sig,
+        &body,
+        st.now(),
+    )
+    .map_err(auth_error)?;
     if req.hostname.is_empty() || req.hostname.len() > 255 {
-        return Err(AgentApiError::bad_request("hostname must be 1 to 255 characters"));
+        return Err(AgentApiError::bad_request(
+            "hostname must be 1 to 255 characters",
+        ));
     }
     let code_hash = hex::encode(Sha256::digest(req.code.trim().as_bytes()));
     let host = NewHost {
@@ -176,7 +234,11 @@ async fn enroll(
     match st.store.enroll_host(&code_hash, &host, st.now()).await? {
         Ok(rec) => {
             tracing::info!(host = %rec.id, hostname = %rec.hostname, group = %rec.group, "host enrolled");
-            Ok(Json(EnrollResponse { host_id: rec.id, group: rec.group, settings: settings(&st) }))
+            Ok(Json(EnrollResponse {
+                host_id: rec.id,
+                group: rec.group,
+                settings: settings(&st),
+            }))
         }
         Err(refusal) => {
             let (code, message) = match refusal {
@@ -201,8 +263,12 @@ async fn heartbeat(
     if hb.spool.dropped_events > 0 || hb.spool.write_failures > 0 {
         tracing::warn!(%host, dropped = hb.spool.dropped_events, write_failures = hb.spool.write_failures, "agent spool reports loss");
     }
-    st.store.touch_host(&host, st.now(), &hb.agent_version).await?;
-    Ok(Json(HeartbeatResponse { settings: settings(&st) }))
+    st.store
+        .touch_host(&host, st.now(), &hb.agent_version)
+        .await?;
+    Ok(Json(HeartbeatResponse {
+        settings: settings(&st),
+    }))
 }
 
 async fn inventory(
@@ -215,9 +281,12 @@ async fn inventory(
     let host = authenticate(&st, &method, &uri, &headers, &body).await?;
     let report: InventoryReport = codec::decode(&body, MAX_INFLATED_BYTES)?;
     let inv = &report.inventory;
-    let os = serde_json::to_string(&inv.os).map_err(|e| AgentApiError::bad_request(e.to_string()))?;
+    let os =
+        serde_json::to_string(&inv.os).map_err(|e| AgentApiError::bad_request(e.to_string()))?;
     let json = serde_json::to_string(inv).map_err(|e| AgentApiError::bad_request(e.to_string()))?;
-    st.store.put_inventory(&host, inv.collected_at, &os, &json).await?;
+    st.store
+        .put_inventory(&host, inv.collected_at, &os, &json)
+        .await?;
     st.store.touch_host(&host, st.now(), "").await.ok();
     Ok(StatusCode::NO_CONTENT)
 }
@@ -231,7 +300,8 @@ async fn events(
 ) -> Result<Json<BatchAck>, AgentApiError> {
     let host = authenticate(&st, &method, &uri, &headers, &body).await?;
     let batch: EventBatch = codec::decode(&body, MAX_INFLATED_BYTES)?;
-    let seq = i64::try_from(batch.seq).map_err(|_| AgentApiError::bad_request("seq out of range"))?;
+    let seq =
+        i64::try_from(batch.seq).map_err(|_| AgentApiError::bad_request("seq out of range"))?;
     if seq <= 0 {
         return Err(AgentApiError::bad_request("seq starts at 1"));
     }
@@ -245,8 +315,14 @@ async fn events(
         })
         .collect();
     let alerts = vigil_detect::asset_rules::evaluate(&batch.events);
-    let outcome = st.store.ingest(&host, seq, &rows, &alerts, st.now()).await?;
-    Ok(Json(BatchAck { seq: batch.seq, stored: outcome == Ingested::Stored }))
+    let outcome = st
+        .store
+        .ingest(&host, seq, &rows, &alerts, st.now())
+        .await?;
+    Ok(Json(BatchAck {
+        seq: batch.seq,
+        stored: outcome == Ingested::Stored,
+    }))
 }
 
 async fn uninstall(
@@ -258,7 +334,10 @@ async fn uninstall(
 ) -> Result<StatusCode, AgentApiError> {
     let host = authenticate(&st, &method, &uri, &headers, &body).await?;
     st.store.mark_uninstalled(&host, st.now()).await?;
-    st.hosts.write().unwrap_or_else(|p| p.into_inner()).remove(&host);
+    st.hosts
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&host);
     tracing::info!(%host, "host uninstalled; its history is kept");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -62,15 +62,26 @@ impl IntoResponse for ApiError {
             ApiError::Conflict(m) => (StatusCode::CONFLICT, "conflict", m),
             ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", m),
         };
-        (status, Json(ApiErrorBody { error: error.into(), message })).into_response()
+        (
+            status,
+            Json(ApiErrorBody {
+                error: error.into(),
+                message,
+            }),
+        )
+            .into_response()
     }
 }
 
 impl From<vigil_store::StoreError> for ApiError {
     fn from(e: vigil_store::StoreError) -> Self {
         match e {
-            vigil_store::StoreError::Conflict(what) => ApiError::Conflict(format!("{what} already exists")),
-            vigil_store::StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            vigil_store::StoreError::Conflict(what) => {
+                ApiError::Conflict(format!("{what} already exists"))
+            }
+            vigil_store::StoreError::NotFound(what) => {
+                ApiError::NotFound(format!("{what} not found"))
+            }
             other => {
                 tracing::error!(error = %other, "store error on the API");
                 ApiError::Unavailable("storage is unavailable; retry later".into())
@@ -105,7 +116,8 @@ async fn require_token(State(st): State<SharedState>, mut req: Request, next: Ne
         .map(str::trim)
         .filter(|t| !t.is_empty());
     let Some(token) = token else {
-        return ApiError::Unauthorized("missing bearer token (Authorization: Bearer TOKEN)".into()).into_response();
+        return ApiError::Unauthorized("missing bearer token (Authorization: Bearer TOKEN)".into())
+            .into_response();
     };
     match st.store.token(&token_hash(token)).await {
         Ok(Some(t)) if t.expires_at.is_none_or(|e| e > st.now()) => {
@@ -121,9 +133,11 @@ async fn login(State(st): State<SharedState>, body: Bytes) -> ApiResult<Json<Log
     let req: LoginRequest = parse_json(&body)?;
     let user = st.store.user(&req.username).await?;
     let ok = match user {
-        Some(u) => tokio::task::spawn_blocking(move || verify_password(&req.password, &u.password_hash))
-            .await
-            .unwrap_or(false),
+        Some(u) => {
+            tokio::task::spawn_blocking(move || verify_password(&req.password, &u.password_hash))
+                .await
+                .unwrap_or(false)
+        }
         None => false,
     };
     if !ok {
@@ -140,7 +154,10 @@ async fn login(State(st): State<SharedState>, body: Bytes) -> ApiResult<Json<Log
             expires_at: Some(now + SESSION_SECS),
         })
         .await?;
-    Ok(Json(LoginResponse { token, expires_at: now + SESSION_SECS }))
+    Ok(Json(LoginResponse {
+        token,
+        expires_at: now + SESSION_SECS,
+    }))
 }
 
 async fn me(axum::Extension(op): axum::Extension<Operator>) -> Json<serde_json::Value> {
@@ -148,7 +165,12 @@ async fn me(axum::Extension(op): axum::Extension<Operator>) -> Json<serde_json::
 }
 
 fn host_state(st: &SharedState, h: &HostRecord) -> HostState {
-    HostState::derive(h.last_seen, h.uninstalled_at.is_some(), st.now(), st.config.offline_after_secs as i64)
+    HostState::derive(
+        h.last_seen,
+        h.uninstalled_at.is_some(),
+        st.now(),
+        st.config.offline_after_secs as i64,
+    )
 }
 
 fn host_view(st: &SharedState, h: HostRecord, alerts: BTreeMap<String, i64>) -> HostView {
@@ -159,7 +181,11 @@ fn host_view(st: &SharedState, h: HostRecord, alerts: BTreeMap<String, i64>) -> 
         hostname: h.hostname,
         group: h.group,
         labels: h.labels,
-        os: if os.pretty_name.is_empty() { os.id } else { os.pretty_name },
+        os: if os.pretty_name.is_empty() {
+            os.id
+        } else {
+            os.pretty_name
+        },
         kernel: os.kernel,
         ips: os.ips,
         agent_version: h.agent_version,
@@ -207,7 +233,11 @@ async fn list_hosts(
         .hosts()
         .await?
         .into_iter()
-        .filter(|h| q.group.as_deref().is_none_or(|g| g.is_empty() || h.group == g))
+        .filter(|h| {
+            q.group
+                .as_deref()
+                .is_none_or(|g| g.is_empty() || h.group == g)
+        })
         .map(|h| {
             let c = counts.remove(&h.id).unwrap_or_default();
             host_view(&st, h, c)
@@ -218,19 +248,30 @@ async fn list_hosts(
 }
 
 async fn find_host(st: &SharedState, id: &str) -> ApiResult<HostRecord> {
-    st.store.host(id).await?.ok_or_else(|| ApiError::NotFound(format!("host {id} not found")))
+    st.store
+        .host(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("host {id} not found")))
 }
 
-async fn get_host(State(st): State<SharedState>, Path(id): Path<String>) -> ApiResult<Json<HostView>> {
+async fn get_host(
+    State(st): State<SharedState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<HostView>> {
     let h = find_host(&st, &id).await?;
     let counts = alert_counts(&st).await?.remove(&id).unwrap_or_default();
     Ok(Json(host_view(&st, h, counts)))
 }
 
-async fn get_fingerprints(State(st): State<SharedState>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn get_fingerprints(
+    State(st): State<SharedState>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     find_host(&st, &id).await?;
     let Some(json) = st.store.inventory(&id).await? else {
-        return Err(ApiError::NotFound(format!("host {id} has not reported fingerprints yet")));
+        return Err(ApiError::NotFound(format!(
+            "host {id} has not reported fingerprints yet"
+        )));
     };
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
@@ -247,7 +288,10 @@ async fn get_events(
 ) -> ApiResult<Json<serde_json::Value>> {
     let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     find_host(&st, &id).await?;
-    let events = st.store.events(&id, q.limit.unwrap_or(100).clamp(1, 1000)).await?;
+    let events = st
+        .store
+        .events(&id, q.limit.unwrap_or(100).clamp(1, 1000))
+        .await?;
     let total = st.store.event_count(Some(&id)).await?;
     let list: Vec<_> = events
         .into_iter()
@@ -267,7 +311,11 @@ async fn list_groups(State(st): State<SharedState>) -> ApiResult<Json<GroupList>
         .groups()
         .await?
         .into_iter()
-        .map(|g| GroupView { name: g.name, hosts: g.hosts, created_at: g.created_at })
+        .map(|g| GroupView {
+            name: g.name,
+            hosts: g.hosts,
+            created_at: g.created_at,
+        })
         .collect();
     Ok(Json(GroupList { groups }))
 }
@@ -275,7 +323,8 @@ async fn list_groups(State(st): State<SharedState>) -> ApiResult<Json<GroupList>
 fn valid_name(what: &str, s: &str) -> ApiResult<()> {
     let ok = !s.is_empty()
         && s.len() <= 64
-        && s.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' '));
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' '));
     if ok {
         Ok(())
     } else {
@@ -285,13 +334,26 @@ fn valid_name(what: &str, s: &str) -> ApiResult<()> {
     }
 }
 
-async fn create_group(State(st): State<SharedState>, body: Bytes) -> ApiResult<(StatusCode, Json<GroupView>)> {
+async fn create_group(
+    State(st): State<SharedState>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<GroupView>)> {
     let req: CreateGroup = parse_json(&body)?;
     valid_name("group", &req.name)?;
     if !st.store.create_group(&req.name, st.now()).await? {
-        return Err(ApiError::Conflict(format!("group {} already exists", req.name)));
+        return Err(ApiError::Conflict(format!(
+            "group {} already exists",
+            req.name
+        )));
     }
-    Ok((StatusCode::CREATED, Json(GroupView { name: req.name, hosts: 0, created_at: st.now() })))
+    Ok((
+        StatusCode::CREATED,
+        Json(GroupView {
+            name: req.name,
+            hosts: 0,
+            created_at: st.now(),
+        }),
+    ))
 }
 
 fn code_view(st: &SharedState, c: InstallCodeRecord) -> InstallCodeView {
@@ -319,7 +381,13 @@ fn code_view(st: &SharedState, c: InstallCodeRecord) -> InstallCodeView {
 }
 
 async fn list_codes(State(st): State<SharedState>) -> ApiResult<Json<InstallCodeList>> {
-    let codes = st.store.install_codes().await?.into_iter().map(|c| code_view(&st, c)).collect();
+    let codes = st
+        .store
+        .install_codes()
+        .await?
+        .into_iter()
+        .map(|c| code_view(&st, c))
+        .collect();
     Ok(Json(InstallCodeList { codes }))
 }
 
@@ -333,17 +401,27 @@ async fn create_code(
     let req: CreateInstallCode = parse_json(&body)?;
     valid_name("group", &req.group)?;
     if req.os != "linux" {
-        return Err(ApiError::BadRequest(format!("os {:?} is not supported; the agent runs on linux", req.os)));
+        return Err(ApiError::BadRequest(format!(
+            "os {:?} is not supported; the agent runs on linux",
+            req.os
+        )));
     }
     let secs = parse_duration(&req.expires).ok_or_else(|| {
-        ApiError::BadRequest(format!("expires {:?} is not a duration such as 30m, 24h or 7d", req.expires))
+        ApiError::BadRequest(format!(
+            "expires {:?} is not a duration such as 30m, 24h or 7d",
+            req.expires
+        ))
     })?;
     if secs > MAX_CODE_SECS {
-        return Err(ApiError::BadRequest("an install code may be valid for 30 days at most".into()));
+        return Err(ApiError::BadRequest(
+            "an install code may be valid for 30 days at most".into(),
+        ));
     }
     for (k, v) in &req.labels {
         if k.is_empty() || k.len() > 64 || v.len() > 256 {
-            return Err(ApiError::BadRequest(format!("label {k:?} must have a 1–64 character key and a value of at most 256")));
+            return Err(ApiError::BadRequest(format!(
+                "label {k:?} must have a 1–64 character key and a value of at most 256"
+            )));
         }
     }
     if let Some(c) = &req.proxy_cluster {
@@ -367,15 +445,31 @@ async fn create_code(
     };
     st.store.create_install_code(&rec).await?;
     let command = install::command(&st.pki.curl_pin, &st.public_url, &code);
-    Ok((StatusCode::CREATED, Json(CreatedInstallCode { view: code_view(&st, rec), code, command })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedInstallCode {
+            view: code_view(&st, rec),
+            code,
+            command,
+        }),
+    ))
 }
 
-async fn revoke_code(State(st): State<SharedState>, Path(id): Path<String>) -> ApiResult<Json<InstallCodeView>> {
+async fn revoke_code(
+    State(st): State<SharedState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<InstallCodeView>> {
     if !st.store.revoke_install_code(&id, st.now()).await? {
         return Err(ApiError::NotFound(format!("install code {id} not found")));
     }
-    let rec = st.store.install_codes().await?.into_iter().find(|c| c.id == id);
-    rec.map(|c| Json(code_view(&st, c))).ok_or_else(|| ApiError::NotFound(format!("install code {id} not found")))
+    let rec = st
+        .store
+        .install_codes()
+        .await?
+        .into_iter()
+        .find(|c| c.id == id);
+    rec.map(|c| Json(code_view(&st, c)))
+        .ok_or_else(|| ApiError::NotFound(format!("install code {id} not found")))
 }
 
 #[derive(Debug, Deserialize)]
@@ -388,7 +482,12 @@ struct AlertQuery {
     offset: Option<i64>,
 }
 
-fn parse_opt<T>(what: &str, v: Option<&str>, parse: fn(&str) -> Option<T>, names: &[&str]) -> ApiResult<Option<T>> {
+fn parse_opt<T>(
+    what: &str,
+    v: Option<&str>,
+    parse: fn(&str) -> Option<T>,
+    names: &[&str],
+) -> ApiResult<Option<T>> {
     match v {
         None | Some("") => Ok(None),
         Some(s) => parse(s).map(Some).ok_or_else(|| {
@@ -398,8 +497,13 @@ fn parse_opt<T>(what: &str, v: Option<&str>, parse: fn(&str) -> Option<T>, names
 }
 
 async fn alert_views(st: &SharedState, alerts: Vec<AlertRecord>) -> ApiResult<Vec<AlertView>> {
-    let names: BTreeMap<String, String> =
-        st.store.hosts().await?.into_iter().map(|h| (h.id, h.hostname)).collect();
+    let names: BTreeMap<String, String> = st
+        .store
+        .hosts()
+        .await?
+        .into_iter()
+        .map(|h| (h.id, h.hostname))
+        .collect();
     Ok(alerts
         .into_iter()
         .map(|a| AlertView {
@@ -410,7 +514,11 @@ async fn alert_views(st: &SharedState, alerts: Vec<AlertRecord>) -> ApiResult<Ve
             level: a.level,
             status: a.status,
             name: a.name,
-            evidence: a.evidence.into_iter().map(|(name, value)| Evidence { name, value }).collect(),
+            evidence: a
+                .evidence
+                .into_iter()
+                .map(|(name, value)| Evidence { name, value })
+                .collect(),
             first_seen: a.first_seen,
             last_seen: a.last_seen,
             count: a.count,
@@ -428,7 +536,9 @@ async fn list_alerts(
     let kinds: Vec<&str> = AlertKind::ALL.iter().map(|k| k.as_str()).collect();
     let limit = q.limit.unwrap_or(50);
     if !(1..=1000).contains(&limit) {
-        return Err(ApiError::BadRequest("limit must be between 1 and 1000".into()));
+        return Err(ApiError::BadRequest(
+            "limit must be between 1 and 1000".into(),
+        ));
     }
     let filter = AlertFilter {
         host_id: q.host.filter(|h| !h.is_empty()),
@@ -439,12 +549,24 @@ async fn list_alerts(
         offset: q.offset.unwrap_or(0).max(0),
     };
     let (alerts, total) = st.store.alerts(&filter).await?;
-    Ok(Json(AlertList { alerts: alert_views(&st, alerts).await?, total }))
+    Ok(Json(AlertList {
+        alerts: alert_views(&st, alerts).await?,
+        total,
+    }))
 }
 
-async fn get_alert(State(st): State<SharedState>, Path(id): Path<String>) -> ApiResult<Json<AlertView>> {
-    let id: i64 = id.parse().map_err(|_| ApiError::BadRequest(format!("alert id {id:?} is not a number")))?;
-    let a = st.store.alert(id).await?.ok_or_else(|| ApiError::NotFound(format!("alert {id} not found")))?;
+async fn get_alert(
+    State(st): State<SharedState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AlertView>> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("alert id {id:?} is not a number")))?;
+    let a = st
+        .store
+        .alert(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("alert {id} not found")))?;
     Ok(Json(alert_views(&st, vec![a]).await?.remove(0)))
 }
 

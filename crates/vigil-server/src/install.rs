@@ -15,7 +15,11 @@ pub fn command(curl_pin: &str, public_url: &str, code: &str) -> String {
 }
 
 pub async fn ca_pem(State(st): State<SharedState>) -> Response {
-    ([(header::CONTENT_TYPE, "application/x-pem-file")], st.pki.ca_pem.clone()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/x-pem-file")],
+        st.pki.ca_pem.clone(),
+    )
+        .into_response()
 }
 
 async fn load_binary(st: &SharedState) -> std::io::Result<&(Bytes, String)> {
@@ -34,12 +38,18 @@ async fn load_binary(st: &SharedState) -> std::io::Result<&(Bytes, String)> {
 
 pub async fn binary(State(st): State<SharedState>) -> Response {
     match load_binary(&st).await {
-        Ok((data, _)) => {
-            ([(header::CONTENT_TYPE, "application/octet-stream")], data.clone()).into_response()
-        }
+        Ok((data, _)) => (
+            [(header::CONTENT_TYPE, "application/octet-stream")],
+            data.clone(),
+        )
+            .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "cannot read the agent binary to serve");
-            (StatusCode::SERVICE_UNAVAILABLE, format!("agent binary unavailable: {e}\n")).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("agent binary unavailable: {e}\n"),
+            )
+                .into_response()
         }
     }
 }
@@ -47,7 +57,11 @@ pub async fn binary(State(st): State<SharedState>) -> Response {
 pub async fn binary_sha256(State(st): State<SharedState>) -> Response {
     match load_binary(&st).await {
         Ok((_, sum)) => format!("{sum}\n").into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("agent binary unavailable: {e}\n")).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("agent binary unavailable: {e}\n"),
+        )
+            .into_response(),
     }
 }
 
@@ -62,7 +76,10 @@ pub async fn script(
     State(st): State<SharedState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let code = q.get("code").map(|c| c.trim().to_string()).unwrap_or_default();
+    let code = q
+        .get("code")
+        .map(|c| c.trim().to_string())
+        .unwrap_or_default();
     let refusal = if code.is_empty() {
         Some("no install code in the URL".to_string())
     } else {
@@ -70,14 +87,26 @@ pub async fn script(
         match st.store.install_code(&hash).await {
             Err(e) => Some(format!("the server could not check the code: {e}")),
             Ok(None) => Some("the install code is not known to this server".to_string()),
-            Ok(Some(c)) if c.revoked_at.is_some() => Some("the install code was revoked; create a new one".into()),
-            Ok(Some(c)) if st.now() >= c.expires_at => Some("the install code has expired; create a new one".into()),
+            Ok(Some(c)) if c.revoked_at.is_some() => {
+                Some("the install code was revoked; create a new one".into())
+            }
+            Ok(Some(c)) if st.now() >= c.expires_at => {
+                Some("the install code has expired; create a new one".into())
+            }
             Ok(Some(_)) => None,
         }
     };
     let body = match refusal {
-        Some(why) => format!("#!/bin/sh\necho {} >&2\nexit 1\n", sq(&format!("vigil: install refused: {why}"))),
-        None => render_script(&st.public_url, &st.pki.curl_pin, &st.pki.ca_fingerprint, &code),
+        Some(why) => format!(
+            "#!/bin/sh\necho {} >&2\nexit 1\n",
+            sq(&format!("vigil: install refused: {why}"))
+        ),
+        None => render_script(
+            &st.public_url,
+            &st.pki.curl_pin,
+            &st.pki.ca_fingerprint,
+            &code,
+        ),
     };
     ([(header::CONTENT_TYPE, "text/x-shellscript")], body).into_response()
 }

@@ -133,9 +133,21 @@ pub async fn start(
             }
         }));
     }
-    tasks.push(tokio::spawn(tls::serve(agent_listener, tls_config, agent_router, rx)));
+    tasks.push(tokio::spawn(tls::serve(
+        agent_listener,
+        tls_config,
+        agent_router,
+        rx,
+    )));
     tracing::info!(%api_addr, %agent_addr, %public_url, "server started");
-    Ok(RunningServer { api_addr, agent_addr, public_url, ca_fingerprint, shutdown, tasks })
+    Ok(RunningServer {
+        api_addr,
+        agent_addr,
+        public_url,
+        ca_fingerprint,
+        shutdown,
+        tasks,
+    })
 }
 
 fn default_public_url(agent_addr: SocketAddr) -> String {
@@ -144,7 +156,11 @@ fn default_public_url(agent_addr: SocketAddr) -> String {
     } else {
         agent_addr.ip().to_string()
     };
-    let host = if ip.contains(':') { format!("[{ip}]") } else { ip };
+    let host = if ip.contains(':') {
+        format!("[{ip}]")
+    } else {
+        ip
+    };
     format!("https://{host}:{}", agent_addr.port())
 }
 
@@ -163,7 +179,10 @@ fn url_host(url: &str) -> Option<String> {
     let host = if let Some(v6) = authority.strip_prefix('[') {
         v6.split(']').next()?
     } else {
-        authority.rsplit_once(':').map(|(h, _)| h).unwrap_or(authority)
+        authority
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(authority)
     };
     (!host.is_empty()).then(|| host.to_string())
 }
@@ -174,9 +193,18 @@ mod tests {
 
     #[test]
     fn hosts_of_urls() {
-        assert_eq!(url_host("https://10.0.0.5:8601").as_deref(), Some("10.0.0.5"));
-        assert_eq!(url_host("https://[fd00::1]:8601/x").as_deref(), Some("fd00::1"));
-        assert_eq!(url_host("https://vigil.example").as_deref(), Some("vigil.example"));
+        assert_eq!(
+            url_host("https://10.0.0.5:8601").as_deref(),
+            Some("10.0.0.5")
+        );
+        assert_eq!(
+            url_host("https://[fd00::1]:8601/x").as_deref(),
+            Some("fd00::1")
+        );
+        assert_eq!(
+            url_host("https://vigil.example").as_deref(),
+            Some("vigil.example")
+        );
         assert_eq!(url_host("nonsense"), None);
     }
 }

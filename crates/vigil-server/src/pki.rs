@@ -28,7 +28,9 @@ pub struct Pki {
 
 impl std::fmt::Debug for Pki {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pki").field("ca_fingerprint", &self.ca_fingerprint).finish()
+        f.debug_struct("Pki")
+            .field("ca_fingerprint", &self.ca_fingerprint)
+            .finish()
     }
 }
 
@@ -77,18 +79,23 @@ fn create(dir: &Path, extra_names: &[String]) -> Result<()> {
     let issuer = Issuer::new(ca, &ca_key);
 
     let server_key = KeyPair::generate()?;
-    let mut names = vec![vigil_proto::SERVER_NAME.to_string(), "localhost".to_string()];
+    let mut names = vec![
+        vigil_proto::SERVER_NAME.to_string(),
+        "localhost".to_string(),
+    ];
     names.extend(extra_names.iter().filter(|n| !n.is_empty()).cloned());
     names.sort();
     names.dedup();
     let mut leaf = CertificateParams::default();
     for n in &names {
-        leaf.subject_alt_names.push(match n.parse::<std::net::IpAddr>() {
-            Ok(ip) => SanType::IpAddress(ip),
-            Err(_) => SanType::DnsName(n.as_str().try_into()?),
-        });
+        leaf.subject_alt_names
+            .push(match n.parse::<std::net::IpAddr>() {
+                Ok(ip) => SanType::IpAddress(ip),
+                Err(_) => SanType::DnsName(n.as_str().try_into()?),
+            });
     }
-    leaf.subject_alt_names.push(SanType::IpAddress("127.0.0.1".parse()?));
+    leaf.subject_alt_names
+        .push(SanType::IpAddress("127.0.0.1".parse()?));
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, vigil_proto::SERVER_NAME);
     leaf.distinguished_name = dn;
@@ -101,7 +108,10 @@ fn create(dir: &Path, extra_names: &[String]) -> Result<()> {
     write_private(&dir.join(SERVER_KEY), &server_key.serialize_pem())?;
     std::fs::write(dir.join(CA_CERT), ca_cert.pem())?;
     // The chain carries the CA so agents can check it against their pinned fingerprint.
-    std::fs::write(dir.join(SERVER_CERT), format!("{}{}", leaf_cert.pem(), ca_cert.pem()))?;
+    std::fs::write(
+        dir.join(SERVER_CERT),
+        format!("{}{}", leaf_cert.pem(), ca_cert.pem()),
+    )?;
     tracing::info!(dir = %dir.display(), "created the server's private CA and certificate");
     Ok(())
 }
@@ -163,7 +173,10 @@ mod tests {
         assert_eq!(a.ca_fingerprint.len(), 64);
         assert!(a.curl_pin.starts_with("sha256//"));
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join(SERVER_KEY)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join(SERVER_KEY))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }

@@ -23,7 +23,10 @@ impl Clock for ManualClock {
 }
 
 fn real_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 struct Harness {
@@ -47,8 +50,13 @@ impl Harness {
         cfg.api_listen = "127.0.0.1:0".parse().unwrap();
         cfg.agent_listen = "127.0.0.1:0".parse().unwrap();
         cfg.offline_after_secs = 30;
-        let creds = vigil_server::bootstrap_admin(store.as_ref(), dir.path(), clock.now()).await.unwrap().unwrap();
-        let running = vigil_server::start(cfg, store.clone(), clock.clone()).await.unwrap();
+        let creds = vigil_server::bootstrap_admin(store.as_ref(), dir.path(), clock.now())
+            .await
+            .unwrap()
+            .unwrap();
+        let running = vigil_server::start(cfg, store.clone(), clock.clone())
+            .await
+            .unwrap();
         let agent_http = pinned_client(&running.ca_fingerprint).unwrap();
         Harness {
             api: format!("http://{}", running.api_addr),
@@ -80,10 +88,17 @@ impl Harness {
 
     async fn code(&self, expires: &str) -> (String, String) {
         let (status, v) = self
-            .api("POST", "/api/v1/install-codes", Some(json!({"group": "web", "expires": expires, "labels": {"env": "prod"}})))
+            .api(
+                "POST",
+                "/api/v1/install-codes",
+                Some(json!({"group": "web", "expires": expires, "labels": {"env": "prod"}})),
+            )
             .await;
         assert_eq!(status, 201, "{v}");
-        (v["id"].as_str().unwrap().to_string(), v["code"].as_str().unwrap().to_string())
+        (
+            v["id"].as_str().unwrap().to_string(),
+            v["code"].as_str().unwrap().to_string(),
+        )
     }
 
     async fn enroll(&self, code: &str) -> Result<(String, AgentKey), CallError> {
@@ -96,13 +111,27 @@ impl Harness {
             agent_version: "0.1.0".into(),
             os: Default::default(),
         };
-        let body = signed_post(&self.agent_http, &self.agent_url, PATH_ENROLL, "enroll", &key, codec::encode(&req)).await?;
+        let body = signed_post(
+            &self.agent_http,
+            &self.agent_url,
+            PATH_ENROLL,
+            "enroll",
+            &key,
+            codec::encode(&req),
+        )
+        .await?;
         let resp: EnrollResponse = serde_json::from_slice(&body).unwrap();
         assert_eq!(resp.group, "web");
         Ok((resp.host_id, key))
     }
 
-    async fn post(&self, path: &str, host: &str, key: &AgentKey, body: Vec<u8>) -> Result<Vec<u8>, CallError> {
+    async fn post(
+        &self,
+        path: &str,
+        host: &str,
+        key: &AgentKey,
+        body: Vec<u8>,
+    ) -> Result<Vec<u8>, CallError> {
         signed_post(&self.agent_http, &self.agent_url, path, host, key, body).await
     }
 }
@@ -120,7 +149,12 @@ fn backdoor_batch(seq: u64) -> EventBatch {
         events: vec![Event {
             time: real_now(),
             body: EventBody::AccountAdded {
-                account: Account { name: "toor".into(), uid: 0, login_shell: true, ..Default::default() },
+                account: Account {
+                    name: "toor".into(),
+                    uid: 0,
+                    login_shell: true,
+                    ..Default::default()
+                },
             },
         }],
     }
@@ -132,11 +166,19 @@ async fn enrollment(h: &Harness) {
     // One code enrolls many hosts until it expires or is revoked.
     h.enroll(&code).await.unwrap();
     let (_, v) = h.api("GET", &format!("/api/v1/hosts/{host}"), None).await;
-    assert_eq!((v["state"].as_str(), v["group"].as_str()), (Some("online"), Some("web")));
+    assert_eq!(
+        (v["state"].as_str(), v["group"].as_str()),
+        (Some("online"), Some("web"))
+    );
     assert_eq!(v["labels"]["env"], "prod");
 
-    assert_eq!(refused_code(h.enroll("no-such-code").await), codes::UNKNOWN_CODE);
-    let (status, _) = h.api("POST", &format!("/api/v1/install-codes/{id}/revoke"), None).await;
+    assert_eq!(
+        refused_code(h.enroll("no-such-code").await),
+        codes::UNKNOWN_CODE
+    );
+    let (status, _) = h
+        .api("POST", &format!("/api/v1/install-codes/{id}/revoke"), None)
+        .await;
     assert_eq!(status, 200);
     assert_eq!(refused_code(h.enroll(&code).await), codes::REVOKED_CODE);
     let (_, short) = h.code("1m").await;
@@ -145,16 +187,29 @@ async fn enrollment(h: &Harness) {
     h.clock.0.fetch_sub(61, Ordering::SeqCst);
 
     let (_, v) = h.api("GET", "/api/v1/install-codes", None).await;
-    let states: Vec<&str> = v["codes"].as_array().unwrap().iter().map(|c| c["state"].as_str().unwrap()).collect();
+    let states: Vec<&str> = v["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["state"].as_str().unwrap())
+        .collect();
     assert!(states.contains(&"revoked") && states.contains(&"active"));
-    let revoked = v["codes"].as_array().unwrap().iter().find(|c| c["id"] == id.as_str()).unwrap();
+    let revoked = v["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id.as_str())
+        .unwrap();
     assert_eq!(revoked["uses"], 2);
 
     // A client pinned to another CA refuses to talk to this server at all.
     let wrong = pinned_client(&"0".repeat(64)).unwrap();
     let key = AgentKey::generate();
     let r = signed_post(&wrong, &h.agent_url, PATH_ENROLL, "enroll", &key, vec![]).await;
-    assert!(matches!(r, Err(CallError::Retry(ref m)) if m.contains("pinned fingerprint")), "{r:?}");
+    assert!(
+        matches!(r, Err(CallError::Retry(ref m)) if m.contains("pinned fingerprint")),
+        "{r:?}"
+    );
 
     // Enrollment must be signed by the key it registers.
     let other = AgentKey::generate();
@@ -167,7 +222,9 @@ async fn enrollment(h: &Harness) {
         agent_version: "0".into(),
         os: Default::default(),
     };
-    let r = h.post(PATH_ENROLL, "enroll", &other, codec::encode(&req)).await;
+    let r = h
+        .post(PATH_ENROLL, "enroll", &other, codec::encode(&req))
+        .await;
     assert_eq!(refused_code(r), codes::BAD_SIGNATURE);
 }
 
@@ -175,11 +232,16 @@ async fn signatures(h: &Harness) {
     let (_, code) = h.code("1h").await;
     let (host, key) = h.enroll(&code).await.unwrap();
     let hb = codec::encode(&Heartbeat::default());
-    h.post(PATH_HEARTBEAT, &host, &key, hb.clone()).await.unwrap();
+    h.post(PATH_HEARTBEAT, &host, &key, hb.clone())
+        .await
+        .unwrap();
 
     // Another host's key, a tampered body, missing headers, a far-off clock: all refused.
     let (_, intruder) = h.enroll(&code).await.unwrap();
-    assert_eq!(refused_code(h.post(PATH_HEARTBEAT, &host, &intruder, hb.clone()).await), codes::BAD_SIGNATURE);
+    assert_eq!(
+        refused_code(h.post(PATH_HEARTBEAT, &host, &intruder, hb.clone()).await),
+        codes::BAD_SIGNATURE
+    );
     let time = real_now().to_string();
     let sig = key.sign("POST", PATH_HEARTBEAT, &host, time.parse().unwrap(), &hb);
     let mut tampered = hb.clone();
@@ -195,7 +257,13 @@ async fn signatures(h: &Harness) {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
-    let resp = h.agent_http.post(format!("{}{PATH_HEARTBEAT}", h.agent_url)).body(hb.clone()).send().await.unwrap();
+    let resp = h
+        .agent_http
+        .post(format!("{}{PATH_HEARTBEAT}", h.agent_url))
+        .body(hb.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
     h.clock.0.fetch_add(600, Ordering::SeqCst);
     match h.post(PATH_HEARTBEAT, &host, &key, hb.clone()).await {
@@ -211,37 +279,78 @@ async fn batches(h: &Harness) {
     let (_, code) = h.code("1h").await;
     let (host, key) = h.enroll(&code).await.unwrap();
     let before = h.store.event_count(None).await.unwrap();
-    let send = |seq| h.post(PATH_EVENTS, &host, &key, codec::encode(&backdoor_batch(seq)));
+    let send = |seq| {
+        h.post(
+            PATH_EVENTS,
+            &host,
+            &key,
+            codec::encode(&backdoor_batch(seq)),
+        )
+    };
     let ack: BatchAck = serde_json::from_slice(&send(1).await.unwrap()).unwrap();
-    assert_eq!(ack, BatchAck { seq: 1, stored: true });
+    assert_eq!(
+        ack,
+        BatchAck {
+            seq: 1,
+            stored: true
+        }
+    );
     let ack: BatchAck = serde_json::from_slice(&send(1).await.unwrap()).unwrap();
-    assert_eq!(ack, BatchAck { seq: 1, stored: false });
+    assert_eq!(
+        ack,
+        BatchAck {
+            seq: 1,
+            stored: false
+        }
+    );
     let ack: BatchAck = serde_json::from_slice(&send(2).await.unwrap()).unwrap();
     assert!(ack.stored);
     assert_eq!(h.store.event_count(Some(&host)).await.unwrap(), 2);
     assert_eq!(h.store.event_count(None).await.unwrap(), before + 2);
 
     // The backdoor account raised one urgent alert, seen twice.
-    let (_, v) = h.api("GET", &format!("/api/v1/alerts?host={host}&level=urgent"), None).await;
+    let (_, v) = h
+        .api(
+            "GET",
+            &format!("/api/v1/alerts?host={host}&level=urgent"),
+            None,
+        )
+        .await;
     assert_eq!(v["total"], 1, "{v}");
     let alert = &v["alerts"][0];
-    assert_eq!((alert["count"].as_i64(), alert["kind"].as_str()), (Some(2), Some("suspicious_account")));
-    let (_, one) = h.api("GET", &format!("/api/v1/alerts/{}", alert["id"]), None).await;
-    assert!(one["evidence"].as_array().unwrap().iter().any(|e| e["name"] == "user" && e["value"] == "toor"));
+    assert_eq!(
+        (alert["count"].as_i64(), alert["kind"].as_str()),
+        (Some(2), Some("suspicious_account"))
+    );
+    let (_, one) = h
+        .api("GET", &format!("/api/v1/alerts/{}", alert["id"]), None)
+        .await;
+    assert!(one["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["name"] == "user" && e["value"] == "toor"));
     let (_, o) = h.api("GET", "/api/v1/overview", None).await;
     assert!(o["alerts"]["urgent"].as_i64().unwrap() >= 1);
 
     // Bad bodies: sequence 0, not gzip, a compression bomb, an oversized body.
     assert_eq!(refused_code(send(0).await), codes::BAD_REQUEST);
-    assert_eq!(refused_code(h.post(PATH_EVENTS, &host, &key, b"plain".to_vec()).await), codes::BAD_REQUEST);
+    assert_eq!(
+        refused_code(h.post(PATH_EVENTS, &host, &key, b"plain".to_vec()).await),
+        codes::BAD_REQUEST
+    );
     let bomb = {
         use std::io::Write;
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        enc.write_all(&vec![b' '; vigil_proto::MAX_INFLATED_BYTES + 10]).unwrap();
+        enc.write_all(&vec![b' '; vigil_proto::MAX_INFLATED_BYTES + 10])
+            .unwrap();
         enc.finish().unwrap()
     };
     assert!(bomb.len() < vigil_proto::MAX_BODY_BYTES);
-    assert_eq!(refused_code(h.post(PATH_EVENTS, &host, &key, bomb).await), codes::TOO_LARGE);
+    assert_eq!(
+        refused_code(h.post(PATH_EVENTS, &host, &key, bomb).await),
+        codes::TOO_LARGE
+    );
     let huge = vec![0u8; vigil_proto::MAX_BODY_BYTES + 1];
     match h.post(PATH_EVENTS, &host, &key, huge).await {
         Err(CallError::Retry(m)) => assert!(m.contains("413"), "{m}"),
@@ -253,7 +362,9 @@ async fn batches(h: &Harness) {
 async fn lifecycle(h: &Harness) {
     let (_, code) = h.code("1h").await;
     let (host, key) = h.enroll(&code).await.unwrap();
-    h.post(PATH_EVENTS, &host, &key, codec::encode(&backdoor_batch(1))).await.unwrap();
+    h.post(PATH_EVENTS, &host, &key, codec::encode(&backdoor_batch(1)))
+        .await
+        .unwrap();
     let state = |v: &Value| v["state"].as_str().unwrap().to_string();
     let (_, v) = h.api("GET", &format!("/api/v1/hosts/{host}"), None).await;
     assert_eq!(state(&v), "online");
@@ -261,22 +372,48 @@ async fn lifecycle(h: &Harness) {
     let (_, v) = h.api("GET", &format!("/api/v1/hosts/{host}"), None).await;
     assert_eq!(state(&v), "offline");
     let (_, list) = h.api("GET", "/api/v1/hosts?state=offline", None).await;
-    assert!(list["hosts"].as_array().unwrap().iter().any(|x| x["id"] == host.as_str()));
+    assert!(list["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["id"] == host.as_str()));
     h.clock.0.fetch_sub(31, Ordering::SeqCst);
 
-    h.post(PATH_UNINSTALL, &host, &key, codec::encode(&json!({}))).await.unwrap();
+    h.post(PATH_UNINSTALL, &host, &key, codec::encode(&json!({})))
+        .await
+        .unwrap();
     let (_, v) = h.api("GET", &format!("/api/v1/hosts/{host}"), None).await;
     assert_eq!(state(&v), "uninstalled");
-    let (_, ev) = h.api("GET", &format!("/api/v1/hosts/{host}/events"), None).await;
+    let (_, ev) = h
+        .api("GET", &format!("/api/v1/hosts/{host}/events"), None)
+        .await;
     assert_eq!(ev["total"], 1, "history is kept after uninstall");
-    let r = h.post(PATH_HEARTBEAT, &host, &key, codec::encode(&Heartbeat::default())).await;
+    let r = h
+        .post(
+            PATH_HEARTBEAT,
+            &host,
+            &key,
+            codec::encode(&Heartbeat::default()),
+        )
+        .await;
     assert_eq!(refused_code(r), codes::UNINSTALLED_HOST);
 }
 
 async fn api_errors(h: &Harness) {
-    let resp = h.http.get(format!("{}/api/v1/hosts", h.api)).send().await.unwrap();
+    let resp = h
+        .http
+        .get(format!("{}/api/v1/hosts", h.api))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
-    let resp = h.http.get(format!("{}/api/v1/hosts", h.api)).bearer_auth("vgl_wrong").send().await.unwrap();
+    let resp = h
+        .http
+        .get(format!("{}/api/v1/hosts", h.api))
+        .bearer_auth("vgl_wrong")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
     let (s, v) = h.api("GET", "/api/v1/alerts?level=critical", None).await;
     assert_eq!(s, 400);
@@ -291,13 +428,37 @@ async fn api_errors(h: &Harness) {
     assert_eq!(s, 400);
     let (s, _) = h.api("GET", "/api/v1/nothing-here", None).await;
     assert_eq!(s, 404);
-    let (s, v) = h.api("POST", "/api/v1/install-codes", Some(json!({"expires": "5w"}))).await;
+    let (s, v) = h
+        .api(
+            "POST",
+            "/api/v1/install-codes",
+            Some(json!({"expires": "5w"})),
+        )
+        .await;
     assert_eq!((s, v["error"].as_str()), (400, Some("bad_request")));
-    let (s, _) = h.api("POST", "/api/v1/install-codes", Some(json!({"expires": "60d"}))).await;
+    let (s, _) = h
+        .api(
+            "POST",
+            "/api/v1/install-codes",
+            Some(json!({"expires": "60d"})),
+        )
+        .await;
     assert_eq!(s, 400);
-    let (s, _) = h.api("POST", "/api/v1/install-codes", Some(json!({"group": "a/b"}))).await;
+    let (s, _) = h
+        .api(
+            "POST",
+            "/api/v1/install-codes",
+            Some(json!({"group": "a/b"})),
+        )
+        .await;
     assert_eq!(s, 400);
-    let (s, _) = h.api("POST", "/api/v1/install-codes", Some(json!({"os": "windows"}))).await;
+    let (s, _) = h
+        .api(
+            "POST",
+            "/api/v1/install-codes",
+            Some(json!({"os": "windows"})),
+        )
+        .await;
     assert_eq!(s, 400);
     let resp = h
         .http
@@ -308,16 +469,28 @@ async fn api_errors(h: &Harness) {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 400);
-    let (s, _) = h.api("POST", "/api/v1/groups", Some(json!({"name": "db"}))).await;
+    let (s, _) = h
+        .api("POST", "/api/v1/groups", Some(json!({"name": "db"})))
+        .await;
     assert_eq!(s, 201);
-    let (s, _) = h.api("POST", "/api/v1/groups", Some(json!({"name": "db"}))).await;
+    let (s, _) = h
+        .api("POST", "/api/v1/groups", Some(json!({"name": "db"})))
+        .await;
     assert_eq!(s, 409);
 
     let login = |pw: &str| {
-        h.http.post(format!("{}/api/v1/login", h.api)).json(&json!({"username": "admin", "password": pw})).send()
+        h.http
+            .post(format!("{}/api/v1/login", h.api))
+            .json(&json!({"username": "admin", "password": pw}))
+            .send()
     };
     assert_eq!(login("wrong").await.unwrap().status().as_u16(), 401);
-    let resp = h.http.get(format!("{}/healthz", h.api)).send().await.unwrap();
+    let resp = h
+        .http
+        .get(format!("{}/healthz", h.api))
+        .send()
+        .await
+        .unwrap();
     let health: Value = resp.json().await.unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["backend"], h.store.backend());
@@ -336,7 +509,9 @@ async fn all(store: Arc<dyn Store>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_channel_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let store = vigil_store::open(&format!("sqlite://{}", dir.path().join("v.db").display())).await.unwrap();
+    let store = vigil_store::open(&format!("sqlite://{}", dir.path().join("v.db").display()))
+        .await
+        .unwrap();
     all(store).await;
 }
 

@@ -317,7 +317,10 @@ impl Store for PostgresStore {
     async fn install_code(&self, code_hash: &str) -> Result<Option<InstallCodeRecord>> {
         let c = self.client().await?;
         let row = c
-            .query_opt(&format!("SELECT {CODE_COLUMNS} FROM install_codes WHERE code_hash = $1"), &[&code_hash])
+            .query_opt(
+                &format!("SELECT {CODE_COLUMNS} FROM install_codes WHERE code_hash = $1"),
+                &[&code_hash],
+            )
             .await?;
         Ok(row.as_ref().map(code_from_row))
     }

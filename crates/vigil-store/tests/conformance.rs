@@ -89,7 +89,10 @@ async fn check(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(store.install_codes().await.unwrap().len(), 2);
-    assert_eq!(store.install_code("hash2").await.unwrap().unwrap().id, "ic-2");
+    assert_eq!(
+        store.install_code("hash2").await.unwrap().unwrap().id,
+        "ic-2"
+    );
     assert_eq!(store.install_code("nope").await.unwrap(), None);
     assert!(store.revoke_install_code("ic-2", T0 + 5).await.unwrap());
     assert!(!store.revoke_install_code("ic-9", T0 + 5).await.unwrap());
@@ -175,7 +178,10 @@ async fn check(store: Arc<dyn Store>) {
         Some(r#"{"v":2}"#)
     );
     let h = store.host("h-1").await.unwrap().unwrap();
-    assert_eq!((h.inventory_at, h.os_json.as_str()), (Some(T0 + 60), r#"{"id":"rocky"}"#));
+    assert_eq!(
+        (h.inventory_at, h.os_json.as_str()),
+        (Some(T0 + 60), r#"{"id":"rocky"}"#)
+    );
     assert_eq!(store.inventory("h-5").await.unwrap(), None);
 
     // Ingest: once per sequence number, alerts deduplicated by key.

@@ -126,7 +126,12 @@ pub enum AgentCommand {
 #[derive(Debug, Args, Clone)]
 pub struct ApiOpts {
     /// Server console/API URL.
-    #[arg(long, env = "VIGIL_SERVER", default_value = "http://127.0.0.1:8600", global = true)]
+    #[arg(
+        long,
+        env = "VIGIL_SERVER",
+        default_value = "http://127.0.0.1:8600",
+        global = true
+    )]
     pub server: String,
     /// API token [default: contents of ./vigil-data/admin.token]
     #[arg(long, env = "VIGIL_TOKEN", global = true, hide_env_values = true)]
@@ -231,7 +236,10 @@ pub fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn parse_labels(labels: &[String]) -> Result<BTreeMap<String, String>> {
@@ -252,7 +260,14 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Server(a) => up::server(a).await,
         Command::Agent(cmd) => agent(cmd).await,
         Command::InstallCode(cmd) => match cmd {
-            InstallCodeCommand::Create { group, os, expires, labels, provider, api } => {
+            InstallCodeCommand::Create {
+                group,
+                os,
+                expires,
+                labels,
+                provider,
+                api,
+            } => {
                 let body = serde_json::json!({
                     "group": group, "os": os, "expires": expires,
                     "labels": parse_labels(&labels)?, "provider": provider,
@@ -267,7 +282,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             InstallCodeCommand::Revoke { id, api } => {
                 let c = ApiClient::new(&api)?;
-                let v = c.post(&format!("/api/v1/install-codes/{}/revoke", encode(&id)), &serde_json::json!({})).await?;
+                let v = c
+                    .post(
+                        &format!("/api/v1/install-codes/{}/revoke", encode(&id)),
+                        &serde_json::json!({}),
+                    )
+                    .await?;
                 output::one(&v, api.json, &format!("install code {id} revoked"))
             }
         },
@@ -280,13 +300,18 @@ pub async fn run(cli: Cli) -> Result<()> {
                 if let Some(g) = group {
                     q.push(format!("group={}", encode(&g)));
                 }
-                let list = ApiClient::new(&api)?.get(&format!("/api/v1/hosts?{}", q.join("&"))).await?;
+                let list = ApiClient::new(&api)?
+                    .get(&format!("/api/v1/hosts?{}", q.join("&")))
+                    .await?;
                 output::hosts(&list, api.json)
             }
             HostsCommand::Show { id, section, api } => {
                 let c = ApiClient::new(&api)?;
                 let host = c.get(&format!("/api/v1/hosts/{}", encode(&id))).await?;
-                let inv = match c.get(&format!("/api/v1/hosts/{}/fingerprints", encode(&id))).await {
+                let inv = match c
+                    .get(&format!("/api/v1/hosts/{}/fingerprints", encode(&id)))
+                    .await
+                {
                     Ok(v) => Some(v),
                     Err(e) if section.is_none() => {
                         eprintln!("vigil: {e:#}");
@@ -298,18 +323,34 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
         },
         Command::Alerts(cmd) => match cmd {
-            AlertsCommand::List { level, status, kind, host, limit, api } => {
+            AlertsCommand::List {
+                level,
+                status,
+                kind,
+                host,
+                limit,
+                api,
+            } => {
                 let mut q = vec![format!("limit={limit}")];
-                for (k, v) in [("level", level), ("status", status), ("kind", kind), ("host", host)] {
+                for (k, v) in [
+                    ("level", level),
+                    ("status", status),
+                    ("kind", kind),
+                    ("host", host),
+                ] {
                     if let Some(v) = v {
                         q.push(format!("{k}={}", encode(&v)));
                     }
                 }
-                let list = ApiClient::new(&api)?.get(&format!("/api/v1/alerts?{}", q.join("&"))).await?;
+                let list = ApiClient::new(&api)?
+                    .get(&format!("/api/v1/alerts?{}", q.join("&")))
+                    .await?;
                 output::alerts(&list, api.json)
             }
             AlertsCommand::Show { id, api } => {
-                let a = ApiClient::new(&api)?.get(&format!("/api/v1/alerts/{id}")).await?;
+                let a = ApiClient::new(&api)?
+                    .get(&format!("/api/v1/alerts/{id}"))
+                    .await?;
                 output::alert(&a, api.json)
             }
         },
@@ -331,7 +372,13 @@ fn encode(s: &str) -> String {
 
 async fn agent(cmd: AgentCommand) -> Result<()> {
     match cmd {
-        AgentCommand::Install { server, code, ca_fingerprint, data, no_service } => {
+        AgentCommand::Install {
+            server,
+            code,
+            ca_fingerprint,
+            data,
+            no_service,
+        } => {
             if let Some(existing) = vigil_agent::Identity::load(&data)? {
                 bail!(
                     "this host is already enrolled as {} on {} (data in {}); run `vigil agent uninstall` first",
@@ -341,13 +388,23 @@ async fn agent(cmd: AgentCommand) -> Result<()> {
                 );
             }
             let id = vigil_agent::enroll(&server, &code, &ca_fingerprint, &data).await?;
-            println!("enrolled: host {} in group {} on {}", id.host_id, id.group, id.server);
+            println!(
+                "enrolled: host {} in group {} on {}",
+                id.host_id, id.group, id.server
+            );
             let exe = std::env::current_exe().context("locating this binary")?;
             if no_service {
-                println!("start it with: {} agent run --data {}", exe.display(), data.display());
+                println!(
+                    "start it with: {} agent run --data {}",
+                    exe.display(),
+                    data.display()
+                );
             } else if vigil_agent::service::systemd_present() {
                 vigil_agent::service::install(&exe, &data)?;
-                println!("service {} installed and started", vigil_agent::service::UNIT_NAME);
+                println!(
+                    "service {} installed and started",
+                    vigil_agent::service::UNIT_NAME
+                );
             } else {
                 println!(
                     "systemd is not running here; start the agent with your init system: {} agent run --data {}",
@@ -372,7 +429,10 @@ async fn agent(cmd: AgentCommand) -> Result<()> {
                 vigil_agent::service::remove()?;
             }
             let id = vigil_agent::uninstall(&data).await?;
-            println!("host {} uninstalled; the server keeps its history ({})", id.host_id, id.server);
+            println!(
+                "host {} uninstalled; the server keeps its history ({})",
+                id.host_id, id.server
+            );
             Ok(())
         }
     }

@@ -31,7 +31,9 @@ impl ApiClient {
             )?;
             vigil_agent::client::pinned_client(fp)?
         } else if base.starts_with("http://") {
-            reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build()?
+            reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(60))
+                .build()?
         } else {
             bail!("--server must be an http:// or https:// URL (got {base:?})");
         };
@@ -39,26 +41,33 @@ impl ApiClient {
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<Value> {
-        let resp = req
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot reach {}: {}", self.base, vigil_agent::client::error_chain(&e)))?;
+        let resp = req.bearer_auth(&self.token).send().await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot reach {}: {}",
+                self.base,
+                vigil_agent::client::error_chain(&e)
+            )
+        })?;
         let status = resp.status();
         let text = resp.text().await?;
         let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text.clone()));
         if !status.is_success() {
-            let msg = value.get("message").and_then(Value::as_str).unwrap_or(text.as_str());
+            let msg = value
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or(text.as_str());
             bail!("{} ({})", msg, status);
         }
         Ok(value)
     }
 
     pub async fn get(&self, path: &str) -> Result<Value> {
-        self.send(self.http.get(format!("{}{path}", self.base))).await
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Result<Value> {
-        self.send(self.http.post(format!("{}{path}", self.base)).json(body)).await
+        self.send(self.http.post(format!("{}{path}", self.base)).json(body))
+            .await
     }
 }

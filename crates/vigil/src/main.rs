@@ -12,7 +12,10 @@ fn main() -> std::process::ExitCode {
     // One crypto provider for every TLS user in the process (server, agent, CLI).
     let _ = rustls::crypto::ring::default_provider().install_default();
     cli::init_logging(args.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("vigil: cannot start the async runtime: {e}");

@@ -29,8 +29,11 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
         }
     }
     let line = |cells: Vec<String>| {
-        let parts: Vec<String> =
-            cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}", w = *w)).collect();
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}", w = *w))
+            .collect();
         println!("{}", parts.join("  ").trim_end());
     };
     line(headers.iter().map(|h| h.to_uppercase()).collect());
@@ -46,7 +49,10 @@ fn json_lines(items: &[Value]) {
 }
 
 fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
 }
 
 pub fn one(v: &Value, json: bool, human: &str) -> Result<()> {
@@ -63,7 +69,12 @@ pub fn created_code(v: &Value, json: bool) -> Result<()> {
         println!("{v}");
         return Ok(());
     }
-    println!("install code {} for group {} (valid until {} UTC)", s(v, "id"), s(v, "group"), time(v, "expires_at"));
+    println!(
+        "install code {} for group {} (valid until {} UTC)",
+        s(v, "id"),
+        s(v, "group"),
+        time(v, "expires_at")
+    );
     println!("run this as root on each host to protect (shown only now):\n");
     println!("  {}\n", s(v, "command"));
     Ok(())
@@ -72,7 +83,12 @@ pub fn created_code(v: &Value, json: bool) -> Result<()> {
 fn labels(v: &Value) -> String {
     v.get("labels")
         .and_then(Value::as_object)
-        .map(|m| m.iter().map(|(k, x)| format!("{k}={}", x.as_str().unwrap_or(""))).collect::<Vec<_>>().join(","))
+        .map(|m| {
+            m.iter()
+                .map(|(k, x)| format!("{k}={}", x.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
         .unwrap_or_default()
 }
 
@@ -96,7 +112,18 @@ pub fn codes(v: &Value, json: bool) -> Result<()> {
             ]
         })
         .collect();
-    table(&["id", "code", "group", "state", "uses", "expires (utc)", "labels"], &rows);
+    table(
+        &[
+            "id",
+            "code",
+            "group",
+            "state",
+            "uses",
+            "expires (utc)",
+            "labels",
+        ],
+        &rows,
+    );
     Ok(())
 }
 
@@ -109,8 +136,10 @@ pub fn hosts(v: &Value, json: bool) -> Result<()> {
     let rows: Vec<Vec<String>> = hosts
         .iter()
         .map(|h| {
-            let ips: Vec<String> =
-                array(h, "ips").iter().filter_map(|i| i.as_str().map(String::from)).collect();
+            let ips: Vec<String> = array(h, "ips")
+                .iter()
+                .filter_map(|i| i.as_str().map(String::from))
+                .collect();
             let alerts = h.get("alerts").cloned().unwrap_or_default();
             vec![
                 s(h, "id"),
@@ -123,13 +152,28 @@ pub fn hosts(v: &Value, json: bool) -> Result<()> {
                 format!(
                     "{}/{}/{}",
                     alerts.get("urgent").and_then(Value::as_i64).unwrap_or(0),
-                    alerts.get("suspicious").and_then(Value::as_i64).unwrap_or(0),
+                    alerts
+                        .get("suspicious")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(0),
                     alerts.get("reminder").and_then(Value::as_i64).unwrap_or(0)
                 ),
             ]
         })
         .collect();
-    table(&["id", "hostname", "state", "group", "os", "ips", "last seen (utc)", "alerts u/s/r"], &rows);
+    table(
+        &[
+            "id",
+            "hostname",
+            "state",
+            "group",
+            "os",
+            "ips",
+            "last seen (utc)",
+            "alerts u/s/r",
+        ],
+        &rows,
+    );
     Ok(())
 }
 
@@ -142,7 +186,9 @@ pub fn host(host: &Value, inv: Option<&Value>, section: Option<&str>, json: bool
             "ports" | "sockets" => "sockets",
             "accounts" => "accounts",
             "packages" => "packages",
-            other => anyhow::bail!("section {other:?} is not one of system, processes, ports, accounts, packages"),
+            other => anyhow::bail!(
+                "section {other:?} is not one of system, processes, ports, accounts, packages"
+            ),
         };
         let data = inv.get(key).cloned().unwrap_or(Value::Null);
         if json {
@@ -154,13 +200,24 @@ pub fn host(host: &Value, inv: Option<&Value>, section: Option<&str>, json: bool
         }
         let rows_of = |cols: &[&str]| -> Vec<Vec<String>> {
             data.as_array()
-                .map(|a| a.iter().map(|r| cols.iter().map(|c| s(r, c)).collect()).collect())
+                .map(|a| {
+                    a.iter()
+                        .map(|r| cols.iter().map(|c| s(r, c)).collect())
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         match key {
             "os" => {
                 for (k, v) in data.as_object().into_iter().flatten() {
-                    println!("{k:<16} {}", if let Some(s) = v.as_str() { s.to_string() } else { v.to_string() });
+                    println!(
+                        "{k:<16} {}",
+                        if let Some(s) = v.as_str() {
+                            s.to_string()
+                        } else {
+                            v.to_string()
+                        }
+                    );
                 }
             }
             "processes" => {
@@ -172,11 +229,26 @@ pub fn host(host: &Value, inv: Option<&Value>, section: Option<&str>, json: bool
                 table(&cols, &rows_of(&cols))
             }
             "accounts" => {
-                let cols = ["name", "uid", "gid", "shell", "password", "admin", "login_shell"];
+                let cols = [
+                    "name",
+                    "uid",
+                    "gid",
+                    "shell",
+                    "password",
+                    "admin",
+                    "login_shell",
+                ];
                 table(&cols, &rows_of(&cols))
             }
             _ => {
-                let cols = ["format", "name", "version", "arch", "source", "source_version"];
+                let cols = [
+                    "format",
+                    "name",
+                    "version",
+                    "arch",
+                    "source",
+                    "source_version",
+                ];
                 table(&cols, &rows_of(&cols))
             }
         }
@@ -215,7 +287,10 @@ pub fn host(host: &Value, inv: Option<&Value>, section: Option<&str>, json: bool
             n("packages"),
             time(inv, "collected_at")
         );
-        println!("             see: vigil hosts show {} --section processes|ports|accounts|packages", s(host, "id"));
+        println!(
+            "             see: vigil hosts show {} --section processes|ports|accounts|packages",
+            s(host, "id")
+        );
     }
     Ok(())
 }
@@ -241,7 +316,19 @@ pub fn alerts(v: &Value, json: bool) -> Result<()> {
             ]
         })
         .collect();
-    table(&["id", "level", "status", "host", "kind", "name", "count", "last seen (utc)"], &rows);
+    table(
+        &[
+            "id",
+            "level",
+            "status",
+            "host",
+            "kind",
+            "name",
+            "count",
+            "last seen (utc)",
+        ],
+        &rows,
+    );
     println!("{} of {} alerts", alerts.len(), s(v, "total"));
     Ok(())
 }
@@ -251,7 +338,15 @@ pub fn alert(a: &Value, json: bool) -> Result<()> {
         println!("{a}");
         return Ok(());
     }
-    for (label, key) in [("id", "id"), ("name", "name"), ("level", "level"), ("status", "status"), ("kind", "kind"), ("host", "hostname"), ("count", "count")] {
+    for (label, key) in [
+        ("id", "id"),
+        ("name", "name"),
+        ("level", "level"),
+        ("status", "status"),
+        ("kind", "kind"),
+        ("host", "hostname"),
+        ("count", "count"),
+    ] {
         println!("{label:<12} {}", s(a, key));
     }
     println!("{:<12} {}", "first seen", time(a, "first_seen"));

@@ -33,8 +33,11 @@ fn config(opts: &ServerOpts) -> ServerConfig {
 
 /// Starts the server on `db` and prints where to find it; returns it with the API token.
 async fn start(opts: &ServerOpts, db: &str) -> Result<(RunningServer, String)> {
-    std::fs::create_dir_all(&opts.data).with_context(|| format!("creating {}", opts.data.display()))?;
-    let store = vigil_store::open(db).await.with_context(|| format!("opening the database {db}"))?;
+    std::fs::create_dir_all(&opts.data)
+        .with_context(|| format!("creating {}", opts.data.display()))?;
+    let store = vigil_store::open(db)
+        .await
+        .with_context(|| format!("opening the database {db}"))?;
     // Listeners first: a busy port must fail before a password is made that nobody would see.
     let running = vigil_server::start(config(opts), store.clone(), Arc::new(SystemClock)).await?;
     let now = SystemClock.now_secs();
@@ -42,17 +45,28 @@ async fn start(opts: &ServerOpts, db: &str) -> Result<(RunningServer, String)> {
     let token_file = opts.data.join("admin.token");
     let token = match &creds {
         Some(c) => c.api_token.clone(),
-        None => std::fs::read_to_string(&token_file).map(|t| t.trim().to_string()).unwrap_or_default(),
+        None => std::fs::read_to_string(&token_file)
+            .map(|t| t.trim().to_string())
+            .unwrap_or_default(),
     };
     println!("console: http://{}", running.api_addr);
-    println!("agents connect to: {} (CA fingerprint {})", running.public_url, running.ca_fingerprint);
+    println!(
+        "agents connect to: {} (CA fingerprint {})",
+        running.public_url, running.ca_fingerprint
+    );
     println!("admin user: admin");
     match &creds {
-        Some(c) => println!("admin password: {}    (shown only now; stored as an argon2 hash)", c.password),
+        Some(c) => println!(
+            "admin password: {}    (shown only now; stored as an argon2 hash)",
+            c.password
+        ),
         None => println!("admin password: set on first start (not shown again)"),
     }
     if token.is_empty() {
-        println!("api token: unavailable ({} is missing)", token_file.display());
+        println!(
+            "api token: unavailable ({} is missing)",
+            token_file.display()
+        );
     } else {
         println!("api token: {token}    (also in {})", token_file.display());
     }
@@ -94,7 +108,8 @@ pub async fn up(args: UpArgs) -> Result<()> {
     let local_url = format!("https://127.0.0.1:{}", running.agent_addr.port());
     if vigil_agent::Identity::load(&agent_dir)?.is_none() {
         let code = local_install_code(&running, &token).await?;
-        let id = vigil_agent::enroll(&local_url, &code, &running.ca_fingerprint, &agent_dir).await?;
+        let id =
+            vigil_agent::enroll(&local_url, &code, &running.ca_fingerprint, &agent_dir).await?;
         println!("this host enrolled as {}", id.host_id);
     }
     let mut cfg = vigil_agent::AgentConfig::new(agent_dir);
@@ -132,6 +147,8 @@ async fn local_install_code(running: &RunningServer, token: &str) -> Result<Stri
     if !status.is_success() {
         anyhow::bail!("the local server refused an install code: {body}");
     }
-    body.get("code").and_then(|c| c.as_str()).map(String::from).context("install code missing in the answer")
+    body.get("code")
+        .and_then(|c| c.as_str())
+        .map(String::from)
+        .context("install code missing in the answer")
 }
-

@@ -33,7 +33,14 @@ fn up(data: &Path) -> Up {
     let mut child = Command::new(VIGIL)
         .args(["up", "--data"])
         .arg(data)
-        .args(["--listen", "127.0.0.1:0", "--agent-listen", "127.0.0.1:0", "--heartbeat-secs", "1"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--agent-listen",
+            "127.0.0.1:0",
+            "--heartbeat-secs",
+            "1",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -51,7 +58,9 @@ fn up(data: &Path) -> Up {
     let mut lines = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("vigil up said ready");
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("vigil up said ready");
         let done = line == "ready";
         lines.push(line);
         if done {
@@ -67,7 +76,12 @@ fn up(data: &Path) -> Up {
     };
     let console = field("console: ");
     let token = field("api token: ");
-    Up { guard, console, token, lines }
+    Up {
+        guard,
+        console,
+        token,
+        lines,
+    }
 }
 
 fn cli(u: &Up, args: &[&str]) -> (bool, String, String) {
@@ -77,16 +91,35 @@ fn cli(u: &Up, args: &[&str]) -> (bool, String, String) {
         .env("VIGIL_TOKEN", &u.token)
         .output()
         .unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 fn json_lines(s: &str) -> Vec<Value> {
-    s.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect()
+    s.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 fn create_code(u: &Up, expires: &str) -> Value {
-    let (ok, out, err) =
-        cli(u, &["install-code", "create", "--group", "web", "--label", "env=prod", "--expires", expires, "--json"]);
+    let (ok, out, err) = cli(
+        u,
+        &[
+            "install-code",
+            "create",
+            "--group",
+            "web",
+            "--label",
+            "env=prod",
+            "--expires",
+            expires,
+            "--json",
+        ],
+    );
     assert!(ok, "{err}");
     serde_json::from_str(out.trim()).unwrap()
 }
@@ -106,7 +139,10 @@ fn run_install(command: &str, prefix: &Path) -> std::process::Output {
 fn host_by_group(u: &Up, group: &str) -> Value {
     let (ok, out, err) = cli(u, &["hosts", "list", "--json"]);
     assert!(ok, "{err}");
-    json_lines(&out).into_iter().find(|h| h["group"] == group).unwrap_or_else(|| panic!("no {group} host in {out}"))
+    json_lines(&out)
+        .into_iter()
+        .find(|h| h["group"] == group)
+        .unwrap_or_else(|| panic!("no {group} host in {out}"))
 }
 
 fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
@@ -122,13 +158,28 @@ fn install_command_enrolls_a_host_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let u = up(&data);
-    assert!(u.lines.iter().any(|l| l.starts_with("admin password: ")), "{:?}", u.lines);
+    assert!(
+        u.lines.iter().any(|l| l.starts_with("admin password: ")),
+        "{:?}",
+        u.lines
+    );
     let token_file = std::fs::read_to_string(data.join("admin.token")).unwrap();
     assert_eq!(token_file.trim(), u.token);
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(data.join("admin.token")).unwrap().permissions().mode() & 0o777, 0o600);
     assert_eq!(
-        std::fs::metadata(data.join("agent/identity.json")).unwrap().permissions().mode() & 0o777,
+        std::fs::metadata(data.join("admin.token"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(data.join("agent/identity.json"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
         0o600
     );
 
@@ -136,19 +187,31 @@ fn install_command_enrolls_a_host_end_to_end() {
     let local = host_by_group(&u, "default");
     assert_eq!(local["state"], "online");
     let local_id = local["id"].as_str().unwrap().to_string();
-    wait_until("local fingerprints", 30, || cli(&u, &["hosts", "show", &local_id, "--section", "packages"]).0);
+    wait_until("local fingerprints", 30, || {
+        cli(&u, &["hosts", "show", &local_id, "--section", "packages"]).0
+    });
 
     // The one-liner: curl with a pinned key, checksum check, install, enroll.
     let code = create_code(&u, "1h");
     let command = code["command"].as_str().unwrap();
-    assert!(command.starts_with("curl -fsSk --pinnedpubkey 'sha256//"), "{command}");
+    assert!(
+        command.starts_with("curl -fsSk --pinnedpubkey 'sha256//"),
+        "{command}"
+    );
     let prefix = dir.path().join("host2");
     let out = run_install(command, &prefix);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "install failed: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "install failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("enrolled: host "), "{stdout}");
     let installed = std::fs::read(prefix.join("bin/vigil")).unwrap();
-    assert_eq!(hex::encode(Sha256::digest(&installed)), hex::encode(Sha256::digest(std::fs::read(VIGIL).unwrap())));
+    assert_eq!(
+        hex::encode(Sha256::digest(&installed)),
+        hex::encode(Sha256::digest(std::fs::read(VIGIL).unwrap()))
+    );
 
     let web = host_by_group(&u, "web");
     assert_eq!(web["labels"]["env"], "prod");
@@ -166,7 +229,9 @@ fn install_command_enrolls_a_host_end_to_end() {
     );
     wait_until("the installed agent's fingerprints", 30, || {
         let (ok, out, _) = cli(&u, &["hosts", "show", &web_id, "--json"]);
-        ok && serde_json::from_str::<Value>(&out).map(|v| v["fingerprints"]["accounts"].is_array()).unwrap_or(false)
+        ok && serde_json::from_str::<Value>(&out)
+            .map(|v| v["fingerprints"]["accounts"].is_array())
+            .unwrap_or(false)
     });
     drop(agent);
 
@@ -176,53 +241,101 @@ fn install_command_enrolls_a_host_end_to_end() {
         .arg(prefix.join("agent"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!prefix.join("agent").exists());
     assert_eq!(host_by_group(&u, "web")["state"], "uninstalled");
 
     // Refused codes say why, and install nothing.
-    let (ok, _, err) = cli(&u, &["install-code", "revoke", code["id"].as_str().unwrap()]);
+    let (ok, _, err) = cli(
+        &u,
+        &["install-code", "revoke", code["id"].as_str().unwrap()],
+    );
     assert!(ok, "{err}");
     let other = dir.path().join("host3");
     let out = run_install(command, &other);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("revoked"), "{:?}", out);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("revoked"),
+        "{:?}",
+        out
+    );
     assert!(!other.join("bin/vigil").exists());
     let short = create_code(&u, "1s");
     std::thread::sleep(Duration::from_millis(2100));
     let out = run_install(short["command"].as_str().unwrap(), &other);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("expired"), "{:?}", out);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("expired"),
+        "{:?}",
+        out
+    );
     let bogus = command.replace(code["code"].as_str().unwrap(), "not-a-real-code");
     let out = run_install(&bogus, &other);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not known"), "{:?}", out);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not known"),
+        "{:?}",
+        out
+    );
     let (ok, out, _) = cli(&u, &["install-code", "list"]);
-    assert!(ok && out.contains("revoked") && out.contains("expired"), "{out}");
+    assert!(
+        ok && out.contains("revoked") && out.contains("expired"),
+        "{out}"
+    );
 
     // The agent's own refusal, when it is handed a dead code directly.
     let out = Command::new(VIGIL)
-        .args(["agent", "install", "--no-service", "--code", short["code"].as_str().unwrap(), "--data"])
+        .args([
+            "agent",
+            "install",
+            "--no-service",
+            "--code",
+            short["code"].as_str().unwrap(),
+            "--data",
+        ])
         .arg(other.join("agent"))
-        .args(["--server", &format!("https://127.0.0.1:{}", port_of(command))])
+        .args([
+            "--server",
+            &format!("https://127.0.0.1:{}", port_of(command)),
+        ])
         .args(["--ca-fingerprint", &ca_fingerprint(&u)])
         .output()
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("expired at") && err.contains("install_code_expired"), "{err}");
+    assert!(
+        err.contains("expired at") && err.contains("install_code_expired"),
+        "{err}"
+    );
 
     // kill -9 and restart on the same data: nothing is lost, nothing is re-created.
     let mut guard = u.guard;
     let pid = guard.0.id();
-    Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
     let _ = guard.0.wait();
     let u2 = up(&data);
     assert_eq!(u2.token, u.token);
-    assert!(u2.lines.iter().any(|l| l.contains("not shown again")), "{:?}", u2.lines);
+    assert!(
+        u2.lines.iter().any(|l| l.contains("not shown again")),
+        "{:?}",
+        u2.lines
+    );
     let (ok, out, err) = cli(&u2, &["hosts", "list", "--json"]);
     assert!(ok, "{err}");
     let hosts = json_lines(&out);
-    assert_eq!(hosts.len(), 2, "restart must not enroll this host again: {out}");
-    wait_until("the local agent back online", 20, || host_by_group(&u2, "default")["state"] == "online");
+    assert_eq!(
+        hosts.len(),
+        2,
+        "restart must not enroll this host again: {out}"
+    );
+    wait_until("the local agent back online", 20, || {
+        host_by_group(&u2, "default")["state"] == "online"
+    });
     assert_eq!(host_by_group(&u2, "default")["id"], local_id.as_str());
 }
 
@@ -242,12 +355,22 @@ fn ca_fingerprint(u: &Up) -> String {
 #[test]
 fn cli_reports_errors_clearly() {
     let out = Command::new(VIGIL)
-        .args(["hosts", "list", "--server", "http://127.0.0.1:1", "--token", "x"])
+        .args([
+            "hosts",
+            "list",
+            "--server",
+            "http://127.0.0.1:1",
+            "--token",
+            "x",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach"));
-    let out = Command::new(VIGIL).args(["install-code", "create", "--label", "oops", "--token", "x"]).output().unwrap();
+    let out = Command::new(VIGIL)
+        .args(["install-code", "create", "--label", "oops", "--token", "x"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("KEY=VALUE"));
     let out = Command::new(VIGIL).args(["--help"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("vigil up"));
