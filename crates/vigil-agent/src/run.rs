@@ -235,7 +235,10 @@ pub async fn run(cfg: AgentConfig, mut shutdown: watch::Receiver<bool>) -> Resul
                         Err(e) => tracing::warn!(error = %e, "fingerprint report failed; retrying next round"),
                     }
                 }
-                save_last_inventory(&cfg.data_dir, &inv);
+                // Processes are not diffed, so an unchanged snapshot need not be rewritten.
+                if last.is_none() || !changes.is_empty() {
+                    save_last_inventory(&cfg.data_dir, &inv);
+                }
                 last = Some(inv);
             }
         }

@@ -50,21 +50,6 @@ pub fn load_or_create(dir: &Path, extra_names: &[String]) -> Result<Pki> {
     load(dir)
 }
 
-fn write_private(path: &Path, data: &str) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    f.write_all(data.as_bytes())?;
-    f.sync_all()?;
-    Ok(())
-}
-
 fn create(dir: &Path, extra_names: &[String]) -> Result<()> {
     let ca_key = KeyPair::generate()?;
     let mut ca = CertificateParams::default();
@@ -104,8 +89,8 @@ fn create(dir: &Path, extra_names: &[String]) -> Result<()> {
     leaf.not_after = rcgen::date_time_ymd(2055, 1, 1);
     let leaf_cert = leaf.signed_by(&server_key, &issuer)?;
 
-    write_private(&dir.join(CA_KEY), &ca_key.serialize_pem())?;
-    write_private(&dir.join(SERVER_KEY), &server_key.serialize_pem())?;
+    crate::admin::write_secret_file(&dir.join(CA_KEY), &ca_key.serialize_pem())?;
+    crate::admin::write_secret_file(&dir.join(SERVER_KEY), &server_key.serialize_pem())?;
     std::fs::write(dir.join(CA_CERT), ca_cert.pem())?;
     // The chain carries the CA so agents can check it against their pinned fingerprint.
     std::fs::write(

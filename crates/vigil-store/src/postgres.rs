@@ -149,33 +149,6 @@ fn alert_from_row(r: &Row) -> AlertRecord {
     }
 }
 
-fn alert_where(f: &AlertFilter) -> (String, Vec<String>) {
-    let mut clauses = Vec::new();
-    let mut args = Vec::new();
-    let mut add = |col: &str, v: String| {
-        args.push(v);
-        clauses.push(format!("{col} = ${}", args.len()));
-    };
-    if let Some(h) = &f.host_id {
-        add("host_id", h.clone());
-    }
-    if let Some(l) = f.level {
-        add("level", l.as_str().into());
-    }
-    if let Some(s) = f.status {
-        add("status", s.as_str().into());
-    }
-    if let Some(k) = f.kind {
-        add("kind", k.as_str().into());
-    }
-    let sql = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
-    (sql, args)
-}
-
 fn as_params(args: &[String]) -> Vec<&(dyn ToSql + Sync)> {
     args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
 }
@@ -565,7 +538,7 @@ impl Store for PostgresStore {
 
     async fn alerts(&self, f: &AlertFilter) -> Result<(Vec<AlertRecord>, i64)> {
         let c = self.client().await?;
-        let (wh, args) = alert_where(f);
+        let (wh, args) = alert_where(f, '$');
         let params = as_params(&args);
         let total: i64 = c
             .query_one(&format!("SELECT COUNT(*) FROM alerts {wh}"), &params)

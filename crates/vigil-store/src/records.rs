@@ -151,3 +151,32 @@ pub(crate) fn parse_level(s: &str) -> Level {
 pub(crate) fn parse_status(s: &str) -> AlertStatus {
     AlertStatus::parse(s).unwrap_or(AlertStatus::Unhandled)
 }
+
+/// The WHERE clause shared by the alert list and its count, with `?N` or `$N` placeholders, and
+/// its arguments in order.
+pub(crate) fn alert_where(f: &AlertFilter, placeholder: char) -> (String, Vec<String>) {
+    let mut clauses = Vec::new();
+    let mut args = Vec::new();
+    let mut add = |col: &str, v: String| {
+        args.push(v);
+        clauses.push(format!("{col} = {placeholder}{}", args.len()));
+    };
+    if let Some(h) = &f.host_id {
+        add("host_id", h.clone());
+    }
+    if let Some(l) = f.level {
+        add("level", l.as_str().into());
+    }
+    if let Some(s) = f.status {
+        add("status", s.as_str().into());
+    }
+    if let Some(k) = f.kind {
+        add("kind", k.as_str().into());
+    }
+    let sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    (sql, args)
+}

@@ -179,34 +179,6 @@ fn alert_from_row(r: &Row<'_>) -> rusqlite::Result<AlertRecord> {
     })
 }
 
-/// Builds the WHERE clause shared by the alert list and its count.
-fn alert_where(f: &AlertFilter) -> (String, Vec<String>) {
-    let mut clauses = Vec::new();
-    let mut args = Vec::new();
-    let mut add = |col: &str, v: String| {
-        args.push(v);
-        clauses.push(format!("{col} = ?{}", args.len()));
-    };
-    if let Some(h) = &f.host_id {
-        add("host_id", h.clone());
-    }
-    if let Some(l) = f.level {
-        add("level", l.as_str().into());
-    }
-    if let Some(s) = f.status {
-        add("status", s.as_str().into());
-    }
-    if let Some(k) = f.kind {
-        add("kind", k.as_str().into());
-    }
-    let sql = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
-    (sql, args)
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
@@ -583,7 +555,7 @@ impl Store for SqliteStore {
     async fn alerts(&self, filter: &AlertFilter) -> Result<(Vec<AlertRecord>, i64)> {
         let f = filter.clone();
         self.read(move |c| {
-            let (wh, args) = alert_where(&f);
+            let (wh, args) = alert_where(&f, '?');
             let total: i64 = c.query_row(
                 &format!("SELECT COUNT(*) FROM alerts {wh}"),
                 rusqlite::params_from_iter(args.iter()),
