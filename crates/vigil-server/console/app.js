@@ -52,6 +52,12 @@
     return el;
   }
 
+  /** Replaces the children of `el`; null and undefined are skipped. */
+  function fill(el, ...children) {
+    el.replaceChildren();
+    return append(el, children);
+  }
+
   /** HTML-escapes text, for the rare place that needs a string (none builds HTML today). */
   function esc(s) {
     return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
@@ -133,7 +139,7 @@
 
   function setView(...nodes) {
     const v = $('#view');
-    v.replaceChildren(...nodes);
+    fill(v, ...nodes);
     v.scrollTop = 0;
   }
 
@@ -354,7 +360,10 @@
     Promise.resolve()
       .then(view)
       .catch((e) => {
-        if (ctx.alive()) showError(e);
+        if (!ctx.alive() || e.handled) return;
+        showError(e);
+        // Whatever was still loading will not come: say why in place.
+        document.querySelectorAll('#view .loading').forEach((l) => l.replaceWith(notice(errorMessage(e), { kind: 'error', testid: 'view-error' })));
       });
   }
 
@@ -523,7 +532,7 @@
     $('#drawer-title').replaceChildren(badge(a.level), ' ', h('span', null, a.name));
     const ev = (a.evidence || []).length
       ? h('table', { class: 'grid evidence', 'data-testid': 'alert-evidence' },
-        h('thead', null, h('tr', null, h('th', { style: 'width:30%' }, 'Evidence'), h('th', null, 'Value'))),
+        h('thead', null, h('tr', null, h('th', { style: 'width:30%' }, 'Name'), h('th', null, 'Value'))),
         h('tbody', null, a.evidence.map((e) => h('tr', null, h('td', { class: 'ev-name' }, humanize(e.name)), h('td', null, h('code', { class: 'ev-value' }, e.value))))))
       : notice('This alert carries no evidence.');
     $('#drawer-body').replaceChildren(
@@ -742,7 +751,8 @@
     const header = h('div', { class: 'host-header' }, loading());
     const tabBar = h('div', { class: 'tabs', role: 'tablist' });
     const tabPanel = h('div', { class: 'tab-panel', id: 'tab-panel', 'data-testid': 'tab-panel' });
-    setView(panel(null, header, { cls: 'host-panel' }), h('section', { class: 'panel' }, tabBar, tabPanel));
+    const tabSection = h('section', { class: 'panel', hidden: true }, tabBar, tabPanel);
+    setView(panel(null, header, { cls: 'host-panel' }), tabSection);
 
     const host = await get(`/api/v1/hosts/${enc(id)}`);
     if (!ctx.alive()) return;
@@ -778,6 +788,7 @@
     }
     if (!ctx.alive()) return;
 
+    tabSection.hidden = false;
     const tabButtons = {};
     const rendered = {};
     const countOf = {
@@ -841,9 +852,9 @@
           { key: 'pid', label: 'PID', width: '64px', cls: 'num' },
           { key: 'ppid', label: 'PPID', width: '64px', cls: 'num' },
           { key: 'user', label: 'User', width: '100px', value: (p) => p.user || String(p.uid), render: (p) => h('span', { title: `uid ${p.uid}` }, p.user || String(p.uid)) },
-          { key: 'name', label: 'Name', width: '130px', cls: 'strong' },
-          { key: 'exe', label: 'Executable', cls: 'mono small wrap', render: (p) => p.exe || h('span', { class: 'muted' }, '—') },
-          { key: 'cmdline', label: 'Command line', cls: 'mono small wrap', render: (p) => trunc(p.cmdline, 160) },
+          { key: 'name', label: 'Name', width: '150px', cls: 'strong wrap' },
+          { key: 'exe', label: 'Executable', width: '22%', cls: 'mono small wrap', render: (p) => p.exe || h('span', { class: 'muted' }, '—') },
+          { key: 'cmdline', label: 'Command line', cls: 'mono small wrap', render: (p) => trunc(p.cmdline, 120) },
           { key: 'exe_sha256', label: 'SHA-256', width: '100px', cls: 'mono small', render: (p) => (p.exe_sha256 ? h('span', { title: p.exe_sha256 }, `${p.exe_sha256.slice(0, 12)}…`) : h('span', { class: 'muted' }, '—')) },
           { key: 'start_time', label: 'Started', width: '96px', nofilter: true, render: (p) => timeEl(p.start_time) },
         ],
@@ -911,7 +922,7 @@
             ? h('div', { class: 'muted small pad' }, `Showing the latest ${fmtNum(res.alerts.length)} of ${fmtNum(res.total)}. `,
               h('a', { href: hashWith('/alerts', { host: id }) }, 'Open in Alerts →'))
             : null;
-          box.replaceChildren(t.el, more);
+          fill(box, t.el, more);
         }).catch((e) => {
           if (!ctx.alive()) return;
           box.replaceChildren(notice(errorMessage(e), { kind: 'error' }));
@@ -937,7 +948,7 @@
               { key: 'seq', label: 'Seq', width: '72px', cls: 'num muted' },
             ],
           });
-          box.replaceChildren(
+          fill(box,
             res.total > events.length ? h('div', { class: 'muted small pad' }, `The latest ${fmtNum(events.length)} of ${fmtNum(res.total)} events.`) : null,
             t.el);
         }).catch((e) => {
@@ -982,18 +993,18 @@
     const go = (changes) => {
       location.hash = hashWith('/alerts', { ...f, offset: '', ...changes });
     };
-    const select = (name, label, options, value) => {
+    const select = (name, label, all, options, value) => {
       const s = h('select', { 'data-testid': `alerts-${name}`, id: `alerts-${name}`, 'aria-label': label },
-        h('option', { value: '' }, `All ${label.toLowerCase()}s`),
+        h('option', { value: '' }, all),
         options.map((o) => h('option', { value: o }, humanize(o))));
       s.value = value;
       s.addEventListener('change', () => go({ [name]: s.value, offset: '' }));
       return s;
     };
     const tools = [
-      h('label', { class: 'inline' }, 'Level ', select('level', 'Level', LEVELS, f.level)),
-      h('label', { class: 'inline' }, 'Status ', select('status', 'Status', STATUSES, f.status)),
-      h('label', { class: 'inline' }, 'Type ', select('kind', 'Type', KINDS, f.kind)),
+      h('label', { class: 'inline' }, 'Level ', select('level', 'Level', 'All levels', LEVELS, f.level)),
+      h('label', { class: 'inline' }, 'Status ', select('status', 'Status', 'All statuses', STATUSES, f.status)),
+      h('label', { class: 'inline' }, 'Type ', select('kind', 'Type', 'All types', KINDS, f.kind)),
       f.host ? h('span', { class: 'chip removable' }, `host ${f.host} `,
         h('a', { href: hashWith('/alerts', { ...f, host: '' }), title: 'Remove the host filter' }, '×')) : null,
     ];
@@ -1084,7 +1095,7 @@
       emptyText: 'No install code yet.',
       rowAttrs: (c) => ({ 'data-code-id': c.id, 'data-state': c.state, 'data-testid': 'code-row' }),
       columns: [
-        { key: 'id', label: 'Code', render: (c) => h('div', null, h('span', { class: 'mono' }, c.id), h('div', { class: 'muted small mono' }, `${c.hint}…`)) },
+        { key: 'id', label: 'Code', render: (c) => h('div', { class: 'nowrap' }, h('span', { class: 'mono' }, c.id), h('div', { class: 'muted small mono' }, `${c.hint}…`)) },
         { key: 'group', label: 'Group', cls: 'strong' },
         { key: 'labels', label: 'Labels', value: (c) => Object.entries(c.labels || {}).map(([k, v]) => `${k}=${v}`).join(' '), render: (c) => labelChips(c.labels) },
         { key: 'provider', label: 'Provider', render: (c) => c.provider || h('span', { class: 'muted' }, '—') },

@@ -38,6 +38,7 @@ pub fn router(state: SharedState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/api/v1/login", post(login))
+        .route("/api/v1/openapi.json", get(openapi))
         .merge(protected)
         .fallback(not_found)
         .with_state(state)
@@ -94,6 +95,13 @@ type ApiResult<T> = Result<T, ApiError>;
 
 fn parse_json<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
     serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("request body: {e}")))
+}
+
+/// The API's own description, kept beside the handlers it describes.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
 async fn not_found() -> ApiError {

@@ -496,6 +496,34 @@ async fn api_errors(h: &Harness) {
     assert_eq!(health["backend"], h.store.backend());
 }
 
+/// Every path the OpenAPI document names answers with something other than "no such
+/// endpoint", so the description cannot drift from the router.
+async fn openapi_matches_routes(h: &Harness) {
+    let doc: Value = h
+        .http
+        .get(format!("{}/api/v1/openapi.json", h.api))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 14);
+    for (path, ops) in paths {
+        let concrete = path.replace("{id}", "1");
+        for method in ops.as_object().unwrap().keys() {
+            let (status, v) = h
+                .api(&method.to_uppercase(), &concrete, Some(json!({})))
+                .await;
+            assert!(
+                !(status == 404 && v["message"] == "no such endpoint") && status != 405,
+                "{method} {path} is documented but not routed ({status} {v})"
+            );
+        }
+    }
+}
+
 async fn all(store: Arc<dyn Store>) {
     let h = Harness::new(store).await;
     enrollment(&h).await;
@@ -503,6 +531,7 @@ async fn all(store: Arc<dyn Store>) {
     batches(&h).await;
     lifecycle(&h).await;
     api_errors(&h).await;
+    openapi_matches_routes(&h).await;
     h.running.stop().await;
 }
 
