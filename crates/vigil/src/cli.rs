@@ -433,6 +433,10 @@ async fn agent(cmd: AgentCommand) -> Result<()> {
                 "host {} uninstalled; the server keeps its history ({})",
                 id.host_id, id.server
             );
+            if let Ok(exe) = std::env::current_exe() {
+                let exe = exe.display();
+                println!("the vigil binary is left at {exe}; remove it with: rm {exe}");
+            }
             Ok(())
         }
     }
