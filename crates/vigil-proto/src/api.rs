@@ -39,6 +39,17 @@ pub struct HostView {
     pub inventory_at: Option<i64>,
     /// Unhandled alerts on this host, by level name.
     pub alerts: BTreeMap<String, i64>,
+    /// The agent's own health from its last heartbeat.
+    pub agent: AgentHealth,
+}
+
+/// What an agent last said about itself: memory and spool counters (events dropped past the
+/// spool bound and failed spool writes are shown here, never lost silently).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct AgentHealth {
+    pub rss_kb: u64,
+    pub spool: crate::agent::SpoolStats,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

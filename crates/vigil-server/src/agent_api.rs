@@ -263,8 +263,13 @@ async fn heartbeat(
     if hb.spool.dropped_events > 0 || hb.spool.write_failures > 0 {
         tracing::warn!(%host, dropped = hb.spool.dropped_events, write_failures = hb.spool.write_failures, "agent spool reports loss");
     }
+    let health = vigil_proto::api::AgentHealth {
+        rss_kb: hb.rss_kb,
+        spool: hb.spool,
+    };
+    let health = serde_json::to_string(&health).expect("health serializes");
     st.store
-        .touch_host(&host, st.now(), &hb.agent_version)
+        .record_heartbeat(&host, st.now(), &hb.agent_version, &health)
         .await?;
     Ok(Json(HeartbeatResponse {
         settings: settings(&st),
@@ -287,7 +292,7 @@ async fn inventory(
     st.store
         .put_inventory(&host, inv.collected_at, &os, &json)
         .await?;
-    st.store.touch_host(&host, st.now(), "").await.ok();
+    st.store.touch_host(&host, st.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -202,6 +202,7 @@ fn host_view(st: &SharedState, h: HostRecord, alerts: BTreeMap<String, i64>) -> 
         uninstalled_at: h.uninstalled_at,
         inventory_at: h.inventory_at,
         alerts,
+        agent: serde_json::from_str(&h.agent_stats).unwrap_or_default(),
     }
 }
 

@@ -231,10 +231,30 @@ async fn enrollment(h: &Harness) {
 async fn signatures(h: &Harness) {
     let (_, code) = h.code("1h").await;
     let (host, key) = h.enroll(&code).await.unwrap();
-    let hb = codec::encode(&Heartbeat::default());
-    h.post(PATH_HEARTBEAT, &host, &key, hb.clone())
+    let report = Heartbeat {
+        agent_version: "0.1.0".into(),
+        spool: SpoolStats {
+            pending_batches: 1,
+            pending_bytes: 10,
+            dropped_events: 7,
+            write_failures: 2,
+        },
+        rss_kb: 9000,
+    };
+    h.post(PATH_HEARTBEAT, &host, &key, codec::encode(&report))
         .await
         .unwrap();
+    let (_, v) = h.api("GET", &format!("/api/v1/hosts/{host}"), None).await;
+    let health = &v["agent"];
+    assert_eq!(
+        (
+            health["spool"]["dropped_events"].as_i64(),
+            health["rss_kb"].as_i64(),
+            v["agent_version"].as_str()
+        ),
+        (Some(7), Some(9000), Some("0.1.0"))
+    );
+    let hb = codec::encode(&Heartbeat::default());
 
     // Another host's key, a tampered body, missing headers, a far-off clock: all refused.
     let (_, intruder) = h.enroll(&code).await.unwrap();

@@ -96,8 +96,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<std::result::Result<HostRecord, EnrollRefusal>>;
     async fn host(&self, id: &str) -> Result<Option<HostRecord>>;
     async fn hosts(&self) -> Result<Vec<HostRecord>>;
-    /// Records a heartbeat.
-    async fn touch_host(&self, id: &str, now: Timestamp, agent_version: &str) -> Result<()>;
+    /// Marks the host seen at `now` (never moving backwards).
+    async fn touch_host(&self, id: &str, now: Timestamp) -> Result<()>;
+    /// Records a heartbeat: seen at `now`, the agent's version and its own health as JSON.
+    async fn record_heartbeat(
+        &self,
+        id: &str,
+        now: Timestamp,
+        agent_version: &str,
+        agent_stats: &str,
+    ) -> Result<()>;
     async fn mark_uninstalled(&self, id: &str, now: Timestamp) -> Result<()>;
     /// Replaces the host's fingerprint snapshot (and its OS facts) unless a newer one is stored.
     async fn put_inventory(

@@ -9,8 +9,13 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 use vigil_model::{NewAlert, Timestamp};
 
-const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/postgres/001_foundation.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/001_foundation.sql")),
+    (
+        2,
+        include_str!("../migrations/postgres/002_agent_stats.sql"),
+    ),
+];
 
 /// Any fixed number works; it only has to be the same for every Vigil server.
 const MIGRATION_LOCK: i64 = 0x5649_4749_4c00;
@@ -87,7 +92,7 @@ impl PostgresStore {
 
 const HOST_COLUMNS: &str =
     "id, hostname, group_name, provider, labels, public_key, agent_version, \
-     os, enrolled_at, last_seen, uninstalled_at, inventory_at, last_seq";
+     os, enrolled_at, last_seen, uninstalled_at, inventory_at, last_seq, agent_stats";
 
 fn host_from_row(r: &Row) -> HostRecord {
     let labels: String = r.get(4);
@@ -105,6 +110,7 @@ fn host_from_row(r: &Row) -> HostRecord {
         uninstalled_at: r.get(10),
         inventory_at: r.get(11),
         last_seq: r.get(12),
+        agent_stats: r.get(13),
     }
 }
 
@@ -379,11 +385,28 @@ impl Store for PostgresStore {
         Ok(rows.iter().map(host_from_row).collect())
     }
 
-    async fn touch_host(&self, id: &str, now: Timestamp, agent_version: &str) -> Result<()> {
+    async fn touch_host(&self, id: &str, now: Timestamp) -> Result<()> {
         let c = self.client().await?;
         c.execute(
-            "UPDATE hosts SET last_seen = GREATEST(COALESCE(last_seen, 0), $2), agent_version = $3 WHERE id = $1",
-            &[&id, &now, &agent_version],
+            "UPDATE hosts SET last_seen = GREATEST(COALESCE(last_seen, 0), $2) WHERE id = $1",
+            &[&id, &now],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn record_heartbeat(
+        &self,
+        id: &str,
+        now: Timestamp,
+        agent_version: &str,
+        agent_stats: &str,
+    ) -> Result<()> {
+        let c = self.client().await?;
+        c.execute(
+            "UPDATE hosts SET last_seen = GREATEST(COALESCE(last_seen, 0), $2), agent_version = $3, \
+             agent_stats = $4 WHERE id = $1",
+            &[&id, &now, &agent_version, &agent_stats],
         )
         .await?;
         Ok(())

@@ -72,6 +72,8 @@ pub struct HostRecord {
     pub inventory_at: Option<Timestamp>,
     /// Highest event batch sequence number committed.
     pub last_seq: i64,
+    /// The agent's last reported health (spool counters, memory) as JSON.
+    pub agent_stats: String,
 }
 
 /// An event as stored: its kind and JSON body.

@@ -9,7 +9,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use vigil_model::{NewAlert, Timestamp};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/001_foundation.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/001_foundation.sql")),
+    (2, include_str!("../migrations/sqlite/002_agent_stats.sql")),
+];
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -114,7 +117,7 @@ fn unix_now() -> Timestamp {
 
 const HOST_COLUMNS: &str =
     "id, hostname, group_name, provider, labels, public_key, agent_version, \
-     os, enrolled_at, last_seen, uninstalled_at, inventory_at, last_seq";
+     os, enrolled_at, last_seen, uninstalled_at, inventory_at, last_seq, agent_stats";
 
 fn host_from_row(r: &Row<'_>) -> rusqlite::Result<HostRecord> {
     let labels: String = r.get(4)?;
@@ -132,6 +135,7 @@ fn host_from_row(r: &Row<'_>) -> rusqlite::Result<HostRecord> {
         uninstalled_at: r.get(10)?,
         inventory_at: r.get(11)?,
         last_seq: r.get(12)?,
+        agent_stats: r.get(13)?,
     })
 }
 
@@ -401,12 +405,35 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn touch_host(&self, id: &str, now: Timestamp, agent_version: &str) -> Result<()> {
-        let (id, v) = (id.to_string(), agent_version.to_string());
+    async fn touch_host(&self, id: &str, now: Timestamp) -> Result<()> {
+        let id = id.to_string();
         self.write(move |c| {
             c.execute(
-                "UPDATE hosts SET last_seen = MAX(COALESCE(last_seen, 0), ?2), agent_version = ?3 WHERE id = ?1",
-                params![id, now, v],
+                "UPDATE hosts SET last_seen = MAX(COALESCE(last_seen, 0), ?2) WHERE id = ?1",
+                params![id, now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn record_heartbeat(
+        &self,
+        id: &str,
+        now: Timestamp,
+        agent_version: &str,
+        agent_stats: &str,
+    ) -> Result<()> {
+        let (id, v, st) = (
+            id.to_string(),
+            agent_version.to_string(),
+            agent_stats.to_string(),
+        );
+        self.write(move |c| {
+            c.execute(
+                "UPDATE hosts SET last_seen = MAX(COALESCE(last_seen, 0), ?2), agent_version = ?3, \
+                 agent_stats = ?4 WHERE id = ?1",
+                params![id, now, v, st],
             )?;
             Ok(())
         })

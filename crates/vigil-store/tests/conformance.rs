@@ -156,12 +156,20 @@ async fn check(store: Arc<dyn Store>) {
     assert_eq!(store.groups().await.unwrap()[1].hosts, 1);
 
     // Heartbeats never move last_seen backwards.
-    store.touch_host("h-1", T0 + 50, "0.2.0").await.unwrap();
-    store.touch_host("h-1", T0 + 45, "0.2.0").await.unwrap();
+    assert_eq!(h1.agent_stats, "{}");
+    store
+        .record_heartbeat("h-1", T0 + 50, "0.2.0", r#"{"rss_kb":9}"#)
+        .await
+        .unwrap();
+    store.touch_host("h-1", T0 + 45).await.unwrap();
     let h = store.host("h-1").await.unwrap().unwrap();
     assert_eq!(
-        (h.last_seen, h.agent_version.as_str()),
-        (Some(T0 + 50), "0.2.0")
+        (
+            h.last_seen,
+            h.agent_version.as_str(),
+            h.agent_stats.as_str()
+        ),
+        (Some(T0 + 50), "0.2.0", r#"{"rss_kb":9}"#)
     );
 
     // Inventory: a stale snapshot never replaces a newer one.

@@ -274,6 +274,17 @@ pub fn host(host: &Value, inv: Option<&Value>, section: Option<&str>, json: bool
         println!("{label:<12} {}", s(host, key));
     }
     println!("{:<12} {}", "labels", labels(host));
+    let agent = host.get("agent").cloned().unwrap_or_default();
+    let spool = agent.get("spool").cloned().unwrap_or_default();
+    let n = |v: &Value, k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+    println!(
+        "{:<12} {} KiB resident; spool: {} batches pending, {} events dropped, {} failed writes",
+        "agent health",
+        n(&agent, "rss_kb"),
+        n(&spool, "pending_batches"),
+        n(&spool, "dropped_events"),
+        n(&spool, "write_failures")
+    );
     println!("{:<12} {}", "enrolled", time(host, "enrolled_at"));
     println!("{:<12} {}", "last seen", time(host, "last_seen"));
     if let Some(inv) = inv {
