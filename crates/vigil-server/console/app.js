@@ -34,6 +34,8 @@
         if (k === 'class') el.className = v;
         else if (k === 'text') el.textContent = String(v);
         else if (k === 'dataset') Object.assign(el.dataset, v);
+        // Through CSSOM, which a `style-src 'self'` content security policy allows.
+        else if (k === 'style') el.style.cssText = String(v);
         else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
         else if (k === 'value') el.value = String(v);
         else if (k === 'checked' || k === 'disabled' || k === 'readOnly' || k === 'selected') el[k] = Boolean(v);
@@ -56,11 +58,6 @@
   function fill(el, ...children) {
     el.replaceChildren();
     return append(el, children);
-  }
-
-  /** HTML-escapes text, for the rare place that needs a string (none builds HTML today). */
-  function esc(s) {
-    return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
   }
 
   const enc = encodeURIComponent;
@@ -296,6 +293,8 @@
   function showLogin() {
     $('#app-view').hidden = true;
     $('#login-view').hidden = false;
+    document.body.classList.remove('in-app');
+    document.body.insertBefore($('#error-banner'), document.body.firstChild);
     document.title = 'Sign in · Vigil';
     const user = $('#login-username');
     const pw = $('#login-password');
@@ -306,6 +305,9 @@
   function showApp(section) {
     $('#login-view').hidden = true;
     $('#app-view').hidden = false;
+    document.body.classList.add('in-app');
+    // In the console the banner sits in the page flow, between the top bar and the content.
+    if ($('#error-banner').parentElement !== $('.main')) $('.main').insertBefore($('#error-banner'), $('#view'));
     document.querySelectorAll('.nav-link').forEach((a) => a.classList.toggle('active', a.dataset.nav === section));
     const name = sessionStorage.getItem(USER_KEY);
     $('#current-user').textContent = name || '…';
@@ -452,9 +454,13 @@
           for (const [k, v] of Object.entries(rowAttrs(d.r))) tr.setAttribute(k, String(v));
         }
         if (onRowClick) {
+          tr.tabIndex = 0;
           tr.addEventListener('click', (ev) => {
             if (ev.target.closest('a,button,input,select')) return;
             onRowClick(d.r, ev);
+          });
+          tr.addEventListener('keydown', (ev) => {
+            if (ev.key === 'Enter' && ev.target === tr) onRowClick(d.r, ev);
           });
         }
         for (const c of columns) {
@@ -665,15 +671,15 @@
           key: 'hostname', label: 'Host',
           render: (x) => h('div', { class: 'host-cell' },
             h('a', { href: `#/hosts/${enc(x.id)}`, class: 'strong host-link', 'data-testid': 'host-link' }, x.hostname || x.id),
-            h('div', { class: 'muted mono small' }, x.id)),
+            h('div', { class: 'muted mono small nowrap' }, x.id)),
         },
         { key: 'state', label: 'State', width: '104px', value: (x) => HOST_STATES.indexOf(x.state), render: (x) => badge(x.state, { testid: 'host-state' }) },
-        { key: 'ips', label: 'IP addresses', value: (x) => (x.ips || []).join(' '), render: (x) => h('span', { class: 'mono small wrap' }, (x.ips || []).join(', ') || '—') },
+        { key: 'ips', label: 'IP addresses', value: (x) => (x.ips || []).join(' '), render: (x) => h('span', { class: 'mono small' }, (x.ips || []).join(', ') || '—') },
         { key: 'group', label: 'Group' },
         { key: 'labels', label: 'Labels', value: (x) => Object.entries(x.labels || {}).map(([k, v]) => `${k}=${v}`).join(' '), render: (x) => labelChips(x.labels) },
         { key: 'os', label: 'OS', render: (x) => h('div', null, x.os || '—', h('div', { class: 'muted small' }, x.kernel || '')) , value: (x) => `${x.os} ${x.kernel}` },
         { key: 'alerts', label: 'Alerts', width: '100px', nofilter: true, value: (x) => LEVELS.reduce((s, l, i) => s + (x.alerts?.[l] || 0) * 10 ** (6 - 2 * i), 0), render: (x) => alertCounts(x.alerts) },
-        { key: 'agent_version', label: 'Agent', width: '72px', cls: 'mono small' },
+        { key: 'agent_version', label: 'Agent', width: '72px', cls: 'mono small', render: (x) => x.agent_version || h('span', { class: 'muted' }, '—') },
         { key: 'last_seen', label: 'Last seen', width: '100px', nofilter: true, value: (x) => x.last_seen || 0, render: (x) => timeEl(x.last_seen) },
       ],
     });
@@ -1188,6 +1194,8 @@
     function markShownRevoked() {
       const row = result.querySelector('.command-row');
       if (row) row.classList.add('revoked');
+      const box = result.querySelector('#install-command');
+      if (box) box.setSelectionRange(0, 0);
       const note = result.querySelector('[data-testid=install-once-note]');
       if (note) note.replaceWith(notice('This code has been revoked: the command above no longer enrolls hosts.', { kind: 'info', testid: 'install-revoked-note' }));
       const copy = result.querySelector('#install-copy');
@@ -1269,7 +1277,13 @@
     });
   }
 
-  function signOut() {
+  async function signOut() {
+    // End the session on the server too; the page signs out locally whatever it answers.
+    try {
+      await api('POST', '/api/v1/logout');
+    } catch (_) {
+      /* already expired, or an API token: nothing to end */
+    }
     sessionStorage.removeItem(TOKEN_KEY);
     sessionStorage.removeItem(USER_KEY);
     location.hash = '#/login';
@@ -1287,8 +1301,6 @@
       // Nothing to do: refresh timers skip their turn while the page is hidden.
     });
     window.addEventListener('hashchange', router);
-    // Exposed for debugging in the browser console only.
-    window.vigil = Object.freeze({ esc, version: 1 });
     router();
   }
 

@@ -24,6 +24,7 @@ const SESSION_SECS: i64 = 12 * 3600;
 pub fn router(state: SharedState) -> Router {
     let protected = Router::new()
         .route("/api/v1/me", get(me))
+        .route("/api/v1/logout", post(logout))
         .route("/api/v1/overview", get(overview))
         .route("/api/v1/hosts", get(list_hosts))
         .route("/api/v1/hosts/{id}", get(get_host))
@@ -115,15 +116,17 @@ async fn healthz(State(st): State<SharedState>) -> Json<serde_json::Value> {
 #[derive(Clone, Debug)]
 struct Operator(String);
 
-async fn require_token(State(st): State<SharedState>, mut req: Request, next: Next) -> Response {
-    let token = req
-        .headers()
+fn bearer(req: &Request) -> Option<&str> {
+    req.headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
-        .filter(|t| !t.is_empty());
-    let Some(token) = token else {
+        .filter(|t| !t.is_empty())
+}
+
+async fn require_token(State(st): State<SharedState>, mut req: Request, next: Next) -> Response {
+    let Some(token) = bearer(&req) else {
         return ApiError::Unauthorized("missing bearer token (Authorization: Bearer TOKEN)".into())
             .into_response();
     };
@@ -166,6 +169,21 @@ async fn login(State(st): State<SharedState>, body: Bytes) -> ApiResult<Json<Log
         token,
         expires_at: now + SESSION_SECS,
     }))
+}
+
+/// Ends the session whose token made the request (API tokens are not session tokens and stay).
+async fn logout(State(st): State<SharedState>, req: Request) -> ApiResult<StatusCode> {
+    let token = bearer(&req).unwrap_or_default();
+    let hash = token_hash(token);
+    match st.store.token(&hash).await? {
+        Some(t) if t.kind == "session" => {
+            st.store.delete_token(&hash).await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        _ => Err(ApiError::BadRequest(
+            "only console session tokens can be logged out".into(),
+        )),
+    }
 }
 
 async fn me(axum::Extension(op): axum::Extension<Operator>) -> Json<serde_json::Value> {

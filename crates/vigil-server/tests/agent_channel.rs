@@ -36,6 +36,7 @@ struct Harness {
     api: String,
     agent_url: String,
     token: String,
+    password: String,
     http: reqwest::Client,
     agent_http: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -65,6 +66,7 @@ impl Harness {
             store,
             clock,
             token: creds.api_token,
+            password: creds.password,
             http: reqwest::Client::new(),
             agent_http,
             _dir: dir,
@@ -505,6 +507,38 @@ async fn api_errors(h: &Harness) {
             .send()
     };
     assert_eq!(login("wrong").await.unwrap().status().as_u16(), 401);
+    let password = h.password.clone();
+    let session: Value = login(&password).await.unwrap().json().await.unwrap();
+    let session = session["token"].as_str().unwrap().to_string();
+    let me = |t: String| {
+        h.http
+            .get(format!("{}/api/v1/me", h.api))
+            .bearer_auth(t)
+            .send()
+    };
+    assert_eq!(me(session.clone()).await.unwrap().status().as_u16(), 200);
+    let out = h
+        .http
+        .post(format!("{}/api/v1/logout", h.api))
+        .bearer_auth(&session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status().as_u16(), 204);
+    assert_eq!(me(session).await.unwrap().status().as_u16(), 401);
+    let (s, _) = h.api("POST", "/api/v1/logout", None).await;
+    assert_eq!(s, 400, "the API token is not a session and stays valid");
+    assert_eq!(h.api("GET", "/api/v1/me", None).await.0, 200);
+
+    let page = h.http.get(format!("{}/", h.api)).send().await.unwrap();
+    let csp = page
+        .headers()
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.contains("default-src 'self'"), "{csp}");
     let resp = h
         .http
         .get(format!("{}/healthz", h.api))

@@ -72,6 +72,8 @@ pub trait Store: Send + Sync + 'static {
     async fn user_count(&self) -> Result<i64>;
     async fn add_token(&self, token: &TokenRecord) -> Result<()>;
     async fn token(&self, token_hash: &str) -> Result<Option<TokenRecord>>;
+    /// Deletes a token; `Ok(false)` when it did not exist.
+    async fn delete_token(&self, token_hash: &str) -> Result<bool>;
 
     // --- groups ---
     /// Creates the group; `Ok(false)` when it already existed.

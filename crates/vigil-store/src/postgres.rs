@@ -232,6 +232,15 @@ impl Store for PostgresStore {
         }))
     }
 
+    async fn delete_token(&self, token_hash: &str) -> Result<bool> {
+        let c = self.client().await?;
+        Ok(
+            c.execute("DELETE FROM tokens WHERE token_hash = $1", &[&token_hash])
+                .await?
+                == 1,
+        )
+    }
+
     async fn create_group(&self, name: &str, now: Timestamp) -> Result<bool> {
         let c = self.client().await?;
         Ok(c.execute(

@@ -261,6 +261,12 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn delete_token(&self, token_hash: &str) -> Result<bool> {
+        let h = token_hash.to_string();
+        self.write(move |c| Ok(c.execute("DELETE FROM tokens WHERE token_hash = ?1", [h])? == 1))
+            .await
+    }
+
     async fn create_group(&self, name: &str, now: Timestamp) -> Result<bool> {
         let n = name.to_string();
         self.write(move |c| {

@@ -76,8 +76,18 @@ async fn check(store: Arc<dyn Store>) {
         expires_at: None,
     };
     store.add_token(&tok).await.unwrap();
-    assert_eq!(store.token("th").await.unwrap(), Some(tok));
+    assert_eq!(store.token("th").await.unwrap(), Some(tok.clone()));
     assert_eq!(store.token("other").await.unwrap(), None);
+    let session = TokenRecord {
+        token_hash: "sess".into(),
+        kind: "session".into(),
+        ..tok.clone()
+    };
+    store.add_token(&session).await.unwrap();
+    assert!(store.delete_token("sess").await.unwrap());
+    assert!(!store.delete_token("sess").await.unwrap());
+    assert_eq!(store.token("sess").await.unwrap(), None);
+    assert!(store.token("th").await.unwrap().is_some());
 
     // Install codes: valid, expired, revoked, unknown.
     store

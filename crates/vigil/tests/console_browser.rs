@@ -6,7 +6,7 @@
 //! list, the host's fingerprint tabs, and an install code created and revoked. Screenshots go to
 //! `target/console-screenshots/`.
 //!
-//! Needs Debian's `chromium` and `chromium-driver`: run `scripts/browser-deps.sh` once.
+//! Needs Debian's `chromium` and `chromium-driver`: run `scripts/setup.sh` once.
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read};
@@ -61,7 +61,9 @@ fn stop_child(child: &mut Child, grace: Duration) {
 /// Process ids whose command line mentions `needle` (our own Chromium profile directory).
 fn pids_mentioning(needle: &str) -> Vec<u32> {
     let me = std::process::id();
-    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|&pid| pid != me)
         .filter(|pid| {
@@ -89,7 +91,11 @@ impl Drop for Guard {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("binding a free port").local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("binding a free port")
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn tail(path: &Path, max: usize) -> String {
@@ -98,7 +104,9 @@ fn tail(path: &Path, max: usize) -> String {
         let _ = f.read_to_string(&mut s);
     }
     let start = s.len().saturating_sub(max);
-    let start = (start..s.len()).find(|&i| s.is_char_boundary(i)).unwrap_or(s.len());
+    let start = (start..s.len())
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(s.len());
     s[start..].to_string()
 }
 
@@ -118,15 +126,23 @@ fn wait_for_ready(lines: &mpsc::Receiver<String>, child: &mut Child, stderr_log:
         match lines.recv_timeout(left.min(Duration::from_millis(500))) {
             Ok(line) => {
                 let line = line.trim();
+                // The value is the first word: a note in parentheses may follow it.
+                let first = |v: &str| v.split_whitespace().next().unwrap_or_default().to_string();
                 if let Some(v) = line.strip_prefix("console: ") {
-                    b.console = v.trim().trim_end_matches('/').to_string();
+                    b.console = first(v).trim_end_matches('/').to_string();
                 } else if let Some(v) = line.strip_prefix("admin password: ") {
-                    b.password = v.trim().to_string();
+                    b.password = first(v);
                 } else if let Some(v) = line.strip_prefix("api token: ") {
-                    b.api_token = v.trim().to_string();
+                    b.api_token = first(v);
                 } else if line == "ready" {
-                    assert!(!b.console.is_empty(), "vigil said ready without a `console:` line");
-                    assert!(!b.password.is_empty(), "vigil said ready without an `admin password:` line");
+                    assert!(
+                        !b.console.is_empty(),
+                        "vigil said ready without a `console:` line"
+                    );
+                    assert!(
+                        !b.password.is_empty(),
+                        "vigil said ready without an `admin password:` line"
+                    );
                     return b;
                 }
             }
@@ -164,7 +180,10 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
         } as u32)
     };
     let bytes: Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
-    let data = bytes.strip_suffix(b"==").or_else(|| bytes.strip_suffix(b"=")).unwrap_or(&bytes);
+    let data = bytes
+        .strip_suffix(b"==")
+        .or_else(|| bytes.strip_suffix(b"="))
+        .unwrap_or(&bytes);
     let mut out = Vec::with_capacity(data.len() * 3 / 4);
     for chunk in data.chunks(4) {
         let mut n = 0u32;
@@ -190,16 +209,27 @@ struct WebDriver {
 
 type WdResult<T> = Result<T, String>;
 
-async fn wd_call(http: &reqwest::Client, method: reqwest::Method, url: &str, body: Option<Value>) -> WdResult<Value> {
+async fn wd_call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<Value>,
+) -> WdResult<Value> {
     let mut req = http.request(method.clone(), url);
     if let Some(b) = body {
         req = req.json(&b);
     } else if method == reqwest::Method::POST {
         req = req.json(&json!({}));
     }
-    let res = req.send().await.map_err(|e| format!("{method} {url}: {e}"))?;
+    let res = req
+        .send()
+        .await
+        .map_err(|e| format!("{method} {url}: {e}"))?;
     let status = res.status();
-    let v: Value = res.json().await.map_err(|e| format!("{method} {url}: bad JSON reply: {e}"))?;
+    let v: Value = res
+        .json()
+        .await
+        .map_err(|e| format!("{method} {url}: bad JSON reply: {e}"))?;
     if !status.is_success() {
         let err = v["value"]["error"].as_str().unwrap_or("unknown error");
         let msg = v["value"]["message"].as_str().unwrap_or("");
@@ -225,53 +255,110 @@ impl WebDriver {
                 },
             }}
         });
-        let v = wd_call(&http, reqwest::Method::POST, &format!("{base}/session"), Some(caps)).await?;
-        let session = v["sessionId"].as_str().ok_or("new session: no sessionId")?.to_string();
-        Ok(WebDriver { http, base, session })
+        let v = wd_call(
+            &http,
+            reqwest::Method::POST,
+            &format!("{base}/session"),
+            Some(caps),
+        )
+        .await?;
+        let session = v["sessionId"]
+            .as_str()
+            .ok_or("new session: no sessionId")?
+            .to_string();
+        Ok(WebDriver {
+            http,
+            base,
+            session,
+        })
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> WdResult<Value> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> WdResult<Value> {
         let url = format!("{}/session/{}{}", self.base, self.session, path);
         wd_call(&self.http, method, &url, body).await
     }
 
     async fn goto(&self, url: &str) -> WdResult<()> {
-        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await.map(|_| ())
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await
+            .map(|_| ())
     }
 
     async fn find(&self, css: &str) -> WdResult<String> {
-        let v = self.call(reqwest::Method::POST, "/element", Some(json!({ "using": "css selector", "value": css }))).await?;
-        v[ELEMENT_KEY].as_str().map(str::to_string).ok_or_else(|| format!("find {css}: no element reference"))
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({ "using": "css selector", "value": css })),
+            )
+            .await?;
+        v[ELEMENT_KEY]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| format!("find {css}: no element reference"))
     }
 
     async fn click(&self, el: &str) -> WdResult<()> {
-        self.call(reqwest::Method::POST, &format!("/element/{el}/click"), None).await.map(|_| ())
+        self.call(reqwest::Method::POST, &format!("/element/{el}/click"), None)
+            .await
+            .map(|_| ())
     }
 
     async fn clear(&self, el: &str) -> WdResult<()> {
-        self.call(reqwest::Method::POST, &format!("/element/{el}/clear"), None).await.map(|_| ())
+        self.call(reqwest::Method::POST, &format!("/element/{el}/clear"), None)
+            .await
+            .map(|_| ())
     }
 
     async fn send_keys(&self, el: &str, text: &str) -> WdResult<()> {
-        self.call(reqwest::Method::POST, &format!("/element/{el}/value"), Some(json!({ "text": text }))).await.map(|_| ())
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{el}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn text(&self, el: &str) -> WdResult<String> {
-        let v = self.call(reqwest::Method::GET, &format!("/element/{el}/text"), None).await?;
+        let v = self
+            .call(reqwest::Method::GET, &format!("/element/{el}/text"), None)
+            .await?;
         Ok(v.as_str().unwrap_or_default().to_string())
     }
 
     async fn property(&self, el: &str, name: &str) -> WdResult<Value> {
-        self.call(reqwest::Method::GET, &format!("/element/{el}/property/{name}"), None).await
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{el}/property/{name}"),
+            None,
+        )
+        .await
     }
 
     async fn attribute(&self, el: &str, name: &str) -> WdResult<Option<String>> {
-        let v = self.call(reqwest::Method::GET, &format!("/element/{el}/attribute/{name}"), None).await?;
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/element/{el}/attribute/{name}"),
+                None,
+            )
+            .await?;
         Ok(v.as_str().map(str::to_string))
     }
 
     async fn exec(&self, script: &str, args: Value) -> WdResult<Value> {
-        self.call(reqwest::Method::POST, "/execute/sync", Some(json!({ "script": script, "args": args }))).await
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": args })),
+        )
+        .await
     }
 
     async fn screenshot(&self, path: &Path) -> WdResult<()> {
@@ -281,15 +368,26 @@ impl WebDriver {
     }
 
     async fn quit(&self) -> WdResult<()> {
-        wd_call(&self.http, reqwest::Method::DELETE, &format!("{}/session/{}", self.base, self.session), None)
-            .await
-            .map(|_| ())
+        wd_call(
+            &self.http,
+            reqwest::Method::DELETE,
+            &format!("{}/session/{}", self.base, self.session),
+            None,
+        )
+        .await
+        .map(|_| ())
     }
 
     // ---- polling helpers: wait for a state instead of sleeping blindly
 
     /// Runs `script` until it returns something other than null/false/""; returns that value.
-    async fn wait_js(&self, what: &str, script: &str, args: Value, timeout: Duration) -> WdResult<Value> {
+    async fn wait_js(
+        &self,
+        what: &str,
+        script: &str,
+        args: Value,
+        timeout: Duration,
+    ) -> WdResult<Value> {
         let deadline = Instant::now() + timeout;
         let mut last_err = String::new();
         loop {
@@ -302,8 +400,16 @@ impl WebDriver {
                 let banner = self.banner().await.unwrap_or_default();
                 return Err(format!(
                     "timed out after {timeout:?} waiting for {what}{}{}",
-                    if last_err.is_empty() { String::new() } else { format!(" (last error: {last_err})") },
-                    if banner.is_empty() { String::new() } else { format!(" (error banner: {banner:?})") },
+                    if last_err.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (last error: {last_err})")
+                    },
+                    if banner.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (error banner: {banner:?})")
+                    },
                 ));
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
@@ -323,7 +429,12 @@ impl WebDriver {
     }
 
     /// Waits until the text of `css` satisfies `pred`; returns the text.
-    async fn wait_text(&self, css: &str, what: &str, pred: impl Fn(&str) -> bool) -> WdResult<String> {
+    async fn wait_text(
+        &self,
+        css: &str,
+        what: &str,
+        pred: impl Fn(&str) -> bool,
+    ) -> WdResult<String> {
         let deadline = Instant::now() + UI_TIMEOUT;
         let mut last = String::new();
         loop {
@@ -336,7 +447,9 @@ impl WebDriver {
                 }
             }
             if Instant::now() >= deadline {
-                return Err(format!("timed out waiting for {css} to show {what}; it shows {last:?}"));
+                return Err(format!(
+                    "timed out waiting for {css} to show {what}; it shows {last:?}"
+                ));
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
@@ -378,10 +491,18 @@ fn css_str(s: &str) -> String {
 fn listening_tcp_ports() -> Vec<u16> {
     let mut ports = Vec::new();
     for f in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        for line in std::fs::read_to_string(f).unwrap_or_default().lines().skip(1) {
+        for line in std::fs::read_to_string(f)
+            .unwrap_or_default()
+            .lines()
+            .skip(1)
+        {
             let cols: Vec<&str> = line.split_whitespace().collect();
             if cols.len() > 3 && cols[3] == "0A" {
-                if let Some(p) = cols[1].rsplit(':').next().and_then(|p| u16::from_str_radix(p, 16).ok()) {
+                if let Some(p) = cols[1]
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| u16::from_str_radix(p, 16).ok())
+                {
                     ports.push(p);
                 }
             }
@@ -399,7 +520,10 @@ struct Ctx<'a> {
 }
 
 async fn step(name: &str, started: Instant) {
-    eprintln!("[console_browser {:>5.1}s] {name}", started.elapsed().as_secs_f64());
+    eprintln!(
+        "[console_browser {:>5.1}s] {name}",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 async fn scenario(c: &Ctx<'_>) -> WdResult<()> {
@@ -418,11 +542,19 @@ async fn scenario(c: &Ctx<'_>) -> WdResult<()> {
     wd.send_keys(&pw, "definitely-not-the-password").await?;
     wd.click(&wd.find("#login-submit").await?).await?;
     wd.wait_visible("#error-banner").await?;
-    let msg = wd.wait_text("#error-text", "the server's error message", |t| !t.is_empty()).await?;
+    let msg = wd
+        .wait_text("#error-text", "the server's error message", |t| {
+            !t.is_empty()
+        })
+        .await?;
     if !msg.to_lowercase().contains("password") {
-        return Err(format!("wrong password: the banner says {msg:?}, not the server's message"));
+        return Err(format!(
+            "wrong password: the banner says {msg:?}, not the server's message"
+        ));
     }
-    let token = wd.exec("return sessionStorage.getItem('vigil.token');", json!([])).await?;
+    let token = wd
+        .exec("return sessionStorage.getItem('vigil.token');", json!([]))
+        .await?;
     if !token.is_null() {
         return Err("a wrong password left a session token behind".into());
     }
@@ -434,10 +566,13 @@ async fn scenario(c: &Ctx<'_>) -> WdResult<()> {
     wd.send_keys(&pw, &c.banner.password).await?;
     wd.click(&wd.find("#login-submit").await?).await?;
     wd.wait_visible("#app-view").await?;
-    wd.wait_text("#current-user", "admin", |t| t.trim() == "admin").await?;
+    wd.wait_text("#current-user", "admin", |t| t.trim() == "admin")
+        .await?;
     let b = wd.banner().await?;
     if !b.is_empty() {
-        return Err(format!("the error banner is still shown after signing in: {b:?}"));
+        return Err(format!(
+            "the error banner is still shown after signing in: {b:?}"
+        ));
     }
 
     // --- overview: this host is online (the page refreshes itself every 10 s)
@@ -445,7 +580,9 @@ async fn scenario(c: &Ctx<'_>) -> WdResult<()> {
     wd.wait_visible("[data-testid=ov-hosts-online]").await?;
     let deadline = Instant::now() + Duration::from_secs(40);
     loop {
-        let t = wd.text(&wd.find("[data-testid=ov-hosts-online] .stat-value").await?).await?;
+        let t = wd
+            .text(&wd.find("[data-testid=ov-hosts-online] .stat-value").await?)
+            .await?;
         if t.trim() == "1" {
             break;
         }
@@ -454,23 +591,40 @@ async fn scenario(c: &Ctx<'_>) -> WdResult<()> {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    wd.wait_text("[data-testid=latest-alerts-count]", "a row count", |t| t.contains("row")).await?;
+    wd.wait_text("[data-testid=latest-alerts-count]", "a row count", |t| {
+        t.contains("row")
+    })
+    .await?;
     wd.screenshot(&c.shots.join("overview.png")).await?;
 
     // --- host list: this machine, online
     step("host list", t0).await;
     wd.click(&wd.find("#nav-hosts").await?).await?;
-    let row_css = format!("tr[data-testid=host-row][data-hostname={}]", css_str(&c.hostname));
+    let row_css = format!(
+        "tr[data-testid=host-row][data-hostname={}]",
+        css_str(&c.hostname)
+    );
     let row = wd.wait_visible(&row_css).await?;
     let state = wd.attribute(&row, "data-state").await?.unwrap_or_default();
     if state != "online" {
-        return Err(format!("host {} is {state:?} in the host list, wanted online", c.hostname));
+        return Err(format!(
+            "host {} is {state:?} in the host list, wanted online",
+            c.hostname
+        ));
     }
-    let badge = wd.text(&wd.find(&format!("{row_css} [data-testid=host-state]")).await?).await?;
+    let badge = wd
+        .text(
+            &wd.find(&format!("{row_css} [data-testid=host-state]"))
+                .await?,
+        )
+        .await?;
     if !badge.eq_ignore_ascii_case("online") {
         return Err(format!("the state badge of {} reads {badge:?}", c.hostname));
     }
-    let host_id = wd.attribute(&row, "data-host-id").await?.unwrap_or_default();
+    let host_id = wd
+        .attribute(&row, "data-host-id")
+        .await?
+        .unwrap_or_default();
     wd.screenshot(&c.shots.join("hosts.png")).await?;
 
     // The agent sends its first fingerprints right after enrolling; wait for them through the
@@ -478,21 +632,38 @@ async fn scenario(c: &Ctx<'_>) -> WdResult<()> {
     let fp_url = format!("{console}/api/v1/hosts/{host_id}/fingerprints");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let res = c.http.get(&fp_url).bearer_auth(&c.banner.api_token).send().await;
+        let res = c
+            .http
+            .get(&fp_url)
+            .bearer_auth(&c.banner.api_token)
+            .send()
+            .await;
         if matches!(&res, Ok(r) if r.status().is_success()) {
             break;
         }
         if Instant::now() >= deadline {
-            return Err(format!("no fingerprints for host {host_id} after 60 s: {:?}", res.map(|r| r.status())));
+            return Err(format!(
+                "no fingerprints for host {host_id} after 60 s: {:?}",
+                res.map(|r| r.status())
+            ));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 
     // --- host detail
     step("host detail", t0).await;
-    wd.click(&wd.find(&format!("{row_css} a[data-testid=host-link]")).await?).await?;
-    wd.wait_text("[data-testid=host-name]", "the host name", |t| t.trim() == c.hostname).await?;
-    let st = wd.text(&wd.find("[data-testid=host-detail-state]").await?).await?;
+    wd.click(
+        &wd.find(&format!("{row_css} a[data-testid=host-link]"))
+            .await?,
+    )
+    .await?;
+    wd.wait_text("[data-testid=host-name]", "the host name", |t| {
+        t.trim() == c.hostname
+    })
+    .await?;
+    let st = wd
+        .text(&wd.find("[data-testid=host-detail-state]").await?)
+        .await?;
     if !st.eq_ignore_ascii_case("online") {
         return Err(format!("host detail state badge reads {st:?}"));
     }
@@ -501,7 +672,10 @@ async fn scenario(c: &Ctx<'_>) -> WdResult<()> {
     wd.click(&wd.wait_visible("#tab-packages").await?).await?;
     wd.wait_visible("[data-testid=table-packages]").await?;
     wd.wait_cell("table-packages", 0, "dpkg").await?;
-    wd.wait_text("[data-testid=table-packages-count]", "a row count", |t| t.contains("row") || t.contains("showing")).await?;
+    wd.wait_text("[data-testid=table-packages-count]", "a row count", |t| {
+        t.contains("row") || t.contains("showing")
+    })
+    .await?;
     wd.screenshot(&c.shots.join("host-detail.png")).await?;
     let filter = wd.find("[data-testid=table-packages-filter]").await?;
     wd.send_keys(&filter, "dpkg").await?;
@@ -511,7 +685,11 @@ async fn scenario(c: &Ctx<'_>) -> WdResult<()> {
     wd.click(&wd.find("#tab-ports").await?).await?;
     wd.wait_visible("[data-testid=table-ports]").await?;
     let listening = listening_tcp_ports();
-    let api_port: u16 = console.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let api_port: u16 = console
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     let mut want = vec![];
     if listening.contains(&5432) {
         want.push(5432);
@@ -520,7 +698,8 @@ async fn scenario(c: &Ctx<'_>) -> WdResult<()> {
     }
     want.push(api_port);
     for port in want {
-        wd.wait_visible(&format!("[data-testid=table-ports] tr[data-port='{port}']")).await?;
+        wd.wait_visible(&format!("[data-testid=table-ports] tr[data-port='{port}']"))
+            .await?;
     }
     wd.screenshot(&c.shots.join("host-ports.png")).await?;
 
@@ -542,40 +721,72 @@ async fn scenario(c: &Ctx<'_>) -> WdResult<()> {
     let group = wd.find("#install-group").await?;
     wd.clear(&group).await?;
     wd.send_keys(&group, "web").await?;
-    wd.send_keys(&wd.find("#install-labels").await?, "env=prod").await?;
+    wd.send_keys(&wd.find("#install-labels").await?, "env=prod")
+        .await?;
     // Attacker-style text must come back as text, never as markup.
-    wd.send_keys(&wd.find("#install-provider").await?, "<b id=\"xss\">idc</b>").await?;
+    wd.send_keys(
+        &wd.find("#install-provider").await?,
+        "<b id=\"xss\">idc</b>",
+    )
+    .await?;
     wd.click(&wd.find("#install-create").await?).await?;
     let cmd_el = wd.wait_visible("#install-command").await?;
-    let command = wd.property(&cmd_el, "value").await?.as_str().unwrap_or_default().to_string();
+    let command = wd
+        .property(&cmd_el, "value")
+        .await?
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     for needle in ["curl", "--pinnedpubkey"] {
         if !command.contains(needle) {
             return Err(format!("the install command lacks {needle:?}: {command:?}"));
         }
     }
-    let once = wd.text(&wd.find("[data-testid=install-once-note]").await?).await?;
+    let once = wd
+        .text(&wd.find("[data-testid=install-once-note]").await?)
+        .await?;
     if !once.contains("only once") || !once.contains("root") {
-        return Err(format!("the install note does not say shown-once / run-as-root: {once:?}"));
+        return Err(format!(
+            "the install note does not say shown-once / run-as-root: {once:?}"
+        ));
     }
-    let code_id = wd.attribute(&wd.find("#install-result").await?, "data-code-id").await?.unwrap_or_default();
-    let code_row = format!("[data-testid=codes-table] tr[data-code-id={}]", css_str(&code_id));
+    let code_id = wd
+        .attribute(&wd.find("#install-result").await?, "data-code-id")
+        .await?
+        .unwrap_or_default();
+    let code_row = format!(
+        "[data-testid=codes-table] tr[data-code-id={}]",
+        css_str(&code_id)
+    );
     let row = wd.wait_visible(&code_row).await?;
     let row_text = wd.text(&row).await?;
-    if !row_text.contains("web") || !row_text.contains("env=prod") || !row_text.contains("<b id=\"xss\">idc</b>") {
-        return Err(format!("the new code's row lacks its group, label or provider: {row_text:?}"));
+    if !row_text.contains("web")
+        || !row_text.contains("env=prod")
+        || !row_text.contains("<b id=\"xss\">idc</b>")
+    {
+        return Err(format!(
+            "the new code's row lacks its group, label or provider: {row_text:?}"
+        ));
     }
-    let injected = wd.exec("return document.getElementById('xss') !== null;", json!([])).await?;
+    let injected = wd
+        .exec("return document.getElementById('xss') !== null;", json!([]))
+        .await?;
     if injected != json!(false) {
         return Err("the provider text was inserted as HTML".into());
     }
-    wd.wait_text(&format!("{code_row} [data-testid=code-state]"), "active", |t| t.eq_ignore_ascii_case("active"))
-        .await?;
+    wd.wait_text(
+        &format!("{code_row} [data-testid=code-state]"),
+        "active",
+        |t| t.eq_ignore_ascii_case("active"),
+    )
+    .await?;
     wd.screenshot(&c.shots.join("install.png")).await?;
 
     step("revoke", t0).await;
     let revoke_css = format!("{code_row} button[data-testid=revoke]");
     wd.click(&wd.find(&revoke_css).await?).await?;
-    wd.wait_text(&revoke_css, "the confirmation", |t| t.contains("Confirm")).await?;
+    wd.wait_text(&revoke_css, "the confirmation", |t| t.contains("Confirm"))
+        .await?;
     wd.click(&wd.find(&revoke_css).await?).await?;
     wd.wait_js(
         "the code to be revoked",
@@ -584,17 +795,25 @@ async fn scenario(c: &Ctx<'_>) -> WdResult<()> {
         UI_TIMEOUT,
     )
     .await?;
-    wd.wait_text(&format!("{code_row} [data-testid=code-state]"), "revoked", |t| t.eq_ignore_ascii_case("revoked"))
-        .await?;
+    wd.wait_text(
+        &format!("{code_row} [data-testid=code-state]"),
+        "revoked",
+        |t| t.eq_ignore_ascii_case("revoked"),
+    )
+    .await?;
     wd.screenshot(&c.shots.join("install-revoked.png")).await?;
 
     // --- alerts page: filters and pager render (this host may have no alert yet)
     step("alerts page", t0).await;
     wd.click(&wd.find("#nav-alerts").await?).await?;
     wd.wait_visible("[data-testid=alerts-table]").await?;
-    wd.wait_text("[data-testid=alerts-pager]", "the pager", |t| t.contains(" of ")).await?;
+    wd.wait_text("[data-testid=alerts-pager]", "the pager", |t| {
+        t.contains(" of ")
+    })
+    .await?;
     // Clicking an <option> selects it and fires `change`, as a user picking it would.
-    wd.click(&wd.find("#alerts-level option[value=urgent]").await?).await?;
+    wd.click(&wd.find("#alerts-level option[value=urgent]").await?)
+        .await?;
     wd.wait_js(
         "the level filter in the URL",
         "return location.hash.includes('level=urgent');",
@@ -602,7 +821,10 @@ async fn scenario(c: &Ctx<'_>) -> WdResult<()> {
         UI_TIMEOUT,
     )
     .await?;
-    wd.wait_text("[data-testid=alerts-pager]", "the pager", |t| t.contains(" of ")).await?;
+    wd.wait_text("[data-testid=alerts-pager]", "the pager", |t| {
+        t.contains(" of ")
+    })
+    .await?;
     let b = wd.banner().await?;
     if !b.is_empty() {
         return Err(format!("the alerts page shows an error: {b:?}"));
@@ -610,10 +832,15 @@ async fn scenario(c: &Ctx<'_>) -> WdResult<()> {
 
     // --- a session the server no longer knows sends the user back to the sign-in page
     step("expired session", t0).await;
-    wd.exec("sessionStorage.setItem('vigil.token', 'vgs_not_a_session'); location.hash = '#/hosts';", json!([]))
-        .await?;
+    wd.exec(
+        "sessionStorage.setItem('vigil.token', 'vgs_not_a_session'); location.hash = '#/hosts';",
+        json!([]),
+    )
+    .await?;
     wd.wait_visible("#login-form").await?;
-    let msg = wd.wait_text("#error-text", "why the session ended", |t| !t.is_empty()).await?;
+    let msg = wd
+        .wait_text("#error-text", "why the session ended", |t| !t.is_empty())
+        .await?;
     if !msg.contains("Signed out") {
         return Err(format!("after a 401 the banner says {msg:?}"));
     }
@@ -628,7 +855,9 @@ async fn scenario(c: &Ctx<'_>) -> WdResult<()> {
     step("sign out", t0).await;
     wd.click(&wd.find("#logout").await?).await?;
     wd.wait_visible("#login-form").await?;
-    let token = wd.exec("return sessionStorage.getItem('vigil.token');", json!([])).await?;
+    let token = wd
+        .exec("return sessionStorage.getItem('vigil.token');", json!([]))
+        .await?;
     if !token.is_null() {
         return Err("signing out left the session token in sessionStorage".into());
     }
@@ -648,7 +877,7 @@ async fn console_in_headless_chromium() {
         assert!(
             Path::new(bin).exists(),
             "{bin} is missing: this test needs Debian's chromium and chromium-driver packages; \
-             run `scripts/browser-deps.sh` (as root) to install them"
+             run `scripts/setup.sh` (as root) to install them"
         );
     }
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -661,8 +890,13 @@ async fn console_in_headless_chromium() {
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/console-screenshots");
     std::fs::create_dir_all(&shots).expect("creating target/console-screenshots");
     let shots = shots.canonicalize().unwrap();
+    let _ = std::fs::remove_file(shots.join("failure.png"));
 
-    let mut guard = Guard { vigil: None, chromedriver: None, profile_dir: Some(profile.clone()) };
+    let mut guard = Guard {
+        vigil: None,
+        chromedriver: None,
+        profile_dir: Some(profile.clone()),
+    };
 
     // --- vigil up
     let vigil_log = work.path().join("vigil.stderr");
@@ -684,9 +918,14 @@ async fn console_in_headless_chromium() {
         }
     });
     let started = Instant::now();
-    let banner = wait_for_ready(&rx, &mut vigil, &vigil_log);
-    guard.vigil = Some(vigil);
-    eprintln!("[console_browser] vigil ready in {:.1}s at {}", started.elapsed().as_secs_f64(), banner.console);
+    // Owned by the guard from here on, so a failed wait still stops it.
+    let vigil = guard.vigil.insert(vigil);
+    let banner = wait_for_ready(&rx, vigil, &vigil_log);
+    eprintln!(
+        "[console_browser] vigil ready in {:.1}s at {}",
+        started.elapsed().as_secs_f64(),
+        banner.console
+    );
 
     // --- chromedriver
     let port = free_port();
@@ -695,7 +934,9 @@ async fn console_in_headless_chromium() {
         .arg(format!("--port={port}"))
         .stdin(Stdio::null())
         .stdout(Stdio::from(std::fs::File::create(&driver_log).unwrap()))
-        .stderr(Stdio::from(std::fs::File::create(work.path().join("chromedriver.stderr")).unwrap()))
+        .stderr(Stdio::from(
+            std::fs::File::create(work.path().join("chromedriver.stderr")).unwrap(),
+        ))
         .spawn()
         .expect("starting chromedriver");
     guard.chromedriver = Some(chromedriver);
@@ -712,16 +953,32 @@ async fn console_in_headless_chromium() {
                 break;
             }
         }
-        assert!(Instant::now() < deadline, "chromedriver did not come up:\n{}", tail(&driver_log, 3000));
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver did not come up:\n{}",
+            tail(&driver_log, 3000)
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
     let wd = match WebDriver::start(http.clone(), base, &profile).await {
         Ok(wd) => wd,
-        Err(e) => panic!("starting Chromium through chromedriver failed: {e}\n{}", tail(&driver_log, 3000)),
+        Err(e) => panic!(
+            "starting Chromium through chromedriver failed: {e}\n{}",
+            tail(&driver_log, 3000)
+        ),
     };
-    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string();
-    let ctx = Ctx { wd: &wd, http: &http, banner: &banner, hostname, shots: shots.clone() };
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_string();
+    let ctx = Ctx {
+        wd: &wd,
+        http: &http,
+        banner: &banner,
+        hostname,
+        shots: shots.clone(),
+    };
     let t0 = Instant::now();
     let result = scenario(&ctx).await;
     if result.is_err() {
