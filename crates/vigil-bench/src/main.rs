@@ -1,0 +1,59 @@
+//! `vigil-bench`: measures Vigil's foundation on this machine — ingest throughput of the real
+//! server, the server's memory with many connected agents, and an idle agent's cost.
+//!
+//! Every subcommand prints readable lines and ends with one JSON line (`{"bench":"...",...}`)
+//! that scripts can collect. Child processes are killed when the bench ends, fails or is
+//! interrupted.
+
+mod agent_idle;
+mod events;
+mod ingest;
+mod procfs;
+mod server_rss;
+mod util;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "vigil-bench", about = "Benchmarks for Vigil's foundation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Event ingest through the real server (in-process, real TLS, signed gzip batches).
+    Ingest(ingest::Args),
+    /// Memory and CPU of a `vigil server` child with many agents on keep-alive connections.
+    ServerRss(server_rss::Args),
+    /// Memory and CPU of an idle `vigil agent run` child.
+    AgentIdle(agent_idle::Args),
+}
+
+/// The `vigil` binary beside this one (`target/release/vigil` for a release build).
+pub fn default_vigil_binary() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("vigil")))
+        .unwrap_or_else(|| PathBuf::from("target/release/vigil"))
+}
+
+fn main() -> std::process::ExitCode {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        // The ingest bench builds its own runtimes (server and simulated agents apart).
+        Command::Ingest(args) => ingest::main(args),
+        Command::ServerRss(args) => util::run_async(server_rss::run(args)),
+        Command::AgentIdle(args) => util::run_async(agent_idle::run(args)),
+    };
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vigil-bench: error: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
