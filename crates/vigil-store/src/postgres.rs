@@ -478,10 +478,15 @@ impl Store for PostgresStore {
     ) -> Result<Ingested> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
+        // Statements on this hot path are prepared once per connection, not parsed per batch.
         // The row lock taken by this UPDATE serialises batches of one host across servers.
-        let claimed = tx
-            .execute("UPDATE hosts SET last_seq = $2, last_seen = GREATEST(COALESCE(last_seen, 0), $3) WHERE id = $1 AND last_seq < $2", &[&host_id, &seq, &now])
+        let claim = tx
+            .prepare_cached(
+                "UPDATE hosts SET last_seq = $2, last_seen = GREATEST(COALESCE(last_seen, 0), $3) \
+                 WHERE id = $1 AND last_seq < $2",
+            )
             .await?;
+        let claimed = tx.execute(&claim, &[&host_id, &seq, &now]).await?;
         if claimed == 0 {
             let exists = tx
                 .query_opt("SELECT 1 FROM hosts WHERE id = $1", &[&host_id])
@@ -497,16 +502,18 @@ impl Store for PostgresStore {
             let times: Vec<i64> = events.iter().map(|e| e.time).collect();
             let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
             let bodies: Vec<&str> = events.iter().map(|e| e.body.as_str()).collect();
-            tx.execute(
-                "INSERT INTO events (host_id, seq, time, kind, body) \
-                 SELECT $1, $2, t, k, b FROM UNNEST($3::BIGINT[], $4::TEXT[], $5::TEXT[]) AS u(t, k, b)",
-                &[&host_id, &seq, &times, &kinds, &bodies],
-            )
-            .await?;
+            let insert = tx
+                .prepare_cached(
+                    "INSERT INTO events (host_id, seq, time, kind, body) \
+                     SELECT $1, $2, t, k, b FROM UNNEST($3::BIGINT[], $4::TEXT[], $5::TEXT[]) AS u(t, k, b)",
+                )
+                .await?;
+            tx.execute(&insert, &[&host_id, &seq, &times, &kinds, &bodies])
+                .await?;
         }
         if !alerts.is_empty() {
             let st = tx
-                .prepare(
+                .prepare_cached(
                     "INSERT INTO alerts (host_id, kind, level, status, name, dedup_key, evidence, first_seen, last_seen) \
                      VALUES ($1, $2, $3, 'unhandled', $4, $5, $6, $7, $7) \
                      ON CONFLICT (host_id, kind, dedup_key) DO UPDATE SET \
