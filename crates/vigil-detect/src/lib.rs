@@ -5,3 +5,5 @@
 
 pub mod asset_rules;
 pub mod inventory_diff;
+pub mod score;
+pub mod whitelist;
