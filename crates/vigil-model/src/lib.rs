@@ -9,7 +9,7 @@ pub mod event;
 pub mod host;
 pub mod inventory;
 
-pub use alert::{AlertKind, AlertStatus, Level, NewAlert};
+pub use alert::{AlertKind, AlertStatus, Level, NewAlert, ALERT_EXPIRES_AFTER_SECS};
 pub use event::{Event, EventBody};
 pub use host::{HostId, HostState};
 pub use inventory::{

@@ -180,6 +180,127 @@ pub struct Overview {
     pub alerts: BTreeMap<String, i64>,
 }
 
+/// What an operator does to alerts (server-side actions; host actions arrive with the agent
+/// command channel).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum HandleAction {
+    Ignore,
+    Handled,
+    Whitelist,
+    Unwhitelist,
+}
+
+/// Where a whitelist rule applies.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum WhitelistScope {
+    /// The alert's host only.
+    #[default]
+    Host,
+    /// Every host of the alert's group.
+    Group,
+    All,
+}
+
+impl WhitelistScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WhitelistScope::Host => "host",
+            WhitelistScope::Group => "group",
+            WhitelistScope::All => "all",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HandleAlerts {
+    pub ids: Vec<i64>,
+    pub action: HandleAction,
+    #[serde(default)]
+    pub note: String,
+    /// For `whitelist`: where the rule applies (default: the alert's host).
+    #[serde(default)]
+    pub scope: WhitelistScope,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HandleResult {
+    pub id: i64,
+    /// `changed`, `unchanged` (already in another state: the message says which), `missing`,
+    /// or `refused` (the action does not apply to this alert).
+    pub outcome: String,
+    pub status: Option<AlertStatus>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HandleResponse {
+    pub results: Vec<HandleResult>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WhitelistRuleView {
+    pub id: i64,
+    pub kind: AlertKind,
+    pub scope: String,
+    pub scope_value: String,
+    pub fields: BTreeMap<String, String>,
+    pub note: String,
+    pub created_at: i64,
+    pub created_by: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WhitelistRuleList {
+    pub rules: Vec<WhitelistRuleView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateWhitelistRule {
+    pub kind: AlertKind,
+    #[serde(default)]
+    pub scope: WhitelistScope,
+    /// The group name or host id for `group` / `host` scopes.
+    #[serde(default)]
+    pub scope_value: String,
+    pub fields: BTreeMap<String, String>,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreatedWhitelistRule {
+    pub rule: WhitelistRuleView,
+    /// Existing alerts the rule now covers.
+    pub whitelisted: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScoreView {
+    pub score: u32,
+    pub band: String,
+    /// (module, points lost), most costly first.
+    pub deductions: Vec<(String, f64)>,
+    pub capped_at: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HostScore {
+    pub host_id: String,
+    pub hostname: String,
+    #[serde(flatten)]
+    pub score: ScoreView,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FleetScore {
+    /// The mean of the installed hosts' scores (100 with no host).
+    pub fleet: ScoreView,
+    /// Lowest score first.
+    pub hosts: Vec<HostScore>,
+}
+
 /// Parses a duration such as `90s`, `30m`, `24h`, `7d` into seconds.
 pub fn parse_duration(s: &str) -> Option<i64> {
     let s = s.trim();

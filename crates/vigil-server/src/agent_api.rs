@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use rand::Rng;
 use sha2::{Digest, Sha256};
+use vigil_detect::whitelist::first_match;
 use vigil_proto::agent::*;
 use vigil_proto::auth::{self, AuthError};
 use vigil_proto::{codec, MAX_BODY_BYTES, MAX_INFLATED_BYTES, PROTO_VERSION};
@@ -103,14 +104,15 @@ fn auth_error(e: AuthError) -> AgentApiError {
     )
 }
 
-/// Checks the signature headers against the host's key; returns the host id.
-async fn authenticate(
+/// Checks the signature headers against the host's key; returns the host id and what is cached
+/// of it.
+async fn authenticate_host(
     st: &SharedState,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<String, AgentApiError> {
+) -> Result<(String, CachedHost), AgentApiError> {
     let host = header(headers, auth::HEADER_HOST)
         .map_err(auth_error)?
         .to_string();
@@ -139,6 +141,7 @@ async fn authenticate(
             let c = CachedHost {
                 public_key: rec.public_key,
                 uninstalled: rec.uninstalled_at.is_some(),
+                group: rec.group,
             };
             st.hosts
                 .write()
@@ -165,7 +168,18 @@ async fn authenticate(
             format!("host {host} was uninstalled; enroll it again with a new install code"),
         ));
     }
-    Ok(host)
+    Ok((host, cached))
+}
+
+/// [`authenticate_host`] for handlers that need only the host id.
+async fn authenticate(
+    st: &SharedState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<String, AgentApiError> {
+    Ok(authenticate_host(st, method, uri, headers, body).await?.0)
 }
 
 fn settings(st: &SharedState) -> AgentSettings {
@@ -303,7 +317,7 @@ async fn events(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<BatchAck>, AgentApiError> {
-    let host = authenticate(&st, &method, &uri, &headers, &body).await?;
+    let (host, cached) = authenticate_host(&st, &method, &uri, &headers, &body).await?;
     let batch: EventBatch = codec::decode(&body, MAX_INFLATED_BYTES)?;
     let seq =
         i64::try_from(batch.seq).map_err(|_| AgentApiError::bad_request("seq out of range"))?;
@@ -319,7 +333,15 @@ async fn events(
             body: serde_json::to_string(&e.body).expect("events serialize"),
         })
         .collect();
-    let alerts = vigil_detect::asset_rules::evaluate(&batch.events);
+    let rules = st.whitelist_rules().await?;
+    let alerts: Vec<_> = vigil_detect::asset_rules::evaluate(&batch.events)
+        .into_iter()
+        .map(|a| {
+            let rule = first_match(&rules, a.kind, &a.evidence, &host, &cached.group);
+            let id = rule.map(|r| r.id);
+            (a, id)
+        })
+        .collect();
     let outcome = st
         .store
         .ingest(&host, seq, &rows, &alerts, st.now())

@@ -14,9 +14,13 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use vigil_detect::score::{score, Pending};
 use vigil_model::{AlertKind, AlertStatus, HostState, Level, OsInfo};
 use vigil_proto::api::*;
-use vigil_store::{AlertFilter, AlertRecord, HostRecord, InstallCodeRecord, TokenRecord};
+use vigil_store::{
+    AlertFilter, AlertRecord, HostRecord, InstallCodeRecord, TokenRecord, Transition,
+    WhitelistRuleRecord,
+};
 
 /// Console sessions last half a day.
 const SESSION_SECS: i64 = 12 * 3600;
@@ -34,6 +38,10 @@ pub fn router(state: SharedState) -> Router {
         .route("/api/v1/install-codes", get(list_codes).post(create_code))
         .route("/api/v1/install-codes/{id}/revoke", post(revoke_code))
         .route("/api/v1/alerts", get(list_alerts))
+        .route("/api/v1/alerts/handle", post(handle_alerts))
+        .route("/api/v1/whitelist", get(list_rules).post(create_rule))
+        .route("/api/v1/whitelist/{id}", axum::routing::delete(delete_rule))
+        .route("/api/v1/score", get(fleet_score))
         .route("/api/v1/alerts/{id}", get(get_alert))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
@@ -614,4 +622,415 @@ async fn overview(State(st): State<SharedState>) -> ApiResult<Json<Overview>> {
         *o.alerts.entry(level).or_default() += n;
     }
     Ok(Json(o))
+}
+
+/// Statuses each server-side action may start from.
+fn allowed_from(action: HandleAction) -> &'static [AlertStatus] {
+    match action {
+        HandleAction::Ignore => &[AlertStatus::Unhandled, AlertStatus::Expired],
+        HandleAction::Handled => &[
+            AlertStatus::Unhandled,
+            AlertStatus::Expired,
+            AlertStatus::Ignored,
+        ],
+        // A whitelist rule may also cover alerts already ignored or handled.
+        HandleAction::Whitelist => &[
+            AlertStatus::Unhandled,
+            AlertStatus::Expired,
+            AlertStatus::Ignored,
+            AlertStatus::Handled,
+        ],
+        HandleAction::Unwhitelist => &[AlertStatus::Whitelisted],
+    }
+}
+
+fn result(
+    id: i64,
+    outcome: &str,
+    status: Option<AlertStatus>,
+    message: impl Into<String>,
+) -> HandleResult {
+    HandleResult {
+        id,
+        outcome: outcome.into(),
+        status,
+        message: message.into(),
+    }
+}
+
+async fn handle_alerts(
+    State(st): State<SharedState>,
+    axum::Extension(op): axum::Extension<Operator>,
+    body: Bytes,
+) -> ApiResult<Json<HandleResponse>> {
+    let req: HandleAlerts = parse_json(&body)?;
+    if req.ids.is_empty() || req.ids.len() > 1000 {
+        return Err(ApiError::BadRequest(
+            "ids must list 1 to 1000 alert ids".into(),
+        ));
+    }
+    if req.note.len() > 1000 {
+        return Err(ApiError::BadRequest(
+            "note must be at most 1000 characters".into(),
+        ));
+    }
+    let now = st.now();
+    let results = match req.action {
+        HandleAction::Ignore | HandleAction::Handled => {
+            let to = if req.action == HandleAction::Ignore {
+                AlertStatus::Ignored
+            } else {
+                AlertStatus::Handled
+            };
+            st.store
+                .transition_alerts(
+                    &req.ids,
+                    allowed_from(req.action),
+                    to,
+                    &op.0,
+                    &req.note,
+                    now,
+                )
+                .await?
+                .into_iter()
+                .map(|t| match t {
+                    Transition::Changed(id) => result(
+                        id,
+                        "changed",
+                        Some(to),
+                        format!("alert {id} is now {}", to.as_str()),
+                    ),
+                    Transition::Unchanged { id, status } => result(
+                        id,
+                        "unchanged",
+                        Some(status),
+                        format!(
+                            "alert {id} is {}; it cannot become {}",
+                            status.as_str(),
+                            to.as_str()
+                        ),
+                    ),
+                    Transition::Missing(id) => {
+                        result(id, "missing", None, format!("alert {id} not found"))
+                    }
+                })
+                .collect()
+        }
+        HandleAction::Whitelist => whitelist_alerts(&st, &req, &op.0).await?,
+        HandleAction::Unwhitelist => unwhitelist_alerts(&st, &req.ids).await?,
+    };
+    Ok(Json(HandleResponse { results }))
+}
+
+/// Creates one rule per distinct whitelist key among the alerts, and applies each rule to every
+/// existing alert it covers.
+async fn whitelist_alerts(
+    st: &SharedState,
+    req: &HandleAlerts,
+    by: &str,
+) -> ApiResult<Vec<HandleResult>> {
+    let groups: BTreeMap<String, String> = st
+        .store
+        .hosts()
+        .await?
+        .into_iter()
+        .map(|h| (h.id, h.group))
+        .collect();
+    let mut results = Vec::new();
+    let mut made: Vec<WhitelistRuleRecord> = Vec::new();
+    for &id in &req.ids {
+        let Some(a) = st.store.alert(id).await? else {
+            results.push(result(id, "missing", None, format!("alert {id} not found")));
+            continue;
+        };
+        if a.status == AlertStatus::Whitelisted {
+            results.push(result(
+                id,
+                "unchanged",
+                Some(a.status),
+                format!("alert {id} is already whitelisted"),
+            ));
+            continue;
+        }
+        if !allowed_from(HandleAction::Whitelist).contains(&a.status) {
+            results.push(result(
+                id,
+                "unchanged",
+                Some(a.status),
+                format!("alert {id} is {}", a.status.as_str()),
+            ));
+            continue;
+        }
+        let Some(fields) = vigil_detect::whitelist::key_of(a.kind, &a.evidence) else {
+            results.push(result(
+                id,
+                "refused",
+                Some(a.status),
+                format!(
+                    "alert {id} carries none of the fields a {} whitelist is keyed by ({})",
+                    a.kind.as_str(),
+                    vigil_detect::whitelist::key_fields(a.kind).join(", ")
+                ),
+            ));
+            continue;
+        };
+        let group = groups.get(&a.host_id).cloned().unwrap_or_default();
+        let (scope, scope_value) = match req.scope {
+            WhitelistScope::Host => ("host", a.host_id.clone()),
+            WhitelistScope::Group => ("group", group),
+            WhitelistScope::All => ("all", String::new()),
+        };
+        let existing = made.iter().find(|r| {
+            r.kind == a.kind
+                && r.fields == fields
+                && r.scope == scope
+                && r.scope_value == scope_value
+        });
+        if existing.is_none() {
+            let mut rule = WhitelistRuleRecord {
+                id: 0,
+                kind: a.kind,
+                scope: scope.into(),
+                scope_value,
+                fields,
+                note: req.note.clone(),
+                created_at: st.now(),
+                created_by: by.into(),
+            };
+            rule.id = st.store.add_whitelist_rule(&rule).await?;
+            apply_rule(st, &rule, &groups).await?;
+            made.push(rule);
+        }
+        results.push(result(
+            id,
+            "changed",
+            Some(AlertStatus::Whitelisted),
+            format!("alert {id} is whitelisted"),
+        ));
+    }
+    st.invalidate_whitelist().await;
+    Ok(results)
+}
+
+/// Whitelists the existing alerts a new rule covers; returns how many.
+async fn apply_rule(
+    st: &SharedState,
+    rule: &WhitelistRuleRecord,
+    groups: &BTreeMap<String, String>,
+) -> ApiResult<u64> {
+    let engine_rule = crate::state::rule_of(rule);
+    let candidates = st
+        .store
+        .alerts_of_kind(rule.kind, allowed_from(HandleAction::Whitelist))
+        .await?;
+    let ids: Vec<i64> = candidates
+        .iter()
+        .filter(|a| {
+            let group = groups.get(&a.host_id).map(String::as_str).unwrap_or("");
+            engine_rule.matches(a.kind, &a.evidence, &a.host_id, group)
+        })
+        .map(|a| a.id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(st
+        .store
+        .whitelist_alerts(&ids, rule.id, &rule.created_by, st.now())
+        .await?)
+}
+
+async fn unwhitelist_alerts(st: &SharedState, ids: &[i64]) -> ApiResult<Vec<HandleResult>> {
+    let mut results = Vec::new();
+    for &id in ids {
+        let Some(a) = st.store.alert(id).await? else {
+            results.push(result(id, "missing", None, format!("alert {id} not found")));
+            continue;
+        };
+        match (a.status, a.whitelist_rule_id) {
+            (AlertStatus::Whitelisted, Some(rule)) => {
+                let restored = st.store.delete_whitelist_rule(rule).await?.unwrap_or(0);
+                results.push(result(
+                    id,
+                    "changed",
+                    Some(AlertStatus::Unhandled),
+                    format!("whitelist rule {rule} removed; {restored} alert(s) back in the list"),
+                ));
+            }
+            (status, _) => results.push(result(
+                id,
+                "unchanged",
+                Some(status),
+                format!("alert {id} is not whitelisted"),
+            )),
+        }
+    }
+    st.invalidate_whitelist().await;
+    Ok(results)
+}
+
+fn rule_view(r: WhitelistRuleRecord) -> WhitelistRuleView {
+    WhitelistRuleView {
+        id: r.id,
+        kind: r.kind,
+        scope: r.scope,
+        scope_value: r.scope_value,
+        fields: r.fields,
+        note: r.note,
+        created_at: r.created_at,
+        created_by: r.created_by,
+    }
+}
+
+async fn list_rules(State(st): State<SharedState>) -> ApiResult<Json<WhitelistRuleList>> {
+    let rules = st
+        .store
+        .whitelist_rules()
+        .await?
+        .into_iter()
+        .map(rule_view)
+        .collect();
+    Ok(Json(WhitelistRuleList { rules }))
+}
+
+async fn create_rule(
+    State(st): State<SharedState>,
+    axum::Extension(op): axum::Extension<Operator>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<CreatedWhitelistRule>)> {
+    let req: CreateWhitelistRule = parse_json(&body)?;
+    let allowed = vigil_detect::whitelist::key_fields(req.kind);
+    if req.fields.is_empty() || req.fields.keys().any(|k| !allowed.contains(&k.as_str())) {
+        return Err(ApiError::BadRequest(format!(
+            "a {} whitelist rule is keyed by {}; got {:?}",
+            req.kind.as_str(),
+            allowed.join(", "),
+            req.fields.keys().collect::<Vec<_>>()
+        )));
+    }
+    if req.fields.values().any(|v| v.is_empty() || v.len() > 4096) {
+        return Err(ApiError::BadRequest(
+            "field values must be 1 to 4096 characters".into(),
+        ));
+    }
+    let scope_value = match req.scope {
+        WhitelistScope::All => String::new(),
+        WhitelistScope::Host => {
+            find_host(&st, &req.scope_value).await?;
+            req.scope_value.clone()
+        }
+        WhitelistScope::Group => {
+            if !st
+                .store
+                .groups()
+                .await?
+                .iter()
+                .any(|g| g.name == req.scope_value)
+            {
+                return Err(ApiError::NotFound(format!(
+                    "group {:?} not found",
+                    req.scope_value
+                )));
+            }
+            req.scope_value.clone()
+        }
+    };
+    let mut rule = WhitelistRuleRecord {
+        id: 0,
+        kind: req.kind,
+        scope: req.scope.as_str().into(),
+        scope_value,
+        fields: req.fields,
+        note: req.note,
+        created_at: st.now(),
+        created_by: op.0,
+    };
+    rule.id = st.store.add_whitelist_rule(&rule).await?;
+    let groups: BTreeMap<String, String> = st
+        .store
+        .hosts()
+        .await?
+        .into_iter()
+        .map(|h| (h.id, h.group))
+        .collect();
+    let whitelisted = apply_rule(&st, &rule, &groups).await?;
+    st.invalidate_whitelist().await;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedWhitelistRule {
+            rule: rule_view(rule),
+            whitelisted,
+        }),
+    ))
+}
+
+async fn delete_rule(
+    State(st): State<SharedState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("rule id {id:?} is not a number")))?;
+    let restored = st
+        .store
+        .delete_whitelist_rule(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("whitelist rule {id} not found")))?;
+    st.invalidate_whitelist().await;
+    Ok(Json(
+        serde_json::json!({ "deleted": id, "restored": restored }),
+    ))
+}
+
+fn score_view(s: &vigil_detect::score::Score) -> ScoreView {
+    ScoreView {
+        score: s.score,
+        band: s.band.as_str().into(),
+        deductions: s
+            .deductions
+            .iter()
+            .map(|(m, p)| (m.to_string(), *p))
+            .collect(),
+        capped_at: s.capped_at,
+    }
+}
+
+async fn fleet_score(State(st): State<SharedState>) -> ApiResult<Json<FleetScore>> {
+    let counts = alert_counts(&st).await?;
+    let mut hosts: Vec<HostScore> = st
+        .store
+        .hosts()
+        .await?
+        .into_iter()
+        .filter(|h| h.uninstalled_at.is_none())
+        .map(|h| {
+            let c = counts.get(&h.id);
+            let n = |level: &str| c.and_then(|m| m.get(level)).copied().unwrap_or(0).max(0) as u64;
+            let pending = Pending {
+                alerts_urgent: n("urgent"),
+                alerts_suspicious: n("suspicious"),
+                alerts_reminder: n("reminder"),
+                ..Pending::default()
+            };
+            HostScore {
+                host_id: h.id,
+                hostname: h.hostname,
+                score: score_view(&score(&pending)),
+            }
+        })
+        .collect();
+    hosts.sort_by_key(|h| h.score.score);
+    let mean = if hosts.is_empty() {
+        100
+    } else {
+        (hosts.iter().map(|h| h.score.score as f64).sum::<f64>() / hosts.len() as f64).round()
+            as u32
+    };
+    let fleet = ScoreView {
+        score: mean,
+        band: vigil_detect::score::Band::of(mean).as_str().into(),
+        deductions: Vec::new(),
+        capped_at: None,
+    };
+    Ok(Json(FleetScore { fleet, hosts }))
 }

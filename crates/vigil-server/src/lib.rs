@@ -137,8 +137,9 @@ pub async fn start(
         agent_listener,
         tls_config,
         agent_router,
-        rx,
+        rx.clone(),
     )));
+    tasks.push(tokio::spawn(expire_alerts(state.clone(), rx)));
     tracing::info!(%api_addr, %agent_addr, %public_url, "server started");
     Ok(RunningServer {
         api_addr,
@@ -148,6 +149,25 @@ pub async fn start(
         shutdown,
         tasks,
     })
+}
+
+/// Every ten minutes (and at start), alerts unhandled for 30 days become expired.
+async fn expire_alerts(state: state::SharedState, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let cutoff = state.now() - vigil_model::ALERT_EXPIRES_AFTER_SECS;
+        match state.store.expire_alerts(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                expired = n,
+                "alerts expired after 30 days without recurring"
+            ),
+            Err(e) => tracing::warn!(error = %e, "expiring alerts failed; retrying later"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(600)) => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+    }
 }
 
 fn default_public_url(agent_addr: SocketAddr) -> String {

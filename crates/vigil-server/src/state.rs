@@ -4,7 +4,8 @@ use crate::pki::Pki;
 use crate::ServerConfig;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use vigil_store::Store;
+use vigil_detect::whitelist::{Rule, Scope};
+use vigil_store::{Store, WhitelistRuleRecord};
 
 /// The server's only source of time, so tests can move it.
 pub trait Clock: Send + Sync + 'static {
@@ -31,6 +32,32 @@ impl Clock for SystemClock {
 pub struct CachedHost {
     pub public_key: Vec<u8>,
     pub uninstalled: bool,
+    pub group: String,
+}
+
+/// Whitelist rules as the engines use them, reloaded when changed here and at least every
+/// [`RULES_MAX_AGE_SECS`] (other servers sharing the database may have changed them).
+#[derive(Debug, Default)]
+pub struct RuleCache {
+    rules: Arc<Vec<Rule>>,
+    loaded_at: Option<i64>,
+}
+
+pub const RULES_MAX_AGE_SECS: i64 = 30;
+
+/// Turns a stored rule into the engine's form; a rule with an unknown scope matches nothing.
+pub fn rule_of(r: &WhitelistRuleRecord) -> Rule {
+    let scope = match r.scope.as_str() {
+        "all" => Scope::All,
+        "group" => Scope::Group(r.scope_value.clone()),
+        _ => Scope::Host(r.scope_value.clone()),
+    };
+    Rule {
+        id: r.id,
+        kind: r.kind,
+        scope,
+        fields: r.fields.clone(),
+    }
 }
 
 pub struct AppState {
@@ -40,6 +67,7 @@ pub struct AppState {
     pub pki: Pki,
     pub public_url: String,
     pub hosts: RwLock<HashMap<String, CachedHost>>,
+    pub whitelist: tokio::sync::Mutex<RuleCache>,
     /// This binary and its SHA-256, read on first download.
     pub binary: tokio::sync::OnceCell<(bytes::Bytes, String)>,
 }
@@ -61,11 +89,32 @@ impl AppState {
             pki,
             public_url,
             hosts: RwLock::new(HashMap::new()),
+            whitelist: tokio::sync::Mutex::new(RuleCache::default()),
             binary: tokio::sync::OnceCell::new(),
         })
     }
 
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// The current whitelist rules.
+    pub async fn whitelist_rules(&self) -> Result<Arc<Vec<Rule>>, vigil_store::StoreError> {
+        let mut cache = self.whitelist.lock().await;
+        let now = self.now();
+        if cache
+            .loaded_at
+            .is_none_or(|t| now - t >= RULES_MAX_AGE_SECS || now < t)
+        {
+            let rules = self.store.whitelist_rules().await?;
+            cache.rules = Arc::new(rules.iter().map(rule_of).collect());
+            cache.loaded_at = Some(now);
+        }
+        Ok(cache.rules.clone())
+    }
+
+    /// Forces a reload on next use, after a rule changed.
+    pub async fn invalidate_whitelist(&self) {
+        self.whitelist.lock().await.loaded_at = None;
     }
 }

@@ -15,7 +15,7 @@ pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use std::sync::Arc;
-use vigil_model::{NewAlert, Timestamp};
+use vigil_model::{AlertKind, AlertStatus, NewAlert, Timestamp};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -121,18 +121,52 @@ pub trait Store: Send + Sync + 'static {
 
     // --- events and alerts ---
     /// Commits a batch's events and the alerts raised from them atomically, once per `seq`.
+    /// Each alert comes with the whitelist rule that covers it, if any: such an alert is stored
+    /// as `whitelisted` instead of being raised.
     async fn ingest(
         &self,
         host_id: &str,
         seq: i64,
         events: &[EventRow],
-        alerts: &[NewAlert],
+        alerts: &[(NewAlert, Option<i64>)],
         now: Timestamp,
     ) -> Result<Ingested>;
     async fn event_count(&self, host_id: Option<&str>) -> Result<i64>;
     async fn events(&self, host_id: &str, limit: i64) -> Result<Vec<StoredEvent>>;
     async fn alerts(&self, filter: &AlertFilter) -> Result<(Vec<AlertRecord>, i64)>;
     async fn alert(&self, id: i64) -> Result<Option<AlertRecord>>;
+    /// Sets `to` on each alert whose status is one of `from`, recording who and why.
+    async fn transition_alerts(
+        &self,
+        ids: &[i64],
+        from: &[AlertStatus],
+        to: AlertStatus,
+        by: &str,
+        note: &str,
+        now: Timestamp,
+    ) -> Result<Vec<Transition>>;
+    /// Unhandled alerts last seen before `before` become expired; returns how many.
+    async fn expire_alerts(&self, before: Timestamp) -> Result<u64>;
+    /// Alerts of one kind whose status is one of `statuses`.
+    async fn alerts_of_kind(
+        &self,
+        kind: AlertKind,
+        statuses: &[AlertStatus],
+    ) -> Result<Vec<AlertRecord>>;
+    async fn add_whitelist_rule(&self, rule: &WhitelistRuleRecord) -> Result<i64>;
+    async fn whitelist_rules(&self) -> Result<Vec<WhitelistRuleRecord>>;
+    /// Marks the alerts whitelisted by `rule_id` (those not already whitelisted); returns how many.
+    async fn whitelist_alerts(
+        &self,
+        ids: &[i64],
+        rule_id: i64,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<u64>;
+    /// Deletes a rule and returns the alerts it covered to `unhandled`. `None` if no such rule,
+    /// else how many alerts came back.
+    async fn delete_whitelist_rule(&self, id: i64) -> Result<Option<u64>>;
+
     /// Unhandled alerts per (host, level).
     async fn unhandled_alert_counts(&self) -> Result<Vec<(String, String, i64)>>;
 }

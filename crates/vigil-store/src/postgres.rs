@@ -7,13 +7,17 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::str::FromStr;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
-use vigil_model::{NewAlert, Timestamp};
+use vigil_model::{AlertKind, AlertStatus, NewAlert, Timestamp};
 
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/001_foundation.sql")),
     (
         2,
         include_str!("../migrations/postgres/002_agent_stats.sql"),
+    ),
+    (
+        3,
+        include_str!("../migrations/postgres/003_alert_lifecycle.sql"),
     ),
 ];
 
@@ -136,7 +140,8 @@ fn code_from_row(r: &Row) -> InstallCodeRecord {
 }
 
 const ALERT_COLUMNS: &str =
-    "id, host_id, kind, level, status, name, dedup_key, evidence, first_seen, last_seen, count";
+    "id, host_id, kind, level, status, name, dedup_key, evidence, first_seen, \
+     last_seen, count, handled_at, handled_by, note, whitelist_rule_id";
 
 fn alert_from_row(r: &Row) -> AlertRecord {
     let evidence: String = r.get(7);
@@ -152,6 +157,10 @@ fn alert_from_row(r: &Row) -> AlertRecord {
         first_seen: r.get(8),
         last_seen: r.get(9),
         count: r.get(10),
+        handled_at: r.get(11),
+        handled_by: r.get(12),
+        note: r.get(13),
+        whitelist_rule_id: r.get(14),
     }
 }
 
@@ -473,7 +482,7 @@ impl Store for PostgresStore {
         host_id: &str,
         seq: i64,
         events: &[EventRow],
-        alerts: &[NewAlert],
+        alerts: &[(NewAlert, Option<i64>)],
         now: Timestamp,
     ) -> Result<Ingested> {
         let mut c = self.client().await?;
@@ -512,17 +521,23 @@ impl Store for PostgresStore {
                 .await?;
         }
         if !alerts.is_empty() {
+            // A recurring alert is live again unless an operator ignored or whitelisted it.
             let st = tx
                 .prepare_cached(
-                    "INSERT INTO alerts (host_id, kind, level, status, name, dedup_key, evidence, first_seen, last_seen) \
-                     VALUES ($1, $2, $3, 'unhandled', $4, $5, $6, $7, $7) \
+                    "INSERT INTO alerts (host_id, kind, level, status, name, dedup_key, evidence, \
+                       first_seen, last_seen, whitelist_rule_id) \
+                     VALUES ($1, $2, $3, CASE WHEN $8::BIGINT IS NULL THEN 'unhandled' ELSE 'whitelisted' END, \
+                       $4, $5, $6, $7, $7, $8) \
                      ON CONFLICT (host_id, kind, dedup_key) DO UPDATE SET \
                        last_seen = GREATEST(alerts.last_seen, excluded.last_seen), count = alerts.count + 1, \
                        level = excluded.level, name = excluded.name, evidence = excluded.evidence, \
-                       status = CASE WHEN alerts.status = 'expired' THEN 'unhandled' ELSE alerts.status END",
+                       whitelist_rule_id = COALESCE(excluded.whitelist_rule_id, alerts.whitelist_rule_id), \
+                       status = CASE WHEN excluded.whitelist_rule_id IS NOT NULL THEN 'whitelisted' \
+                         WHEN alerts.status IN ('expired', 'handled') THEN 'unhandled' \
+                         ELSE alerts.status END",
                 )
                 .await?;
-            for a in alerts {
+            for (a, rule) in alerts {
                 tx.execute(
                     &st,
                     &[
@@ -533,6 +548,7 @@ impl Store for PostgresStore {
                         &a.key,
                         &evidence_to_json(&a.evidence),
                         &a.time,
+                        rule,
                     ],
                 )
                 .await?;
@@ -605,6 +621,160 @@ impl Store for PostgresStore {
             )
             .await?;
         Ok(row.as_ref().map(alert_from_row))
+    }
+
+    async fn transition_alerts(
+        &self,
+        ids: &[i64],
+        from: &[AlertStatus],
+        to: AlertStatus,
+        by: &str,
+        note: &str,
+        now: Timestamp,
+    ) -> Result<Vec<Transition>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let update = tx
+            .prepare(&format!(
+                "UPDATE alerts SET status = $2, handled_at = $3, handled_by = $4, note = $5 \
+                 WHERE id = $1 AND status IN ({})",
+                status_list(from)
+            ))
+            .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            if tx
+                .execute(&update, &[&id, &to.as_str(), &now, &by, &note])
+                .await?
+                == 1
+            {
+                out.push(Transition::Changed(id));
+                continue;
+            }
+            let row = tx
+                .query_opt("SELECT status FROM alerts WHERE id = $1", &[&id])
+                .await?;
+            out.push(match row {
+                Some(r) => Transition::Unchanged {
+                    id,
+                    status: parse_status(r.get(0)),
+                },
+                None => Transition::Missing(id),
+            });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn expire_alerts(&self, before: Timestamp) -> Result<u64> {
+        let c = self.client().await?;
+        Ok(c.execute(
+            "UPDATE alerts SET status = 'expired' WHERE status = 'unhandled' AND last_seen < $1",
+            &[&before],
+        )
+        .await?)
+    }
+
+    async fn alerts_of_kind(
+        &self,
+        kind: AlertKind,
+        statuses: &[AlertStatus],
+    ) -> Result<Vec<AlertRecord>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT {ALERT_COLUMNS} FROM alerts WHERE kind = $1 AND status IN ({})",
+                    status_list(statuses)
+                ),
+                &[&kind.as_str()],
+            )
+            .await?;
+        Ok(rows.iter().map(alert_from_row).collect())
+    }
+
+    async fn add_whitelist_rule(&self, r: &WhitelistRuleRecord) -> Result<i64> {
+        let c = self.client().await?;
+        let row = c
+            .query_one(
+                "INSERT INTO whitelist_rules (kind, scope, scope_value, fields, note, created_at, created_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                &[
+                    &r.kind.as_str(),
+                    &r.scope,
+                    &r.scope_value,
+                    &labels_to_json(&r.fields),
+                    &r.note,
+                    &r.created_at,
+                    &r.created_by,
+                ],
+            )
+            .await?;
+        Ok(row.get(0))
+    }
+
+    async fn whitelist_rules(&self) -> Result<Vec<WhitelistRuleRecord>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT id, kind, scope, scope_value, fields, note, created_at, created_by \
+                 FROM whitelist_rules ORDER BY id",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let fields: String = r.get(4);
+                WhitelistRuleRecord {
+                    id: r.get(0),
+                    kind: parse_kind(r.get(1)),
+                    scope: r.get(2),
+                    scope_value: r.get(3),
+                    fields: serde_json::from_str(&fields).unwrap_or_default(),
+                    note: r.get(5),
+                    created_at: r.get(6),
+                    created_by: r.get(7),
+                }
+            })
+            .collect())
+    }
+
+    async fn whitelist_alerts(
+        &self,
+        ids: &[i64],
+        rule_id: i64,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<u64> {
+        let c = self.client().await?;
+        Ok(c.execute(
+            "UPDATE alerts SET status = 'whitelisted', whitelist_rule_id = $2, handled_at = $3, \
+             handled_by = $4 WHERE id = ANY($1) AND status <> 'whitelisted'",
+            &[&ids, &rule_id, &now, &by],
+        )
+        .await?)
+    }
+
+    async fn delete_whitelist_rule(&self, id: i64) -> Result<Option<u64>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        if tx
+            .execute("DELETE FROM whitelist_rules WHERE id = $1", &[&id])
+            .await?
+            == 0
+        {
+            return Ok(None);
+        }
+        let n = tx
+            .execute(
+                "UPDATE alerts SET status = CASE WHEN status = 'whitelisted' THEN 'unhandled' ELSE status END, \
+                 whitelist_rule_id = NULL WHERE whitelist_rule_id = $1",
+                &[&id],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(Some(n))
     }
 
     async fn unhandled_alert_counts(&self) -> Result<Vec<(String, String, i64)>> {

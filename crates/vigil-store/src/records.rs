@@ -107,6 +107,39 @@ pub struct AlertRecord {
     pub first_seen: Timestamp,
     pub last_seen: Timestamp,
     pub count: i64,
+    /// When and by whom the status was last set by an operator.
+    pub handled_at: Option<Timestamp>,
+    pub handled_by: String,
+    pub note: String,
+    /// The whitelist rule that covers this alert, while its status is `whitelisted`.
+    pub whitelist_rule_id: Option<i64>,
+}
+
+/// What happened to one alert of a status change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    Changed(i64),
+    /// The alert was not in a status the change starts from (already handled by someone).
+    Unchanged {
+        id: i64,
+        status: AlertStatus,
+    },
+    Missing(i64),
+}
+
+/// A whitelist rule as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WhitelistRuleRecord {
+    pub id: i64,
+    pub kind: AlertKind,
+    /// `all`, `group` or `host`.
+    pub scope: String,
+    /// The group name or host id; empty for `all`.
+    pub scope_value: String,
+    pub fields: BTreeMap<String, String>,
+    pub note: String,
+    pub created_at: Timestamp,
+    pub created_by: String,
 }
 
 /// Alert list query; `None` fields do not filter.
@@ -131,6 +164,14 @@ impl Default for AlertFilter {
             offset: 0,
         }
     }
+}
+
+pub(crate) fn status_list(statuses: &[AlertStatus]) -> String {
+    statuses
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub(crate) fn labels_to_json(labels: &BTreeMap<String, String>) -> String {

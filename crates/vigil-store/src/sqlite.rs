@@ -7,11 +7,15 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use vigil_model::{NewAlert, Timestamp};
+use vigil_model::{AlertKind, AlertStatus, NewAlert, Timestamp};
 
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/001_foundation.sql")),
     (2, include_str!("../migrations/sqlite/002_agent_stats.sql")),
+    (
+        3,
+        include_str!("../migrations/sqlite/003_alert_lifecycle.sql"),
+    ),
 ];
 
 #[derive(Clone)]
@@ -161,7 +165,8 @@ fn code_from_row(r: &Row<'_>) -> rusqlite::Result<InstallCodeRecord> {
 }
 
 const ALERT_COLUMNS: &str =
-    "id, host_id, kind, level, status, name, dedup_key, evidence, first_seen, last_seen, count";
+    "id, host_id, kind, level, status, name, dedup_key, evidence, first_seen, \
+     last_seen, count, handled_at, handled_by, note, whitelist_rule_id";
 
 fn alert_from_row(r: &Row<'_>) -> rusqlite::Result<AlertRecord> {
     let kind: String = r.get(2)?;
@@ -180,6 +185,10 @@ fn alert_from_row(r: &Row<'_>) -> rusqlite::Result<AlertRecord> {
         first_seen: r.get(8)?,
         last_seen: r.get(9)?,
         count: r.get(10)?,
+        handled_at: r.get(11)?,
+        handled_by: r.get(12)?,
+        note: r.get(13)?,
+        whitelist_rule_id: r.get(14)?,
     })
 }
 
@@ -504,7 +513,7 @@ impl Store for SqliteStore {
         host_id: &str,
         seq: i64,
         events: &[EventRow],
-        alerts: &[NewAlert],
+        alerts: &[(NewAlert, Option<i64>)],
         now: Timestamp,
     ) -> Result<Ingested> {
         let (host_id, events, alerts) = (host_id.to_string(), events.to_vec(), alerts.to_vec());
@@ -527,18 +536,30 @@ impl Store for SqliteStore {
                 for e in &events {
                     ins.execute(params![host_id, seq, e.time, e.kind, e.body])?;
                 }
+                // A recurring alert is live again unless an operator ignored or whitelisted it.
                 let mut up = tx.prepare_cached(
-                    "INSERT INTO alerts (host_id, kind, level, status, name, dedup_key, evidence, first_seen, last_seen) \
-                     VALUES (?1, ?2, ?3, 'unhandled', ?4, ?5, ?6, ?7, ?7) \
+                    "INSERT INTO alerts (host_id, kind, level, status, name, dedup_key, evidence, \
+                       first_seen, last_seen, whitelist_rule_id) \
+                     VALUES (?1, ?2, ?3, CASE WHEN ?8 IS NULL THEN 'unhandled' ELSE 'whitelisted' END, \
+                       ?4, ?5, ?6, ?7, ?7, ?8) \
                      ON CONFLICT (host_id, kind, dedup_key) DO UPDATE SET \
                        last_seen = MAX(alerts.last_seen, excluded.last_seen), count = alerts.count + 1, \
                        level = excluded.level, name = excluded.name, evidence = excluded.evidence, \
-                       status = CASE WHEN alerts.status = 'expired' THEN 'unhandled' ELSE alerts.status END",
+                       whitelist_rule_id = COALESCE(excluded.whitelist_rule_id, alerts.whitelist_rule_id), \
+                       status = CASE WHEN excluded.whitelist_rule_id IS NOT NULL THEN 'whitelisted' \
+                         WHEN alerts.status IN ('expired', 'handled') THEN 'unhandled' \
+                         ELSE alerts.status END",
                 )?;
-                for a in &alerts {
+                for (a, rule) in &alerts {
                     up.execute(params![
-                        host_id, a.kind.as_str(), a.level.as_str(), a.name, a.key,
-                        evidence_to_json(&a.evidence), a.time
+                        host_id,
+                        a.kind.as_str(),
+                        a.level.as_str(),
+                        a.name,
+                        a.key,
+                        evidence_to_json(&a.evidence),
+                        a.time,
+                        rule
                     ])?;
                 }
             }
@@ -613,6 +634,159 @@ impl Store for SqliteStore {
                 alert_from_row,
             )
             .optional()?)
+        })
+        .await
+    }
+
+    async fn transition_alerts(
+        &self,
+        ids: &[i64],
+        from: &[AlertStatus],
+        to: AlertStatus,
+        by: &str,
+        note: &str,
+        now: Timestamp,
+    ) -> Result<Vec<Transition>> {
+        let (ids, by, note) = (ids.to_vec(), by.to_string(), note.to_string());
+        let from = status_list(from);
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let n = tx.execute(
+                    &format!(
+                        "UPDATE alerts SET status = ?2, handled_at = ?3, handled_by = ?4, note = ?5 \
+                         WHERE id = ?1 AND status IN ({from})"
+                    ),
+                    params![id, to.as_str(), now, by, note],
+                )?;
+                if n == 1 {
+                    out.push(Transition::Changed(id));
+                    continue;
+                }
+                let status: Option<String> = tx
+                    .query_row("SELECT status FROM alerts WHERE id = ?1", [id], |r| r.get(0))
+                    .optional()?;
+                out.push(match status {
+                    Some(s) => Transition::Unchanged { id, status: parse_status(&s) },
+                    None => Transition::Missing(id),
+                });
+            }
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn expire_alerts(&self, before: Timestamp) -> Result<u64> {
+        self.write(move |c| {
+            Ok(c.execute(
+                "UPDATE alerts SET status = 'expired' WHERE status = 'unhandled' AND last_seen < ?1",
+                [before],
+            )? as u64)
+        })
+        .await
+    }
+
+    async fn alerts_of_kind(
+        &self,
+        kind: AlertKind,
+        statuses: &[AlertStatus],
+    ) -> Result<Vec<AlertRecord>> {
+        let statuses = status_list(statuses);
+        self.read(move |c| {
+            let mut st = c.prepare(&format!(
+                "SELECT {ALERT_COLUMNS} FROM alerts WHERE kind = ?1 AND status IN ({statuses})"
+            ))?;
+            let rows = st.query_map([kind.as_str()], alert_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn add_whitelist_rule(&self, r: &WhitelistRuleRecord) -> Result<i64> {
+        let r = r.clone();
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO whitelist_rules (kind, scope, scope_value, fields, note, created_at, created_by) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    r.kind.as_str(),
+                    r.scope,
+                    r.scope_value,
+                    labels_to_json(&r.fields),
+                    r.note,
+                    r.created_at,
+                    r.created_by
+                ],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+        .await
+    }
+
+    async fn whitelist_rules(&self) -> Result<Vec<WhitelistRuleRecord>> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT id, kind, scope, scope_value, fields, note, created_at, created_by \
+                 FROM whitelist_rules ORDER BY id",
+            )?;
+            let rows = st.query_map([], |r| {
+                let kind: String = r.get(1)?;
+                let fields: String = r.get(4)?;
+                Ok(WhitelistRuleRecord {
+                    id: r.get(0)?,
+                    kind: parse_kind(&kind),
+                    scope: r.get(2)?,
+                    scope_value: r.get(3)?,
+                    fields: serde_json::from_str(&fields).unwrap_or_default(),
+                    note: r.get(5)?,
+                    created_at: r.get(6)?,
+                    created_by: r.get(7)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn whitelist_alerts(
+        &self,
+        ids: &[i64],
+        rule_id: i64,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<u64> {
+        let (ids, by) = (ids.to_vec(), by.to_string());
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let mut n = 0;
+            for id in ids {
+                n += tx.execute(
+                    "UPDATE alerts SET status = 'whitelisted', whitelist_rule_id = ?2, handled_at = ?3, \
+                     handled_by = ?4 WHERE id = ?1 AND status <> 'whitelisted'",
+                    params![id, rule_id, now, by],
+                )? as u64;
+            }
+            tx.commit()?;
+            Ok(n)
+        })
+        .await
+    }
+
+    async fn delete_whitelist_rule(&self, id: i64) -> Result<Option<u64>> {
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            if tx.execute("DELETE FROM whitelist_rules WHERE id = ?1", [id])? == 0 {
+                return Ok(None);
+            }
+            let n = tx.execute(
+                "UPDATE alerts SET status = CASE WHEN status = 'whitelisted' THEN 'unhandled' ELSE status END, \
+                 whitelist_rule_id = NULL WHERE whitelist_rule_id = ?1",
+                [id],
+            )?;
+            tx.commit()?;
+            Ok(Some(n as u64))
         })
         .await
     }

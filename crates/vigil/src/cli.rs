@@ -42,9 +42,32 @@ pub enum Command {
     /// List hosts and show their fingerprints.
     #[command(subcommand)]
     Hosts(HostsCommand),
-    /// List and show alerts.
+    /// List, show and handle alerts.
     #[command(subcommand)]
     Alerts(AlertsCommand),
+    /// List and remove whitelist rules (create them with `vigil alerts handle --action whitelist`).
+    #[command(subcommand)]
+    Whitelist(WhitelistCommand),
+    /// The security score of the fleet and of each host.
+    Score {
+        #[command(flatten)]
+        api: ApiOpts,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WhitelistCommand {
+    /// List whitelist rules.
+    List {
+        #[command(flatten)]
+        api: ApiOpts,
+    },
+    /// Delete a rule: the alerts it covered return to the list.
+    Remove {
+        id: i64,
+        #[command(flatten)]
+        api: ApiOpts,
+    },
 }
 
 #[derive(Debug, Args, Clone)]
@@ -226,6 +249,24 @@ pub enum AlertsCommand {
         #[command(flatten)]
         api: ApiOpts,
     },
+    /// Handle alerts: ignore, handled, whitelist (a rule keyed by the alert type's fields, for the
+    /// alert's host, its group or all hosts) or unwhitelist.
+    Handle {
+        /// Alert ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
+        /// ignore, handled, whitelist or unwhitelist
+        #[arg(long)]
+        action: String,
+        /// Why (kept with the alert or the rule).
+        #[arg(long, default_value = "")]
+        note: String,
+        /// For whitelist: host, group or all.
+        #[arg(long, default_value = "host")]
+        scope: String,
+        #[command(flatten)]
+        api: ApiOpts,
+    },
 }
 
 pub fn init_logging(verbose: u8) {
@@ -259,6 +300,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Up(a) => up::up(a).await,
         Command::Server(a) => up::server(a).await,
         Command::Agent(cmd) => agent(cmd).await,
+        Command::Whitelist(cmd) => whitelist(cmd).await,
+        Command::Score { api } => {
+            let v = ApiClient::new(&api)?.get("/api/v1/score").await?;
+            output::score(&v, api.json)
+        }
         Command::InstallCode(cmd) => match cmd {
             InstallCodeCommand::Create {
                 group,
@@ -347,6 +393,19 @@ pub async fn run(cli: Cli) -> Result<()> {
                     .await?;
                 output::alerts(&list, api.json)
             }
+            AlertsCommand::Handle {
+                ids,
+                action,
+                note,
+                scope,
+                api,
+            } => {
+                let body = serde_json::json!({ "ids": ids, "action": action, "note": note, "scope": scope });
+                let v = ApiClient::new(&api)?
+                    .post("/api/v1/alerts/handle", &body)
+                    .await?;
+                output::handled(&v, api.json)
+            }
             AlertsCommand::Show { id, api } => {
                 let a = ApiClient::new(&api)?
                     .get(&format!("/api/v1/alerts/{id}"))
@@ -368,6 +427,26 @@ fn encode(s: &str) -> String {
         }
     }
     out
+}
+
+async fn whitelist(cmd: WhitelistCommand) -> Result<()> {
+    match cmd {
+        WhitelistCommand::List { api } => {
+            let v = ApiClient::new(&api)?.get("/api/v1/whitelist").await?;
+            output::rules(&v, api.json)
+        }
+        WhitelistCommand::Remove { id, api } => {
+            let v = ApiClient::new(&api)?
+                .delete(&format!("/api/v1/whitelist/{id}"))
+                .await?;
+            let restored = v.get("restored").and_then(|n| n.as_i64()).unwrap_or(0);
+            output::one(
+                &v,
+                api.json,
+                &format!("whitelist rule {id} removed; {restored} alert(s) back in the list"),
+            )
+        }
+    }
 }
 
 async fn agent(cmd: AgentCommand) -> Result<()> {

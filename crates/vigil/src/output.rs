@@ -368,3 +368,99 @@ pub fn alert(a: &Value, json: bool) -> Result<()> {
     }
     Ok(())
 }
+
+pub fn handled(v: &Value, json: bool) -> Result<()> {
+    let results = array(v, "results");
+    if json {
+        json_lines(results);
+        return Ok(());
+    }
+    for r in results {
+        println!("{:<10} {}", s(r, "outcome"), s(r, "message"));
+    }
+    if results.iter().any(|r| s(r, "outcome") != "changed") {
+        anyhow::bail!("not every alert was changed (see above)");
+    }
+    Ok(())
+}
+
+pub fn rules(v: &Value, json: bool) -> Result<()> {
+    let rules = array(v, "rules");
+    if json {
+        json_lines(rules);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = rules
+        .iter()
+        .map(|r| {
+            let fields = r
+                .get("fields")
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, x)| format!("{k}={}", x.as_str().unwrap_or("")))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            let scope = match s(r, "scope_value").as_str() {
+                "" => s(r, "scope"),
+                v => format!("{} {v}", s(r, "scope")),
+            };
+            vec![
+                s(r, "id"),
+                s(r, "kind"),
+                scope,
+                fields,
+                s(r, "created_by"),
+                time(r, "created_at"),
+                s(r, "note"),
+            ]
+        })
+        .collect();
+    table(
+        &["id", "kind", "scope", "key", "by", "created (utc)", "note"],
+        &rows,
+    );
+    Ok(())
+}
+
+pub fn score(v: &Value, json: bool) -> Result<()> {
+    if json {
+        println!("{v}");
+        return Ok(());
+    }
+    let fleet = v.get("fleet").cloned().unwrap_or_default();
+    println!("fleet score {} ({})", s(&fleet, "score"), s(&fleet, "band"));
+    let rows: Vec<Vec<String>> = array(v, "hosts")
+        .iter()
+        .map(|h| {
+            let costs = array(h, "deductions")
+                .iter()
+                .filter_map(|d| {
+                    let d = d.as_array()?;
+                    Some(format!("{} -{}", d.first()?.as_str()?, d.get(1)?))
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let cap = h
+                .get("capped_at")
+                .and_then(Value::as_u64)
+                .map(|c| format!("capped at {c}"))
+                .unwrap_or_default();
+            vec![
+                s(h, "host_id"),
+                s(h, "hostname"),
+                s(h, "score"),
+                s(h, "band"),
+                costs,
+                cap,
+            ]
+        })
+        .collect();
+    table(
+        &["host", "hostname", "score", "band", "deductions", ""],
+        &rows,
+    );
+    Ok(())
+}
