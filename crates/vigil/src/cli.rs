@@ -100,6 +100,9 @@ pub struct UpArgs {
     /// Do not run the local agent (server only, on SQLite).
     #[arg(long)]
     pub no_agent: bool,
+    /// Seconds between the local agent's fingerprint collections.
+    #[arg(long, default_value_t = 60)]
+    pub collect_secs: u64,
 }
 
 #[derive(Debug, Args)]

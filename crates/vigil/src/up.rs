@@ -113,6 +113,7 @@ pub async fn up(args: UpArgs) -> Result<()> {
         println!("this host enrolled as {}", id.host_id);
     }
     let mut cfg = vigil_agent::AgentConfig::new(agent_dir);
+    cfg.collect_secs = args.collect_secs.max(1);
     // The local agent always dials the loopback address, whatever port this start bound.
     cfg.server = Some(local_url);
     let (tx, rx) = tokio::sync::watch::channel(false);
