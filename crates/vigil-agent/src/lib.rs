@@ -5,6 +5,8 @@
 pub mod client;
 pub mod collect;
 pub mod identity;
+pub mod quarantine;
+pub mod respond;
 pub mod run;
 pub mod service;
 pub mod spool;

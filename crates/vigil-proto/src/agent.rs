@@ -8,6 +8,7 @@ pub const PATH_HEARTBEAT: &str = "/agent/v1/heartbeat";
 pub const PATH_INVENTORY: &str = "/agent/v1/inventory";
 pub const PATH_EVENTS: &str = "/agent/v1/events";
 pub const PATH_UNINSTALL: &str = "/agent/v1/uninstall";
+pub const PATH_COMMAND_RESULT: &str = "/agent/v1/command-result";
 pub const PATH_CA: &str = "/agent/v1/ca.pem";
 pub const PATH_INSTALL_SCRIPT: &str = "/agent/v1/install.sh";
 pub const PATH_DOWNLOAD: &str = "/agent/v1/download/vigil";
@@ -31,6 +32,9 @@ pub struct EnrollResponse {
     pub host_id: String,
     pub group: String,
     pub settings: AgentSettings,
+    /// Base64 Ed25519 public key that signs the server's commands; the agent pins it.
+    #[serde(default)]
+    pub command_key: String,
 }
 
 /// Cadences the server asks of its agents.
@@ -64,6 +68,65 @@ pub struct SpoolStats {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HeartbeatResponse {
     pub settings: AgentSettings,
+    /// Actions for this host, each signed by the server's command key.
+    #[serde(default)]
+    pub commands: Vec<SignedCommand>,
+}
+
+/// An action the server asks one host to take. Carried as the exact JSON text that was signed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Command {
+    pub id: i64,
+    pub host_id: String,
+    pub issued_at: i64,
+    /// The agent refuses the command after this time.
+    pub expires_at: i64,
+    #[serde(flatten)]
+    pub action: CommandAction,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum CommandAction {
+    /// Kill a process; `exe` guards against a recycled pid.
+    KillProcess { pid: u32, exe: Option<String> },
+    /// Move a file into the agent's quarantine box.
+    QuarantineFile { path: String },
+    /// Kill a process and quarantine its executable.
+    KillAndQuarantine { pid: u32, exe: Option<String> },
+    /// Put a quarantined file back.
+    RestoreFile { quarantine_id: String, overwrite: bool },
+}
+
+impl CommandAction {
+    pub fn name(&self) -> &'static str {
+        match self {
+            CommandAction::KillProcess { .. } => "kill_process",
+            CommandAction::QuarantineFile { .. } => "quarantine_file",
+            CommandAction::KillAndQuarantine { .. } => "kill_and_quarantine",
+            CommandAction::RestoreFile { .. } => "restore_file",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SignedCommand {
+    /// JSON of a [`Command`], exactly as signed.
+    pub payload: String,
+    /// Base64 Ed25519 signature (see [`crate::auth::sign_command`]).
+    pub signature: String,
+}
+
+/// What the agent did with a command.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CommandResult {
+    pub id: i64,
+    pub ok: bool,
+    /// On failure, the exact error; on success, what was done.
+    pub message: String,
+    /// Details, e.g. the quarantined file's record.
+    #[serde(default)]
+    pub data: serde_json::Value,
 }
 
 /// A full fingerprint snapshot.
