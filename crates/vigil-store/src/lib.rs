@@ -167,6 +167,29 @@ pub trait Store: Send + Sync + 'static {
     /// else how many alerts came back.
     async fn delete_whitelist_rule(&self, id: i64) -> Result<Option<u64>>;
 
+    // --- host actions ---
+    async fn queue_command(&self, command: &NewCommand) -> Result<i64>;
+    /// Commands of a host not yet finished nor expired at `now`, oldest first.
+    async fn pending_commands(&self, host_id: &str, now: Timestamp) -> Result<Vec<CommandRecord>>;
+    async fn mark_commands_sent(&self, ids: &[i64], now: Timestamp) -> Result<()>;
+    /// Records the agent's outcome of one of its own unfinished commands; `None` when the
+    /// command is unknown, another host's, or already finished.
+    async fn finish_command(
+        &self,
+        host_id: &str,
+        id: i64,
+        ok: bool,
+        message: &str,
+        result: &str,
+        now: Timestamp,
+    ) -> Result<Option<CommandRecord>>;
+    /// Unfinished commands past their expiry become `timed_out`; returns them.
+    async fn expire_commands(&self, now: Timestamp) -> Result<Vec<CommandRecord>>;
+    async fn commands(&self, host_id: Option<&str>, limit: i64) -> Result<Vec<CommandRecord>>;
+    async fn put_quarantined(&self, rec: &QuarantineRecord) -> Result<()>;
+    async fn quarantined(&self, host_id: Option<&str>) -> Result<Vec<QuarantineRecord>>;
+    async fn mark_restored(&self, host_id: &str, qid: &str, now: Timestamp) -> Result<bool>;
+
     /// Unhandled alerts per (host, level).
     async fn unhandled_alert_counts(&self) -> Result<Vec<(String, String, i64)>>;
 }

@@ -19,6 +19,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../migrations/postgres/003_alert_lifecycle.sql"),
     ),
+    (4, include_str!("../migrations/postgres/004_commands.sql")),
 ];
 
 /// Any fixed number works; it only has to be the same for every Vigil server.
@@ -136,6 +137,45 @@ fn code_from_row(r: &Row) -> InstallCodeRecord {
         expires_at: r.get(9),
         revoked_at: r.get(10),
         uses: r.get(11),
+    }
+}
+
+const COMMAND_COLUMNS: &str = "id, host_id, alert_id, action, params, state, created_at, \
+     created_by, expires_at, sent_at, finished_at, message, result";
+
+fn command_from_row(r: &Row) -> CommandRecord {
+    CommandRecord {
+        id: r.get(0),
+        host_id: r.get(1),
+        alert_id: r.get(2),
+        action: r.get(3),
+        params: r.get(4),
+        state: r.get(5),
+        created_at: r.get(6),
+        created_by: r.get(7),
+        expires_at: r.get(8),
+        sent_at: r.get(9),
+        finished_at: r.get(10),
+        message: r.get(11),
+        result: r.get(12),
+    }
+}
+
+const QUARANTINE_COLUMNS: &str =
+    "host_id, qid, path, sha256, md5, size, quarantined_at, state, restored_at, record";
+
+fn quarantine_from_row(r: &Row) -> QuarantineRecord {
+    QuarantineRecord {
+        host_id: r.get(0),
+        qid: r.get(1),
+        path: r.get(2),
+        sha256: r.get(3),
+        md5: r.get(4),
+        size: r.get(5),
+        quarantined_at: r.get(6),
+        state: r.get(7),
+        restored_at: r.get(8),
+        record: r.get(9),
     }
 }
 
@@ -775,6 +815,146 @@ impl Store for PostgresStore {
             .await?;
         tx.commit().await?;
         Ok(Some(n))
+    }
+
+    async fn queue_command(&self, c: &NewCommand) -> Result<i64> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "INSERT INTO commands (host_id, alert_id, action, params, state, created_at, created_by, expires_at) \
+                 VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7) RETURNING id",
+                &[&c.host_id, &c.alert_id, &c.action, &c.params, &c.created_at, &c.created_by, &c.expires_at],
+            )
+            .await?;
+        Ok(row.get(0))
+    }
+
+    async fn pending_commands(&self, host_id: &str, now: Timestamp) -> Result<Vec<CommandRecord>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT {COMMAND_COLUMNS} FROM commands WHERE host_id = $1 \
+                     AND state IN ('queued', 'sent') AND expires_at > $2 ORDER BY id"
+                ),
+                &[&host_id, &now],
+            )
+            .await?;
+        Ok(rows.iter().map(command_from_row).collect())
+    }
+
+    async fn mark_commands_sent(&self, ids: &[i64], now: Timestamp) -> Result<()> {
+        let c = self.client().await?;
+        c.execute(
+            "UPDATE commands SET state = 'sent', sent_at = COALESCE(sent_at, $2) \
+             WHERE id = ANY($1) AND state IN ('queued', 'sent')",
+            &[&ids, &now],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn finish_command(
+        &self,
+        host_id: &str,
+        id: i64,
+        ok: bool,
+        message: &str,
+        result: &str,
+        now: Timestamp,
+    ) -> Result<Option<CommandRecord>> {
+        let c = self.client().await?;
+        let state = if ok { "succeeded" } else { "failed" };
+        let row = c
+            .query_opt(
+                &format!(
+                    "UPDATE commands SET state = $3, finished_at = $4, message = $5, result = $6 \
+                     WHERE id = $1 AND host_id = $2 AND state IN ('queued', 'sent') RETURNING {COMMAND_COLUMNS}"
+                ),
+                &[&id, &host_id, &state, &now, &message, &result],
+            )
+            .await?;
+        Ok(row.as_ref().map(command_from_row))
+    }
+
+    async fn expire_commands(&self, now: Timestamp) -> Result<Vec<CommandRecord>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "UPDATE commands SET state = 'timed_out', finished_at = $1, \
+                     message = 'the host did not run the command before it expired' \
+                     WHERE state IN ('queued', 'sent') AND expires_at <= $1 RETURNING {COMMAND_COLUMNS}"
+                ),
+                &[&now],
+            )
+            .await?;
+        Ok(rows.iter().map(command_from_row).collect())
+    }
+
+    async fn commands(&self, host_id: Option<&str>, limit: i64) -> Result<Vec<CommandRecord>> {
+        let c = self.client().await?;
+        let limit = limit.clamp(1, 1000);
+        let rows = match host_id {
+            Some(h) => {
+                c.query(
+                    &format!("SELECT {COMMAND_COLUMNS} FROM commands WHERE host_id = $1 ORDER BY id DESC LIMIT {limit}"),
+                    &[&h],
+                )
+                .await?
+            }
+            None => {
+                c.query(&format!("SELECT {COMMAND_COLUMNS} FROM commands ORDER BY id DESC LIMIT {limit}"), &[])
+                    .await?
+            }
+        };
+        Ok(rows.iter().map(command_from_row).collect())
+    }
+
+    async fn put_quarantined(&self, q: &QuarantineRecord) -> Result<()> {
+        let c = self.client().await?;
+        c.execute(
+            &format!(
+                "INSERT INTO quarantine ({QUARANTINE_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) \
+                 ON CONFLICT (host_id, qid) DO UPDATE SET state = excluded.state, \
+                 restored_at = excluded.restored_at, record = excluded.record"
+            ),
+            &[
+                &q.host_id, &q.qid, &q.path, &q.sha256, &q.md5, &q.size, &q.quarantined_at, &q.state,
+                &q.restored_at, &q.record,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn quarantined(&self, host_id: Option<&str>) -> Result<Vec<QuarantineRecord>> {
+        let c = self.client().await?;
+        let rows = match host_id {
+            Some(h) => {
+                c.query(
+                    &format!("SELECT {QUARANTINE_COLUMNS} FROM quarantine WHERE host_id = $1 ORDER BY quarantined_at DESC, qid"),
+                    &[&h],
+                )
+                .await?
+            }
+            None => {
+                c.query(&format!("SELECT {QUARANTINE_COLUMNS} FROM quarantine ORDER BY quarantined_at DESC, qid"), &[])
+                    .await?
+            }
+        };
+        Ok(rows.iter().map(quarantine_from_row).collect())
+    }
+
+    async fn mark_restored(&self, host_id: &str, qid: &str, now: Timestamp) -> Result<bool> {
+        let c = self.client().await?;
+        Ok(c.execute(
+            "UPDATE quarantine SET state = 'restored', restored_at = $3 \
+             WHERE host_id = $1 AND qid = $2 AND state = 'quarantined'",
+            &[&host_id, &qid, &now],
+        )
+        .await?
+            == 1)
     }
 
     async fn unhandled_alert_counts(&self) -> Result<Vec<(String, String, i64)>> {

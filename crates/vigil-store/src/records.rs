@@ -223,3 +223,52 @@ pub(crate) fn alert_where(f: &AlertFilter, placeholder: char) -> (String, Vec<St
     };
     (sql, args)
 }
+
+/// A host action as queued by an operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCommand {
+    pub host_id: String,
+    pub alert_id: Option<i64>,
+    /// `kill_process`, `quarantine_file`, `kill_and_quarantine`, `restore_file`.
+    pub action: String,
+    /// The action's parameters as JSON.
+    pub params: String,
+    pub created_at: Timestamp,
+    pub created_by: String,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandRecord {
+    pub id: i64,
+    pub host_id: String,
+    pub alert_id: Option<i64>,
+    pub action: String,
+    pub params: String,
+    /// `queued`, `sent`, `succeeded`, `failed`, `timed_out`.
+    pub state: String,
+    pub created_at: Timestamp,
+    pub created_by: String,
+    pub expires_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    pub message: String,
+    pub result: String,
+}
+
+/// A file in a host's quarantine box, as the agent reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantineRecord {
+    pub host_id: String,
+    pub qid: String,
+    pub path: String,
+    pub sha256: String,
+    pub md5: String,
+    pub size: i64,
+    pub quarantined_at: Timestamp,
+    /// `quarantined` or `restored`.
+    pub state: String,
+    pub restored_at: Option<Timestamp>,
+    /// The agent's full record, JSON.
+    pub record: String,
+}

@@ -16,6 +16,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         3,
         include_str!("../migrations/sqlite/003_alert_lifecycle.sql"),
     ),
+    (4, include_str!("../migrations/sqlite/004_commands.sql")),
 ];
 
 #[derive(Clone)]
@@ -161,6 +162,45 @@ fn code_from_row(r: &Row<'_>) -> rusqlite::Result<InstallCodeRecord> {
         expires_at: r.get(9)?,
         revoked_at: r.get(10)?,
         uses: r.get(11)?,
+    })
+}
+
+const COMMAND_COLUMNS: &str = "id, host_id, alert_id, action, params, state, created_at, \
+     created_by, expires_at, sent_at, finished_at, message, result";
+
+fn command_from_row(r: &Row<'_>) -> rusqlite::Result<CommandRecord> {
+    Ok(CommandRecord {
+        id: r.get(0)?,
+        host_id: r.get(1)?,
+        alert_id: r.get(2)?,
+        action: r.get(3)?,
+        params: r.get(4)?,
+        state: r.get(5)?,
+        created_at: r.get(6)?,
+        created_by: r.get(7)?,
+        expires_at: r.get(8)?,
+        sent_at: r.get(9)?,
+        finished_at: r.get(10)?,
+        message: r.get(11)?,
+        result: r.get(12)?,
+    })
+}
+
+const QUARANTINE_COLUMNS: &str =
+    "host_id, qid, path, sha256, md5, size, quarantined_at, state, restored_at, record";
+
+fn quarantine_from_row(r: &Row<'_>) -> rusqlite::Result<QuarantineRecord> {
+    Ok(QuarantineRecord {
+        host_id: r.get(0)?,
+        qid: r.get(1)?,
+        path: r.get(2)?,
+        sha256: r.get(3)?,
+        md5: r.get(4)?,
+        size: r.get(5)?,
+        quarantined_at: r.get(6)?,
+        state: r.get(7)?,
+        restored_at: r.get(8)?,
+        record: r.get(9)?,
     })
 }
 
@@ -787,6 +827,169 @@ impl Store for SqliteStore {
             )?;
             tx.commit()?;
             Ok(Some(n as u64))
+        })
+        .await
+    }
+
+    async fn queue_command(&self, c: &NewCommand) -> Result<i64> {
+        let c = c.clone();
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO commands (host_id, alert_id, action, params, state, created_at, created_by, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7)",
+                params![c.host_id, c.alert_id, c.action, c.params, c.created_at, c.created_by, c.expires_at],
+            )?;
+            Ok(conn.last_insert_rowid())
+        })
+        .await
+    }
+
+    async fn pending_commands(&self, host_id: &str, now: Timestamp) -> Result<Vec<CommandRecord>> {
+        let h = host_id.to_string();
+        self.read(move |c| {
+            let mut st = c.prepare(&format!(
+                "SELECT {COMMAND_COLUMNS} FROM commands WHERE host_id = ?1 \
+                 AND state IN ('queued', 'sent') AND expires_at > ?2 ORDER BY id"
+            ))?;
+            let rows = st.query_map(params![h, now], command_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn mark_commands_sent(&self, ids: &[i64], now: Timestamp) -> Result<()> {
+        let ids = ids.to_vec();
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            for id in ids {
+                tx.execute(
+                    "UPDATE commands SET state = 'sent', sent_at = COALESCE(sent_at, ?2) \
+                     WHERE id = ?1 AND state IN ('queued', 'sent')",
+                    params![id, now],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn finish_command(
+        &self,
+        host_id: &str,
+        id: i64,
+        ok: bool,
+        message: &str,
+        result: &str,
+        now: Timestamp,
+    ) -> Result<Option<CommandRecord>> {
+        let (h, m, r) = (host_id.to_string(), message.to_string(), result.to_string());
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let n = tx.execute(
+                "UPDATE commands SET state = ?3, finished_at = ?4, message = ?5, result = ?6 \
+                 WHERE id = ?1 AND host_id = ?2 AND state IN ('queued', 'sent')",
+                params![id, h, if ok { "succeeded" } else { "failed" }, now, m, r],
+            )?;
+            let rec = if n == 1 {
+                Some(tx.query_row(
+                    &format!("SELECT {COMMAND_COLUMNS} FROM commands WHERE id = ?1"),
+                    [id],
+                    command_from_row,
+                )?)
+            } else {
+                None
+            };
+            tx.commit()?;
+            Ok(rec)
+        })
+        .await
+    }
+
+    async fn expire_commands(&self, now: Timestamp) -> Result<Vec<CommandRecord>> {
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let expired = {
+                let mut st = tx.prepare(&format!(
+                    "SELECT {COMMAND_COLUMNS} FROM commands WHERE state IN ('queued', 'sent') AND expires_at <= ?1"
+                ))?;
+                let rows = st.query_map([now], command_from_row)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()?
+            };
+            for cmd in &expired {
+                tx.execute(
+                    "UPDATE commands SET state = 'timed_out', finished_at = ?2, \
+                     message = 'the host did not run the command before it expired' WHERE id = ?1",
+                    params![cmd.id, now],
+                )?;
+            }
+            tx.commit()?;
+            Ok(expired)
+        })
+        .await
+    }
+
+    async fn commands(&self, host_id: Option<&str>, limit: i64) -> Result<Vec<CommandRecord>> {
+        let h = host_id.map(str::to_string);
+        self.read(move |c| {
+            let (wh, args): (&str, Vec<String>) = match &h {
+                Some(h) => ("WHERE host_id = ?1", vec![h.clone()]),
+                None => ("", vec![]),
+            };
+            let mut st = c.prepare(&format!(
+                "SELECT {COMMAND_COLUMNS} FROM commands {wh} ORDER BY id DESC LIMIT {}",
+                limit.clamp(1, 1000)
+            ))?;
+            let rows = st.query_map(rusqlite::params_from_iter(args.iter()), command_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn put_quarantined(&self, q: &QuarantineRecord) -> Result<()> {
+        let q = q.clone();
+        self.write(move |c| {
+            c.execute(
+                &format!(
+                    "INSERT INTO quarantine ({QUARANTINE_COLUMNS}) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) \
+                     ON CONFLICT (host_id, qid) DO UPDATE SET state = excluded.state, \
+                     restored_at = excluded.restored_at, record = excluded.record"
+                ),
+                params![
+                    q.host_id, q.qid, q.path, q.sha256, q.md5, q.size, q.quarantined_at, q.state,
+                    q.restored_at, q.record
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn quarantined(&self, host_id: Option<&str>) -> Result<Vec<QuarantineRecord>> {
+        let h = host_id.map(str::to_string);
+        self.read(move |c| {
+            let (wh, args): (&str, Vec<String>) = match &h {
+                Some(h) => ("WHERE host_id = ?1", vec![h.clone()]),
+                None => ("", vec![]),
+            };
+            let mut st = c.prepare(&format!(
+                "SELECT {QUARANTINE_COLUMNS} FROM quarantine {wh} ORDER BY quarantined_at DESC, qid"
+            ))?;
+            let rows =
+                st.query_map(rusqlite::params_from_iter(args.iter()), quarantine_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn mark_restored(&self, host_id: &str, qid: &str, now: Timestamp) -> Result<bool> {
+        let (h, q) = (host_id.to_string(), qid.to_string());
+        self.write(move |c| {
+            Ok(c.execute(
+                "UPDATE quarantine SET state = 'restored', restored_at = ?3 \
+                 WHERE host_id = ?1 AND qid = ?2 AND state = 'quarantined'",
+                params![h, q, now],
+            )? == 1)
         })
         .await
     }
