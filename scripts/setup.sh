@@ -14,3 +14,4 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+python3 -c 'import aiosmtpd' 2>/dev/null || { echo "setup: installing aiosmtpd (the SMTP server the notification tests send to)"; python3 -m pip install -q aiosmtpd; }

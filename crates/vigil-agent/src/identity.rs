@@ -18,6 +18,9 @@ pub struct Identity {
     pub ca_fingerprint: String,
     /// PKCS#8 of the Ed25519 key, base64.
     pub key: String,
+    /// The server's command-signing public key (base64), pinned at enrollment.
+    #[serde(default)]
+    pub command_key: String,
 }
 
 impl Identity {
@@ -82,6 +85,7 @@ mod tests {
             group: "default".into(),
             ca_fingerprint: "ab".into(),
             key: Identity::encode_key(&key),
+            command_key: String::new(),
         };
         id.save(dir.path()).unwrap();
         let mode = std::fs::metadata(dir.path().join(FILE))

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod collect;
+pub mod commands;
 pub mod identity;
 pub mod quarantine;
 pub mod respond;

@@ -82,6 +82,7 @@ pub async fn enroll(
         group: resp.group,
         ca_fingerprint: ca_fingerprint.trim().to_ascii_lowercase(),
         key: Identity::encode_key(&key),
+        command_key: resp.command_key,
     };
     id.save(data_dir)?;
     Ok(id)
@@ -170,6 +171,12 @@ pub async fn run(cfg: AgentConfig, mut shutdown: watch::Receiver<bool>) -> Resul
         shutdown.clone(),
     ));
 
+    let executor = Arc::new(Mutex::new(crate::commands::Executor::open(
+        &cfg.data_dir,
+        &id.host_id,
+        &id.command_key,
+    )?));
+    let mut unreported: Vec<vigil_proto::agent::CommandResult> = Vec::new();
     let mut settings = AgentSettings {
         heartbeat_secs: 10,
         inventory_secs: 600,
@@ -203,7 +210,30 @@ pub async fn run(cfg: AgentConfig, mut shutdown: watch::Receiver<bool>) -> Resul
                                 heartbeat = tokio::time::interval(Duration::from_secs(settings.heartbeat_secs));
                                 heartbeat.reset();
                             }
+                            // Actions run off the async thread; their reports wait for delivery.
+                            let commands = r.commands;
+                            let ex = executor.clone();
+                            let ran = tokio::task::spawn_blocking(move || {
+                                let mut ex = ex.lock().unwrap_or_else(|p| p.into_inner());
+                                let now = unix_now();
+                                ex.purge(now);
+                                commands.iter().filter_map(|c| ex.run(c, now)).collect::<Vec<_>>()
+                            })
+                            .await
+                            .unwrap_or_default();
+                            unreported.extend(ran);
                         }
+                        let mut still = Vec::new();
+                        for r in unreported.drain(..) {
+                            match channel.post(PATH_COMMAND_RESULT, codec::encode(&r)).await {
+                                Ok(_) | Err(CallError::Refused(_)) => {}
+                                Err(e) => {
+                                    tracing::warn!(id = r.id, error = %e, "command report failed; retrying");
+                                    still.push(r);
+                                }
+                            }
+                        }
+                        unreported = still;
                     }
                     Err(CallError::Identity(e)) => break Err(anyhow::anyhow!("agent stopped: {}", e.message)),
                     Err(e) => tracing::warn!(error = %e, "heartbeat failed"),

@@ -751,6 +751,7 @@ async fn store_stream(
     rows: Vec<EventRow>,
     alerts: Vec<vigil_model::NewAlert>,
 ) -> Result<f64> {
+    let alerts: Vec<_> = alerts.into_iter().map(|a| (a, None)).collect();
     let t = Instant::now();
     for i in 1..=n as i64 {
         let seq = after as i64 + i;

@@ -5,6 +5,9 @@ use crate::Timestamp;
 /// An unhandled alert that has not recurred for this long becomes expired (SPEC R-AL5).
 pub const ALERT_EXPIRES_AFTER_SECS: i64 = 30 * 86_400;
 
+/// A quarantined file can be restored for this long, then it is purged (SPEC R-MW3).
+pub const QUARANTINE_KEEP_SECS: i64 = 30 * 86_400;
+
 /// Risk level of an alert (SPEC R-AL1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

@@ -9,7 +9,9 @@ pub mod event;
 pub mod host;
 pub mod inventory;
 
-pub use alert::{AlertKind, AlertStatus, Level, NewAlert, ALERT_EXPIRES_AFTER_SECS};
+pub use alert::{
+    AlertKind, AlertStatus, Level, NewAlert, ALERT_EXPIRES_AFTER_SECS, QUARANTINE_KEEP_SECS,
+};
 pub use event::{Event, EventBody};
 pub use host::{HostId, HostState};
 pub use inventory::{

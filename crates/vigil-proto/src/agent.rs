@@ -95,7 +95,10 @@ pub enum CommandAction {
     /// Kill a process and quarantine its executable.
     KillAndQuarantine { pid: u32, exe: Option<String> },
     /// Put a quarantined file back.
-    RestoreFile { quarantine_id: String, overwrite: bool },
+    RestoreFile {
+        quarantine_id: String,
+        overwrite: bool,
+    },
 }
 
 impl CommandAction {

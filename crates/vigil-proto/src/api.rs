@@ -180,8 +180,8 @@ pub struct Overview {
     pub alerts: BTreeMap<String, i64>,
 }
 
-/// What an operator does to alerts (server-side actions; host actions arrive with the agent
-/// command channel).
+/// What an operator does to alerts. The last three run on the alert's host, as signed
+/// commands; the alert is `in_progress` until the agent reports the outcome.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum HandleAction {
@@ -189,6 +189,12 @@ pub enum HandleAction {
     Handled,
     Whitelist,
     Unwhitelist,
+    /// Kill the process named by the alert's `pid` evidence.
+    KillProcess,
+    /// Quarantine the file named by the alert's `path` (or `file`) evidence.
+    Quarantine,
+    /// Kill the process and quarantine its executable.
+    KillAndQuarantine,
 }
 
 /// Where a whitelist rule applies.
@@ -237,6 +243,17 @@ pub struct HandleResult {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HandleResponse {
     pub results: Vec<HandleResult>,
+}
+
+/// Restores a quarantined file on its host.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RestoreRequest {
+    pub host_id: String,
+    /// The quarantine box id (16 hex digits).
+    pub qid: String,
+    /// Replace a file that has since appeared at the original path.
+    #[serde(default)]
+    pub overwrite: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -112,12 +112,22 @@ pub fn verify(
 /// Signs a command payload with the server's command key (an [`AgentKey`]-shaped Ed25519 pair).
 /// The prefix keeps a command signature from ever verifying as a request signature.
 pub fn sign_command(key: &AgentKey, payload: &str) -> String {
-    B64.encode(key.pair.sign(format!("VIGIL-CMD1\n{payload}").as_bytes()).as_ref())
+    B64.encode(
+        key.pair
+            .sign(format!("VIGIL-CMD1\n{payload}").as_bytes())
+            .as_ref(),
+    )
 }
 
 /// Checks a command payload against the pinned command key.
-pub fn verify_command(public_key: &[u8], payload: &str, signature_b64: &str) -> Result<(), AuthError> {
-    let sig = B64.decode(signature_b64).map_err(|_| AuthError::Malformed("signature"))?;
+pub fn verify_command(
+    public_key: &[u8],
+    payload: &str,
+    signature_b64: &str,
+) -> Result<(), AuthError> {
+    let sig = B64
+        .decode(signature_b64)
+        .map_err(|_| AuthError::Malformed("signature"))?;
     UnparsedPublicKey::new(&ED25519, public_key)
         .verify(format!("VIGIL-CMD1\n{payload}").as_bytes(), &sig)
         .map_err(|_| AuthError::BadSignature)
@@ -208,10 +218,19 @@ mod tests {
     fn command_signatures_are_their_own_domain() {
         let key = AgentKey::generate();
         let sig = sign_command(&key, r#"{"id":1}"#);
-        assert_eq!(verify_command(key.public_key(), r#"{"id":1}"#, &sig), Ok(()));
-        assert_eq!(verify_command(key.public_key(), r#"{"id":2}"#, &sig), Err(AuthError::BadSignature));
+        assert_eq!(
+            verify_command(key.public_key(), r#"{"id":1}"#, &sig),
+            Ok(())
+        );
+        assert_eq!(
+            verify_command(key.public_key(), r#"{"id":2}"#, &sig),
+            Err(AuthError::BadSignature)
+        );
         let other = AgentKey::generate();
-        assert_eq!(verify_command(other.public_key(), r#"{"id":1}"#, &sig), Err(AuthError::BadSignature));
+        assert_eq!(
+            verify_command(other.public_key(), r#"{"id":1}"#, &sig),
+            Err(AuthError::BadSignature)
+        );
         // A request signature over the same bytes is not a command signature.
         let req = key.sign("POST", "/", "h", 0, b"x");
         assert!(verify_command(key.public_key(), "x", &req).is_err());

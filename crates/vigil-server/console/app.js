@@ -355,6 +355,7 @@
     } else if (path === '/hosts') view = () => viewHosts(ctx);
     else if (segs[0] === 'hosts' && segs.length === 2) view = () => viewHost(ctx, segs[1]);
     else if (path === '/alerts') view = () => viewAlerts(ctx);
+    else if (path === '/whitelist') view = () => viewWhitelist(ctx);
     else if (path === '/install') view = () => viewInstall(ctx);
     else view = () => viewNotFound(path);
 
@@ -408,15 +409,17 @@
 
     const headRow = h('tr');
     for (const c of columns) {
-      const th = h('th', { class: /\bnum\b/.test(c.cls || '') ? 'num' : '', style: c.width ? `width:${c.width}` : null, title: 'Sort' }, c.label);
-      th.addEventListener('click', () => {
-        if (sortKey === c.key) sortDir = -sortDir;
-        else {
-          sortKey = c.key;
-          sortDir = 1;
-        }
-        render();
-      });
+      const th = h('th', { class: /\bnum\b/.test(c.cls || '') ? 'num' : (c.nosort ? 'nosort' : ''), style: c.width ? `width:${c.width}` : null, title: c.nosort ? null : 'Sort' }, c.label);
+      if (!c.nosort) {
+        th.addEventListener('click', () => {
+          if (sortKey === c.key) sortDir = -sortDir;
+          else {
+            sortKey = c.key;
+            sortDir = 1;
+          }
+          render();
+        });
+      }
       c.th = th;
       headRow.appendChild(th);
     }
@@ -456,7 +459,7 @@
         if (onRowClick) {
           tr.tabIndex = 0;
           tr.addEventListener('click', (ev) => {
-            if (ev.target.closest('a,button,input,select')) return;
+            if (ev.target.closest('a,button,input,select,label')) return;
             onRowClick(d.r, ev);
           });
           tr.addEventListener('keydown', (ev) => {
@@ -502,7 +505,7 @@
       });
     }
     setRows(rows);
-    return { el: wrap, setRows, render, input };
+    return { el: wrap, setRows, render, input, rows: () => data.map((d) => d.r) };
   }
 
   // ---------------------------------------------------------------- alert drawer
@@ -512,6 +515,8 @@
   function closeDrawer() {
     drawerToken += 1;
     $('#drawer').hidden = true;
+    delete $('#drawer').dataset.alertId;
+    delete $('#drawer').dataset.status;
     $('#drawer-body').replaceChildren();
   }
 
@@ -519,7 +524,7 @@
     return h('dl', { class: 'kv', 'data-testid': testid }, pairs.map(([k, v]) => [h('dt', null, k), h('dd', null, v ?? '—')]));
   }
 
-  async function openAlert(id) {
+  async function openAlert(id, { onChange = null } = {}) {
     const my = ++drawerToken;
     $('#drawer-title').replaceChildren(`Alert #${id}`);
     $('#drawer-body').replaceChildren(loading());
@@ -535,26 +540,194 @@
       return;
     }
     if (my !== drawerToken) return;
+    renderAlert(a, { onChange });
+  }
+
+  /** Fills the open drawer with alert `a`; `result` (a notice) shows what the last action did. */
+  function renderAlert(a, { onChange = null, result = null, note = '' } = {}) {
+    const my = drawerToken;
+    $('#drawer').dataset.alertId = String(a.id);
+    $('#drawer').dataset.status = a.status;
     $('#drawer-title').replaceChildren(badge(a.level), ' ', h('span', null, a.name));
     const ev = (a.evidence || []).length
       ? h('table', { class: 'grid evidence', 'data-testid': 'alert-evidence' },
         h('thead', null, h('tr', null, h('th', { style: 'width:30%' }, 'Name'), h('th', null, 'Value'))),
         h('tbody', null, a.evidence.map((e) => h('tr', null, h('td', { class: 'ev-name' }, humanize(e.name)), h('td', null, h('code', { class: 'ev-value' }, e.value))))))
       : notice('This alert carries no evidence.');
+
+    // ---- handling: server-side actions only (host actions need the agent command channel)
+    const noteIn = h('input', { type: 'text', class: 'handle-note', 'data-testid': 'handle-note', maxlength: '1000', placeholder: 'Note (optional): why', 'aria-label': 'Note', value: note });
+    const resultBox = h('div', { class: 'handle-result', 'data-testid': 'handle-result', 'aria-live': 'polite' }, result);
+    const buttons = [];
+    const button = (action, text, cls = '') => {
+      const b = h('button', { type: 'button', class: `btn small ${cls}`, 'data-testid': `handle-${action}` }, text);
+      buttons.push(b);
+      return b;
+    };
+    const whitelisted = a.status === 'whitelisted';
+    const bIgnore = button('ignore', 'Ignore');
+    const bHandled = button('handled', 'Mark handled');
+    const bWhitelist = whitelisted ? null : button('whitelist', 'Whitelist…');
+    const bUnwhitelist = whitelisted ? button('unwhitelist', 'Remove whitelist', 'danger-outline') : null;
+
+    // The whitelist form: where the rule applies, and the key it will match.
+    let wlForm = null;
+    let scopeOf = () => 'host';
+    if (bWhitelist) {
+      const scopes = [
+        ['host', 'This host', a.hostname || a.host_id],
+        ['group', "This host's group", 'every host of the group'],
+        ['all', 'All hosts', 'every protected host'],
+      ];
+      const hints = {};
+      const radios = scopes.map(([v, label, hint]) => h('label', { class: 'radio' },
+        h('input', { type: 'radio', name: 'wl-scope', value: v, checked: v === 'host', 'data-testid': `wl-scope-${v}` }),
+        h('span', null, label), hints[v] = h('span', { class: 'muted small' }, hint)));
+      // The alert does not name the host's group: ask for it once the form is opened.
+      let groupAsked = false;
+      const askGroup = () => {
+        if (groupAsked) return;
+        groupAsked = true;
+        get(`/api/v1/hosts/${enc(a.host_id)}`).then((host) => {
+          if (my === drawerToken && host.group) hints.group.textContent = `every host of group ${host.group}`;
+        }).catch(() => { /* the generic hint stays */ });
+      };
+      scopeOf = () => (radios.map((r) => r.querySelector('input')).find((i) => i.checked) || { value: 'host' }).value;
+      const keys = KEY_FIELDS[a.kind] || [];
+      const key = keys.map((k) => [k, (a.evidence || []).find((e) => e.name === k && e.value !== '')]).filter(([, e]) => e);
+      const confirmB = button('whitelist-confirm', 'Whitelist', 'primary');
+      const cancelB = h('button', { type: 'button', class: 'btn small', 'data-testid': 'handle-whitelist-cancel' }, 'Cancel');
+      wlForm = h('div', { class: 'wl-form', 'data-testid': 'whitelist-form', hidden: true },
+        h('div', { class: 'wl-scopes', role: 'radiogroup', 'aria-label': 'Whitelist scope' }, radios),
+        key.length
+          ? h('div', { class: 'small' }, h('span', { class: 'muted' }, `Matches ${humanize(a.kind)} alerts with `),
+            h('span', { class: 'chips' }, key.map(([k, e]) => h('span', { class: 'chip' }, `${k}=${e.value}`))))
+          : notice(`This alert carries none of the fields a ${humanize(a.kind)} whitelist is keyed by (${keys.join(', ') || 'none'}).`, { kind: 'warn' }),
+        h('div', { class: 'handle-actions' }, confirmB, cancelB));
+      bWhitelist.addEventListener('click', () => {
+        askGroup();
+        wlForm.hidden = !wlForm.hidden;
+        bWhitelist.classList.toggle('active', !wlForm.hidden);
+      });
+      cancelB.addEventListener('click', () => {
+        wlForm.hidden = true;
+        bWhitelist.classList.remove('active');
+      });
+      confirmB.addEventListener('click', () => act('whitelist', confirmB));
+    }
+
+    async function act(action, btn) {
+      clearError();
+      const label = btn.textContent;
+      buttons.forEach((b) => { b.disabled = true; });
+      btn.textContent = `${label}…`.replace('……', '…');
+      const noteText = noteIn.value.trim();
+      try {
+        const results = await handleAlerts([a.id], action, { note: noteText, scope: scopeOf() });
+        if (my !== drawerToken) return;
+        const r = results.find((x) => x.id === a.id) || results[0];
+        let fresh = a;
+        try {
+          fresh = await get(`/api/v1/alerts/${enc(a.id)}`);
+        } catch (e) {
+          if (e.handled) return;
+          fresh = { ...a, status: (r && r.status) || a.status };
+        }
+        if (my !== drawerToken) return;
+        const changed = results.some((x) => x.outcome === 'changed');
+        renderAlert(fresh, { onChange, result: resultsNotice(action, results), note: changed ? '' : noteText });
+        if (changed && onChange) onChange();
+      } catch (e) {
+        if (my !== drawerToken) return;
+        buttons.forEach((b) => { b.disabled = false; });
+        btn.textContent = label;
+        showError(e, `${ACTION_LABELS[action]} alert ${a.id}`);
+      }
+    }
+    bIgnore.addEventListener('click', () => act('ignore', bIgnore));
+    bHandled.addEventListener('click', () => act('handled', bHandled));
+    if (bUnwhitelist) bUnwhitelist.addEventListener('click', () => act('unwhitelist', bUnwhitelist));
+
+    const handle = h('div', { class: 'handle-box', 'data-testid': 'alert-handle' },
+      h('div', { class: 'handle-actions' }, bIgnore, bHandled, bWhitelist, bUnwhitelist),
+      noteIn,
+      wlForm,
+      whitelisted ? h('div', { class: 'muted small' }, 'Removing the whitelist deletes its rule: every alert it covered returns to the list.') : null,
+      resultBox);
+
     $('#drawer-body').replaceChildren(
       kv([
         ['Host', h('a', { href: `#/hosts/${enc(a.host_id)}` }, a.hostname || a.host_id)],
         ['Type', humanize(a.kind)],
         ['Level', badge(a.level)],
-        ['Status', badge(a.status)],
+        ['Status', badge(a.status, { testid: 'alert-status' })],
         ['First seen', timeEl(a.first_seen, { full: true })],
         ['Last seen', timeEl(a.last_seen, { full: true })],
         ['Occurrences', fmtNum(a.count)],
         ['Alert ID', String(a.id)],
       ]),
+      h('h3', { class: 'sub' }, 'Handle'),
+      handle,
       h('h3', { class: 'sub' }, 'Evidence'),
       ev,
     );
+  }
+
+  // ---------------------------------------------------------------- alert handling
+
+  const ACTION_LABELS = { ignore: 'Ignore', handled: 'Mark handled', whitelist: 'Whitelist', unwhitelist: 'Remove whitelist' };
+  const ACTION_DONE = { ignore: 'ignored', handled: 'marked handled', whitelist: 'whitelisted', unwhitelist: 'taken off the whitelist' };
+
+  /** Evidence fields a whitelist rule of each alert type is keyed by (SPEC R-AL4; the server decides). */
+  const KEY_FIELDS = {
+    malicious_file: ['md5'],
+    abnormal_login: ['source_ip'],
+    brute_force: ['source_ip'],
+    network_attack: ['source_ip'],
+    malicious_network_access: ['ip', 'domain', 'url'],
+    webshell: ['web_dir'],
+    malicious_script: ['md5', 'path'],
+    suspicious_process: ['cmdline'],
+    application_intrusion: ['cmdline'],
+    reverse_shell: ['cmdline'],
+    persistence: ['md5', 'feature'],
+    sensitive_file_tampering: ['path'],
+    data_leak: ['path'],
+    web_threat: ['domain', 'url'],
+    suspicious_connection: ['cmdline', 'dst_ip', 'dst_port'],
+    suspicious_account: ['user'],
+    suspicious_port: ['protocol', 'port', 'process'],
+    configuration_risk: ['check'],
+  };
+
+  async function handleAlerts(ids, action, { note = '', scope = 'host' } = {}) {
+    const body = { ids, action, note };
+    if (action === 'whitelist') body.scope = scope;
+    const res = await post('/api/v1/alerts/handle', body);
+    return res.results || [];
+  }
+
+  const capitalize = (s) => (s ? s[0].toUpperCase() + s.slice(1) : s);
+
+  /**
+   * What an action did: for one alert, the server's message; for several, how many changed and
+   * the message of every alert that did not.
+   */
+  function resultsNotice(action, results) {
+    const changed = results.filter((r) => r.outcome === 'changed');
+    const others = results.filter((r) => r.outcome !== 'changed');
+    const kind = others.length ? 'warn' : 'ok';
+    const line = (r) => h('li', { 'data-testid': 'handle-message', 'data-outcome': r.outcome, 'data-alert-id': r.id }, `${capitalize(r.message)}.`);
+    if (results.length === 1) {
+      return h('div', { class: `notice n-${kind}`, 'data-testid': 'handle-notice', 'data-outcome': results[0].outcome },
+        h('ul', { class: 'plain' }, line(results[0])));
+    }
+    const CAP = 20;
+    const n = changed.length;
+    return h('div', { class: `notice n-${kind}`, 'data-testid': 'handle-notice', 'data-changed': n },
+      h('strong', null, `${fmtNum(n)} of ${fmtNum(results.length)} alerts ${ACTION_DONE[action]}.`),
+      others.length ? h('ul', { class: 'plain' }, others.slice(0, CAP).map(line),
+        others.length > CAP ? h('li', { class: 'muted' }, `…and ${fmtNum(others.length - CAP)} more not changed.`) : null) : null);
   }
 
   function alertColumns({ host = true } = {}) {
@@ -579,10 +752,66 @@
     return cols;
   }
 
+  // ---------------------------------------------------------------- security score
+
+  const BAND_CLASS = { secure: 'secure', 'a few risks': 'few', 'many risks': 'many', 'high risk': 'high' };
+  /** What a presence cap stands for (vigil_detect::score): any pending item of the module caps the score. */
+  const CAP_REASON = { 60: 'an unhandled alert', 80: 'an unfixed vulnerability', 90: 'a failed baseline check' };
+
+  const bandCls = (band) => `band-${BAND_CLASS[band] || 'none'}`;
+
+  function bandBadge(band, testid) {
+    return h('span', { class: `band-badge ${bandCls(band)}`, 'data-testid': testid }, band || '—');
+  }
+
+  /** A ring filled to `score` percent in the band's colour, the number inside. */
+  function scoreRing(s, { testid, small = false } = {}) {
+    return h('div', { class: `score-ring ${bandCls(s.band)}${small ? ' small' : ''}`, style: `--p:${Math.max(0, Math.min(100, Number(s.score) || 0))}`, title: `${s.score} of 100 · ${s.band}` },
+      h('span', { class: 'score-num', 'data-testid': testid }, String(s.score)));
+  }
+
+  /** `alerts −10 · capped at 60 (an unhandled alert)`, or that nothing costs points. */
+  function scoreCosts(s) {
+    const parts = (s.deductions || []).map(([module, pts]) => `${module} −${Number(pts).toLocaleString('en-US', { maximumFractionDigits: 1 })}`);
+    if (s.capped_at !== null && s.capped_at !== undefined) {
+      parts.push(`capped at ${s.capped_at}${CAP_REASON[s.capped_at] ? ` by ${CAP_REASON[s.capped_at]}` : ''}`);
+    }
+    return parts.length ? parts.join(' · ') : 'nothing pending';
+  }
+
+  function scorePanel(sc) {
+    if (sc.error) {
+      return panel('Security score', notice(errorMessage(sc.error), { kind: 'error', testid: 'ov-score-error' }), { testid: 'ov-score' });
+    }
+    const fleet = sc.fleet || { score: 100, band: 'secure' };
+    const hosts = sc.hosts || [];
+    const risky = hosts.filter((x) => x.score < 100).slice(0, 5);
+    const lowest = risky.length
+      ? h('table', { class: 'grid score-hosts', 'data-testid': 'score-hosts' },
+        h('tbody', null, risky.map((x) => h('tr', { 'data-testid': 'score-host-row', 'data-host-id': x.host_id },
+          h('td', { class: 'score-host-name' }, h('a', { href: `#/hosts/${enc(x.host_id)}`, class: 'strong' }, x.hostname || x.host_id)),
+          h('td', { class: 'num', style: 'width:52px' }, h('span', { class: `score-inline ${bandCls(x.band)}` }, String(x.score))),
+          h('td', { style: 'width:110px' }, bandBadge(x.band)),
+          h('td', { class: 'muted small', 'data-testid': 'score-host-costs' }, scoreCosts(x))))))
+      : notice(hosts.length ? 'Every host scores 100: nothing is pending.' : 'No installed host to score yet.', { kind: 'ok' });
+    return panel('Security score', h('div', { class: 'score-card' },
+      h('div', { class: 'score-main' },
+        scoreRing(fleet, { testid: 'ov-score-value' }),
+        h('div', { class: 'score-side' },
+          bandBadge(fleet.band, 'ov-score-band'),
+          h('div', { class: 'muted small' }, hosts.length ? `Mean of ${fmtNum(hosts.length)} installed host${hosts.length === 1 ? '' : 's'}` : 'No host yet'),
+          h('div', { class: 'muted small score-help' }, 'Unhandled alerts cost points (urgent 10, suspicious 5, reminder 1); any unhandled alert caps a host at 60.'))),
+      h('div', { class: 'score-list' },
+        h('div', { class: 'score-list-head' }, risky.length ? 'Lowest-scoring hosts, and what costs them points' : 'Hosts'),
+        lowest)),
+    { testid: 'ov-score', extra: h('a', { href: '#/alerts' }, 'Handle alerts →') });
+  }
+
   // ---------------------------------------------------------------- overview
 
   async function viewOverview(ctx) {
     setTitle('Overview');
+    const score = h('div', { class: 'score-slot' });
     const stats = h('div', { class: 'overview-grid' }, loading());
     const latest = dataTable({
       columns: alertColumns(),
@@ -590,13 +819,21 @@
       filter: false,
       sort: null,
       emptyText: 'No alerts: all quiet.',
-      onRowClick: (a) => openAlert(a.id),
+      onRowClick: (a) => openAlert(a.id, { onChange: () => load().catch((e) => ctx.alive() && showError(e, 'Refreshing the overview')) }),
       rowAttrs: (a) => ({ 'data-alert-id': a.id }),
     });
-    setView(stats, panel('Latest alerts', latest.el, { extra: h('a', { href: '#/alerts' }, 'All alerts →'), testid: 'latest-panel' }));
+    setView(score, stats, panel('Latest alerts', latest.el, { extra: h('a', { href: '#/alerts' }, 'All alerts →'), testid: 'latest-panel' }));
 
     async function load() {
-      const [ov, al] = await Promise.all([get('/api/v1/overview'), get('/api/v1/alerts?limit=10')]);
+      const [ov, al, sc] = await Promise.all([
+        get('/api/v1/overview'),
+        get('/api/v1/alerts?limit=10'),
+        // The score has its own card: when it fails, the card says why and the rest still shows.
+        get('/api/v1/score').catch((e) => {
+          if (e.handled) throw e;
+          return { error: e };
+        }),
+      ]);
       if (!ctx.alive()) return;
       const stat = (label, value, cls, href, testid) =>
         h('a', { class: `stat s-${cls}`, href, 'data-testid': testid },
@@ -628,6 +865,7 @@
           h('div', { class: 'muted small' }, unhandled ? `${fmtNum(unhandled)} alert${unhandled === 1 ? '' : 's'} waiting for an operator` : 'Nothing waiting for an operator.'),
         ], { testid: 'ov-alerts' }),
       );
+      score.replaceChildren(scorePanel(sc));
       latest.setRows(al.alerts || []);
     }
 
@@ -748,6 +986,32 @@
     return s.length > n ? h('span', { title: s }, `${s.slice(0, n)}…`) : s;
   }
 
+  function fmtBytes(n) {
+    if (!n) return '0 B';
+    if (n < 1024) return `${n} B`;
+    if (n < 1048576) return `${(n / 1024).toFixed(1)} KiB`;
+    return `${(n / 1048576).toFixed(1)} MiB`;
+  }
+
+  /** The agent's own health line: memory and spool counters; dropped events stand out. */
+  function agentHealth(host) {
+    const a = host.agent || {};
+    const sp = a.spool || {};
+    const dropped = sp.dropped_events || 0;
+    const failed = sp.write_failures || 0;
+    const item = (testid, text, bad) => h('span', { class: `health-item${bad ? ' bad' : ''}`, 'data-testid': testid }, text);
+    if (!a.rss_kb && !sp.pending_batches && !dropped && !failed) {
+      return h('div', { class: 'agent-health muted small', 'data-testid': 'host-agent-health' }, 'Agent health: no report yet.');
+    }
+    return h('div', { class: `agent-health small${dropped || failed ? ' has-bad' : ''}`, 'data-testid': 'host-agent-health' },
+      h('span', { class: 'muted' }, 'Agent health'),
+      item('agent-memory', `memory ${(a.rss_kb / 1024).toFixed(1)} MB`),
+      item('agent-spool-pending', `spool ${fmtNum(sp.pending_batches || 0)} batch${sp.pending_batches === 1 ? '' : 'es'} pending (${fmtBytes(sp.pending_bytes || 0)})`),
+      item('agent-dropped', `${fmtNum(dropped)} event${dropped === 1 ? '' : 's'} dropped`, dropped > 0),
+      item('agent-write-failures', `${fmtNum(failed)} failed spool write${failed === 1 ? '' : 's'}`, failed > 0),
+      dropped > 0 ? h('span', { class: 'health-note' }, 'The spool overflowed: the oldest events were lost.') : null);
+  }
+
   async function viewHost(ctx, id) {
     const crumbHosts = h('a', { href: '#/hosts', class: 'crumb' }, 'Hosts');
     setTitle(crumbHosts, id);
@@ -760,14 +1024,18 @@
     const tabSection = h('section', { class: 'panel', hidden: true }, tabBar, tabPanel);
     setView(panel(null, header, { cls: 'host-panel' }), tabSection);
 
+    const scoreP = get('/api/v1/score').catch((e) => ({ error: e }));
     const host = await get(`/api/v1/hosts/${enc(id)}`);
     if (!ctx.alive()) return;
     setTitle(crumbHosts, host.hostname || id);
+    const scoreSlot = h('span', { class: 'host-score', 'data-testid': 'host-score' }, h('span', { class: 'muted small' }, 'Score …'));
     header.replaceChildren(
       h('div', { class: 'host-title' },
         h('h1', { 'data-testid': 'host-name' }, host.hostname || id),
         badge(host.state, { testid: 'host-detail-state' }),
+        scoreSlot,
         h('span', { class: 'host-alerts' }, 'Unhandled alerts: ', alertCounts(host.alerts))),
+      agentHealth(host),
       kv([
         ['Group', host.group],
         ['Labels', labelChips(host.labels)],
@@ -782,6 +1050,26 @@
         ['Host ID', h('span', { class: 'mono' }, host.id)],
       ].filter(Boolean), { testid: 'host-facts' }),
     );
+    scoreP.then((sc) => {
+      if (!ctx.alive()) return;
+      if (sc.error) {
+        if (sc.error.handled) return;
+        scoreSlot.replaceChildren(h('span', { class: 'muted small', title: errorMessage(sc.error) }, 'Score unavailable'));
+        showError(sc.error, 'Loading the security score');
+        return;
+      }
+      const mine = (sc.hosts || []).find((x) => x.host_id === host.id);
+      if (!mine) {
+        scoreSlot.replaceChildren(h('span', { class: 'muted small' }, host.state === 'uninstalled' ? 'Not scored: uninstalled' : 'Not scored'));
+        return;
+      }
+      scoreSlot.title = `What costs points: ${scoreCosts(mine)}`;
+      scoreSlot.replaceChildren(
+        h('span', { class: 'muted' }, 'Security score '),
+        h('span', { class: `score-inline ${bandCls(mine.band)}`, 'data-testid': 'host-score-value' }, String(mine.score)),
+        bandBadge(mine.band, 'host-score-band'),
+        h('span', { class: 'muted small', 'data-testid': 'host-score-costs' }, scoreCosts(mine)));
+    });
 
     let fp = null;
     let fpError = null;
@@ -918,7 +1206,11 @@
           columns: alertColumns({ host: false }),
           placeholder: 'Filter alerts…',
           emptyText: 'No alert on this host.',
-          onRowClick: (a) => openAlert(a.id),
+          onRowClick: (a) => openAlert(a.id, {
+            onChange: () => {
+              if (ctx.alive() && tab === 'alerts') select('alerts');
+            },
+          }),
           rowAttrs: (a) => ({ 'data-alert-id': a.id }),
         });
         get(`/api/v1/alerts?host=${enc(id)}&limit=200`).then((res) => {
@@ -926,7 +1218,7 @@
           t.setRows(res.alerts || []);
           const more = res.total > (res.alerts || []).length
             ? h('div', { class: 'muted small pad' }, `Showing the latest ${fmtNum(res.alerts.length)} of ${fmtNum(res.total)}. `,
-              h('a', { href: hashWith('/alerts', { host: id }) }, 'Open in Alerts →'))
+              h('a', { href: hashWith('/alerts', { host: id, status: 'all' }) }, 'Open in Alerts →'))
             : null;
           fill(box, t.el, more);
         }).catch((e) => {
@@ -988,56 +1280,364 @@
   async function viewAlerts(ctx) {
     setTitle('Alerts');
     const p = ctx.params;
+    // Without a status in the URL the page lists what waits for an operator; `all` lists every status.
     const f = {
       level: p.get('level') || '',
-      status: p.get('status') || '',
+      status: p.get('status') || 'unhandled',
       kind: p.get('kind') || '',
       host: p.get('host') || '',
     };
+    if (f.status !== 'all' && !STATUSES.includes(f.status)) f.status = 'unhandled';
     const limit = 50;
     const offset = Math.max(0, parseInt(p.get('offset') || '0', 10) || 0);
+    const hashOf = (changes) => {
+      const next = { ...f, offset: '', ...changes };
+      if (next.status === 'unhandled') next.status = '';
+      return hashWith('/alerts', next);
+    };
     const go = (changes) => {
-      location.hash = hashWith('/alerts', { ...f, offset: '', ...changes });
+      location.hash = hashOf(changes);
     };
     const select = (name, label, all, options, value) => {
       const s = h('select', { 'data-testid': `alerts-${name}`, id: `alerts-${name}`, 'aria-label': label },
-        h('option', { value: '' }, all),
-        options.map((o) => h('option', { value: o }, humanize(o))));
+        all === null ? null : h('option', { value: '' }, all),
+        options.map((o) => h('option', { value: o }, o === 'all' ? 'All statuses' : humanize(o))));
       s.value = value;
       s.addEventListener('change', () => go({ [name]: s.value, offset: '' }));
       return s;
     };
     const tools = [
+      h('label', { class: 'inline' }, 'Status ', select('status', 'Status', null, [...STATUSES, 'all'], f.status)),
       h('label', { class: 'inline' }, 'Level ', select('level', 'Level', 'All levels', LEVELS, f.level)),
-      h('label', { class: 'inline' }, 'Status ', select('status', 'Status', 'All statuses', STATUSES, f.status)),
       h('label', { class: 'inline' }, 'Type ', select('kind', 'Type', 'All types', KINDS, f.kind)),
       f.host ? h('span', { class: 'chip removable' }, `host ${f.host} `,
-        h('a', { href: hashWith('/alerts', { ...f, host: '' }), title: 'Remove the host filter' }, '×')) : null,
+        h('a', { href: hashOf({ host: '' }), title: 'Remove the host filter' }, '×')) : null,
     ];
+
+    // ---- selection and the batch action bar
+    const selected = new Set();
+    const allBox = h('input', { type: 'checkbox', 'data-testid': 'alerts-check-all', 'aria-label': 'Select every alert on this page' });
+    const selectColumn = {
+      key: 'select', label: h('label', { class: 'check-cell' }, allBox), width: '34px', nosort: true, nofilter: true, value: () => '',
+      render: (a) => {
+        const cb = h('input', { type: 'checkbox', 'data-testid': 'alert-check', checked: selected.has(a.id), 'aria-label': `Select alert ${a.id}` });
+        cb.addEventListener('change', () => {
+          if (cb.checked) selected.add(a.id);
+          else selected.delete(a.id);
+          const tr = cb.closest('tr');
+          if (tr) tr.classList.toggle('row-selected', cb.checked);
+          updateBar();
+        });
+        return h('label', { class: 'check-cell' }, cb);
+      },
+    };
+    allBox.addEventListener('change', () => {
+      for (const a of table.rows()) {
+        if (allBox.checked) selected.add(a.id);
+        else selected.delete(a.id);
+      }
+      table.render();
+      updateBar();
+    });
+
+    const count = h('span', { class: 'batch-count', 'data-testid': 'batch-count' });
+    const noteIn = h('input', { type: 'text', class: 'batch-note', 'data-testid': 'batch-note', maxlength: '1000', placeholder: 'Note (optional)', 'aria-label': 'Note' });
+    const bIgnore = h('button', { type: 'button', class: 'btn small', 'data-testid': 'batch-ignore' }, 'Ignore');
+    const bHandled = h('button', { type: 'button', class: 'btn small', 'data-testid': 'batch-handled' }, 'Mark handled');
+    const bWhitelist = h('button', { type: 'button', class: 'btn small', 'data-testid': 'batch-whitelist' }, 'Whitelist…');
+    const bClear = h('button', { type: 'button', class: 'btn small link', 'data-testid': 'batch-clear' }, 'Clear selection');
+    const scopeSel = h('select', { 'data-testid': 'batch-scope', 'aria-label': 'Whitelist scope' },
+      h('option', { value: 'host' }, "each alert's host"),
+      h('option', { value: 'group' }, "each alert's group"),
+      h('option', { value: 'all' }, 'all hosts'));
+    const bConfirm = h('button', { type: 'button', class: 'btn small primary', 'data-testid': 'batch-whitelist-confirm' }, 'Whitelist');
+    const bCancel = h('button', { type: 'button', class: 'btn small', 'data-testid': 'batch-whitelist-cancel' }, 'Cancel');
+    const wlForm = h('div', { class: 'batch-wl', hidden: true, 'data-testid': 'batch-whitelist-form' },
+      h('label', { class: 'inline' }, 'Whitelist for ', scopeSel),
+      h('span', { class: 'muted small' }, 'One rule per distinct key (e.g. port, command line, file MD5); later alerts that match it are whitelisted too.'),
+      h('span', { class: 'spacer' }), bConfirm, bCancel);
+    const batchResult = h('div', { class: 'batch-result', 'data-testid': 'batch-result', 'aria-live': 'polite' });
+    const actionButtons = [bIgnore, bHandled, bWhitelist, bConfirm];
+    const bar = h('div', { class: 'batch', 'data-testid': 'batch-bar' },
+      h('div', { class: 'batch-row' }, count, noteIn, bIgnore, bHandled, bWhitelist, bClear),
+      wlForm);
+
+    function updateBar() {
+      const n = selected.size;
+      count.textContent = n ? `${fmtNum(n)} selected` : 'Select alerts to handle several at once';
+      count.classList.toggle('muted', !n);
+      bar.classList.toggle('active', n > 0);
+      for (const b of actionButtons) b.disabled = n === 0;
+      bClear.hidden = n === 0;
+      if (!n) wlForm.hidden = true;
+      bWhitelist.classList.toggle('active', !wlForm.hidden);
+      const rows = table.rows();
+      const on = rows.filter((a) => selected.has(a.id)).length;
+      allBox.checked = rows.length > 0 && on === rows.length;
+      allBox.indeterminate = on > 0 && on < rows.length;
+    }
+
+    async function batch(action, btn) {
+      const ids = [...selected];
+      if (!ids.length) return;
+      clearError();
+      const label = btn.textContent;
+      actionButtons.forEach((b) => { b.disabled = true; });
+      btn.textContent = 'Working…';
+      try {
+        const results = await handleAlerts(ids, action, { note: noteIn.value.trim(), scope: scopeSel.value });
+        if (!ctx.alive()) return;
+        // What changed is done; what did not stays selected, beside its message.
+        for (const r of results) if (r.outcome === 'changed') selected.delete(r.id);
+        batchResult.replaceChildren(resultsNotice(action, results));
+        if (results.some((r) => r.outcome === 'changed')) {
+          noteIn.value = '';
+          wlForm.hidden = true;
+        }
+        await load();
+      } catch (e) {
+        if (ctx.alive()) showError(e, `${ACTION_LABELS[action]} ${ids.length} alert${ids.length === 1 ? '' : 's'}`);
+      } finally {
+        btn.textContent = label;
+        if (ctx.alive()) updateBar();
+      }
+    }
+    bIgnore.addEventListener('click', () => batch('ignore', bIgnore));
+    bHandled.addEventListener('click', () => batch('handled', bHandled));
+    bWhitelist.addEventListener('click', () => {
+      wlForm.hidden = !wlForm.hidden;
+      updateBar();
+    });
+    bCancel.addEventListener('click', () => {
+      wlForm.hidden = true;
+      updateBar();
+    });
+    bConfirm.addEventListener('click', () => batch('whitelist', bConfirm));
+    bClear.addEventListener('click', () => {
+      selected.clear();
+      table.render();
+      updateBar();
+    });
+
     const table = dataTable({
       testid: 'alerts-table',
-      columns: alertColumns(),
+      columns: [selectColumn, ...alertColumns()],
       filter: false,
-      emptyText: 'No alert matches these filters.',
+      emptyText: f.status === 'unhandled' ? 'No unhandled alert matches these filters.' : 'No alert matches these filters.',
       tools,
-      onRowClick: (a) => openAlert(a.id),
-      rowAttrs: (a) => ({ 'data-alert-id': a.id, 'data-testid': 'alert-row' }),
+      onRowClick: (a) => openAlert(a.id, { onChange: () => load().catch((e) => ctx.alive() && showError(e, 'Refreshing alerts')) }),
+      rowAttrs: (a) => ({ 'data-alert-id': a.id, 'data-testid': 'alert-row', 'data-status': a.status, class: selected.has(a.id) ? 'row-selected' : '' }),
     });
     const pager = h('div', { class: 'pager', 'data-testid': 'alerts-pager' });
-    setView(panel(null, [table.el, pager], { testid: 'alerts-panel' }));
+    const alertsPanel = panel(null, [bar, batchResult, table.el, pager], { testid: 'alerts-panel' });
+    setView(alertsPanel);
+    updateBar();
 
-    const qs = new URLSearchParams({ limit: String(limit), offset: String(offset) });
-    for (const [k, v] of Object.entries(f)) if (v) qs.set(k, v);
-    const res = await get(`/api/v1/alerts?${qs}`);
-    if (!ctx.alive()) return;
-    const list = res.alerts || [];
-    table.setRows(list);
-    const total = res.total || 0;
-    const from = total ? offset + 1 : 0;
-    const to = offset + list.length;
-    const prev = h('a', { class: `btn small${offset <= 0 ? ' disabled' : ''}`, href: offset <= 0 ? null : hashWith('/alerts', { ...f, offset: Math.max(0, offset - limit) || '' }), 'data-testid': 'alerts-prev' }, '‹ Previous');
-    const next = h('a', { class: `btn small${to >= total ? ' disabled' : ''}`, href: to >= total ? null : hashWith('/alerts', { ...f, offset: offset + limit }), 'data-testid': 'alerts-next' }, 'Next ›');
-    pager.replaceChildren(h('span', { class: 'muted' }, `${fmtNum(from)}–${fmtNum(to)} of ${fmtNum(total)}`), prev, next);
+    async function load() {
+      const qs = new URLSearchParams({ limit: String(limit), offset: String(offset) });
+      for (const [k, v] of Object.entries(f)) if (v && !(k === 'status' && v === 'all')) qs.set(k, v);
+      const res = await get(`/api/v1/alerts?${qs}`);
+      if (!ctx.alive()) return;
+      const list = res.alerts || [];
+      const present = new Set(list.map((a) => a.id));
+      for (const id of [...selected]) if (!present.has(id)) selected.delete(id);
+      table.setRows(list);
+      updateBar();
+      const total = res.total || 0;
+      const from = list.length ? offset + 1 : 0;
+      const to = offset + list.length;
+      const prev = h('a', { class: `btn small${offset <= 0 ? ' disabled' : ''}`, href: offset <= 0 ? null : hashOf({ offset: Math.max(0, offset - limit) || '' }), 'data-testid': 'alerts-prev' }, '‹ Previous');
+      const next = h('a', { class: `btn small${to >= total ? ' disabled' : ''}`, href: to >= total ? null : hashOf({ offset: offset + limit }), 'data-testid': 'alerts-next' }, 'Next ›');
+      pager.replaceChildren(h('span', { class: 'muted' }, `${fmtNum(from)}–${fmtNum(to)} of ${fmtNum(total)}`), prev, next);
+      // Which status the rows on show were loaded for (tests wait on it).
+      alertsPanel.dataset.loadedStatus = f.status;
+    }
+    await load();
+  }
+
+  // ---------------------------------------------------------------- whitelist
+
+  async function viewWhitelist(ctx) {
+    setTitle('Whitelist');
+    const result = h('div', { class: 'wl-result', 'data-testid': 'whitelist-result', 'aria-live': 'polite' });
+    let hosts = [];
+    let groups = [];
+    const hostName = (hid) => (hosts.find((x) => x.id === hid) || {}).hostname;
+    const scopeText = (r) => {
+      if (r.scope === 'all') return 'all hosts';
+      if (r.scope === 'group') return `group ${r.scope_value}`;
+      return `host ${hostName(r.scope_value) || r.scope_value}`;
+    };
+    const fieldsText = (r) => Object.entries(r.fields || {}).map(([k, v]) => `${k}=${v}`).join(' ');
+
+    const table = dataTable({
+      testid: 'whitelist-table',
+      placeholder: 'Filter by type, scope, field, note…',
+      sort: { key: 'created_at', dir: -1 },
+      emptyText: 'No whitelist rule. Whitelist an alert from its details on the Alerts page, or add a rule above.',
+      rowAttrs: (r) => ({ 'data-testid': 'rule-row', 'data-rule-id': r.id, 'data-kind': r.kind }),
+      columns: [
+        { key: 'kind', label: 'Alert type', cls: 'nowrap', value: (r) => humanize(r.kind), render: (r) => h('span', { class: 'strong' }, humanize(r.kind)) },
+        {
+          key: 'scope', label: 'Scope', width: '140px', value: scopeText,
+          render: (r) => {
+            if (r.scope === 'host') {
+              return h('span', { 'data-testid': 'rule-scope' }, h('span', { class: 'muted' }, 'host '),
+                h('a', { href: `#/hosts/${enc(r.scope_value)}` }, hostName(r.scope_value) || r.scope_value));
+            }
+            if (r.scope === 'group') return h('span', { 'data-testid': 'rule-scope' }, h('span', { class: 'muted' }, 'group '), r.scope_value);
+            return h('span', { 'data-testid': 'rule-scope', class: 'strong' }, 'All hosts');
+          },
+        },
+        {
+          key: 'fields', label: 'Key fields', width: '30%', value: fieldsText,
+          render: (r) => h('span', { class: 'chips', 'data-testid': 'rule-fields' },
+            Object.entries(r.fields || {}).map(([k, v]) => h('span', { class: 'chip', title: `${k}=${v}` }, `${k}=${v}`))),
+        },
+        { key: 'note', label: 'Note', width: '20%', render: (r) => r.note || h('span', { class: 'muted' }, '—') },
+        { key: 'created_by', label: 'By', width: '70px' },
+        { key: 'created_at', label: 'Created', width: '90px', nofilter: true, render: (r) => timeEl(r.created_at) },
+        { key: 'actions', label: '', width: '110px', nofilter: true, nosort: true, value: () => '', render: (r) => deleteButton(r) },
+      ],
+    });
+
+    function deleteButton(r) {
+      const b = h('button', { type: 'button', class: 'btn small danger-outline', 'data-testid': 'rule-delete', 'data-rule-id': r.id }, 'Delete');
+      let timer = null;
+      const disarm = () => {
+        b.dataset.armed = '';
+        b.textContent = 'Delete';
+        b.classList.remove('danger');
+      };
+      b.addEventListener('click', async () => {
+        if (b.dataset.armed !== '1') {
+          b.dataset.armed = '1';
+          b.textContent = 'Confirm delete';
+          b.classList.add('danger');
+          timer = setTimeout(disarm, 6000);
+          return;
+        }
+        clearTimeout(timer);
+        clearError();
+        b.disabled = true;
+        b.textContent = 'Deleting…';
+        try {
+          const res = await api('DELETE', `/api/v1/whitelist/${enc(r.id)}`);
+          if (!ctx.alive()) return;
+          const n = res.restored || 0;
+          result.replaceChildren(notice(
+            `Rule ${res.deleted} (${humanize(r.kind)}, ${fieldsText(r)}) deleted: ${fmtNum(n)} alert${n === 1 ? '' : 's'} back in the list.`,
+            { kind: 'ok', testid: 'rule-deleted' }));
+          await load();
+        } catch (e) {
+          b.disabled = false;
+          disarm();
+          if (ctx.alive()) showError(e, `Deleting whitelist rule ${r.id}`);
+        }
+      });
+      return b;
+    }
+
+    // ---- adding a rule by hand: one input per key field of the chosen alert type
+    const kindSel = h('select', { id: 'wl-kind', 'data-testid': 'wl-kind', 'aria-label': 'Alert type' },
+      KINDS.map((k) => h('option', { value: k }, humanize(k))));
+    kindSel.value = 'suspicious_port';
+    const scopeSel = h('select', { id: 'wl-scope', 'data-testid': 'wl-scope', 'aria-label': 'Scope' },
+      h('option', { value: 'all' }, 'All hosts'), h('option', { value: 'group' }, 'A group'), h('option', { value: 'host' }, 'A host'));
+    const valueSel = h('select', { id: 'wl-scope-value', 'data-testid': 'wl-scope-value', 'aria-label': 'Host or group', hidden: true });
+    const fieldsBox = h('div', { class: 'wl-fields', 'data-testid': 'wl-fields' });
+    const noteIn = h('input', { type: 'text', id: 'wl-note', 'data-testid': 'wl-note', maxlength: '1000', placeholder: 'Why this is expected', autocomplete: 'off' });
+    const addB = h('button', { type: 'submit', class: 'btn primary', id: 'wl-add', 'data-testid': 'wl-add' }, 'Add rule');
+
+    function renderFields() {
+      const keys = KEY_FIELDS[kindSel.value] || [];
+      fieldsBox.replaceChildren(...keys.map((k) => h('label', { class: 'field' }, h('span', null, k),
+        h('input', { type: 'text', name: k, 'data-field': k, 'data-testid': `wl-field-${k}`, autocomplete: 'off', maxlength: '4096' }))));
+      fieldsBox.appendChild(h('small', { class: 'muted wl-fields-hint' },
+        keys.length > 1 ? 'Fill the fields to match; empty ones are left out. An alert matches when its evidence carries every value given.' : 'An alert matches when its evidence carries this value.'));
+    }
+    function renderScopeValues() {
+      const sc = scopeSel.value;
+      valueSel.hidden = sc === 'all';
+      const opts = sc === 'host'
+        ? hosts.filter((x) => x.state !== 'uninstalled').map((x) => h('option', { value: x.id }, `${x.hostname} (${x.id})`))
+        : groups.map((g) => h('option', { value: g.name }, g.name));
+      valueSel.replaceChildren(...opts);
+    }
+    kindSel.addEventListener('change', renderFields);
+    scopeSel.addEventListener('change', renderScopeValues);
+    renderFields();
+
+    const form = h('form', { class: 'wl-add-form', id: 'wl-form', autocomplete: 'off' },
+      h('label', { class: 'field' }, h('span', null, 'Alert type'), kindSel),
+      h('label', { class: 'field' }, h('span', null, 'Applies to'), h('div', { class: 'wl-scope-row' }, scopeSel, valueSel)),
+      h('label', { class: 'field' }, h('span', null, 'Note'), noteIn),
+      fieldsBox,
+      h('div', { class: 'form-actions' }, addB,
+        h('span', { class: 'muted small' }, 'Existing alerts the rule matches are whitelisted at once; later ones arrive whitelisted.')));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      clearError();
+      const fields = {};
+      for (const i of fieldsBox.querySelectorAll('input[data-field]')) {
+        const v = i.value.trim();
+        if (v) fields[i.dataset.field] = v;
+      }
+      if (!Object.keys(fields).length) {
+        showError('Fill at least one key field: a rule without one would match every alert of the type.');
+        const first = fieldsBox.querySelector('input');
+        if (first) first.focus();
+        return;
+      }
+      if (scopeSel.value !== 'all' && !valueSel.value) {
+        showError(`Choose the ${scopeSel.value} the rule applies to.`);
+        return;
+      }
+      const body = { kind: kindSel.value, scope: scopeSel.value, scope_value: scopeSel.value === 'all' ? '' : valueSel.value, fields, note: noteIn.value.trim() };
+      addB.disabled = true;
+      addB.textContent = 'Adding…';
+      try {
+        const res = await post('/api/v1/whitelist', body);
+        if (!ctx.alive()) return;
+        const n = res.whitelisted || 0;
+        result.replaceChildren(notice(
+          `Rule ${res.rule.id} added: ${fmtNum(n)} existing alert${n === 1 ? '' : 's'} whitelisted.`,
+          { kind: 'ok', testid: 'rule-added' }));
+        fieldsBox.querySelectorAll('input').forEach((i) => { i.value = ''; });
+        noteIn.value = '';
+        await load();
+      } catch (e) {
+        if (ctx.alive()) showError(e, 'Adding the whitelist rule');
+      } finally {
+        addB.disabled = false;
+        addB.textContent = 'Add rule';
+      }
+    });
+
+    setView(
+      panel('Whitelist rules', [result, table.el], {
+        testid: 'whitelist-panel',
+        extra: h('span', { class: 'muted small' }, 'Whitelisted alerts stay listed under the "whitelisted" status on the Alerts page.'),
+      }),
+      panel('Add a rule', form, { testid: 'whitelist-add-panel' }),
+    );
+
+    async function load() {
+      const res = await get('/api/v1/whitelist');
+      if (!ctx.alive()) return;
+      table.setRows(res.rules || []);
+    }
+    const namesP = Promise.all([get('/api/v1/hosts'), get('/api/v1/groups')]).then(([hs, gs]) => {
+      if (!ctx.alive()) return;
+      hosts = hs.hosts || [];
+      groups = gs.groups || [];
+      renderScopeValues();
+      table.render();
+    }).catch((e) => {
+      if (ctx.alive() && !e.handled) showError(e, 'Loading hosts and groups');
+    });
+    await load();
+    await namesP;
   }
 
   // ---------------------------------------------------------------- install codes

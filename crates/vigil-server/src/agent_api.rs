@@ -24,6 +24,7 @@ pub fn router(state: SharedState) -> Router {
         .route(PATH_INVENTORY, post(inventory))
         .route(PATH_EVENTS, post(events))
         .route(PATH_UNINSTALL, post(uninstall))
+        .route(PATH_COMMAND_RESULT, post(command_result))
         .route(PATH_CA, get(install::ca_pem))
         .route(PATH_INSTALL_SCRIPT, get(install::script))
         .route(PATH_DOWNLOAD, get(install::binary))
@@ -252,6 +253,7 @@ async fn enroll(
                 host_id: rec.id,
                 group: rec.group,
                 settings: settings(&st),
+                command_key: st.pki.command_key.public_base64(),
             }))
         }
         Err(refusal) => {
@@ -285,8 +287,10 @@ async fn heartbeat(
     st.store
         .record_heartbeat(&host, st.now(), &hb.agent_version, &health)
         .await?;
+    let commands = crate::commands::deliver(&st, &host).await?;
     Ok(Json(HeartbeatResponse {
         settings: settings(&st),
+        commands,
     }))
 }
 
@@ -367,4 +371,22 @@ async fn uninstall(
         .remove(&host);
     tracing::info!(%host, "host uninstalled; its history is kept");
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn command_result(
+    State(st): State<SharedState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, AgentApiError> {
+    let host = authenticate(&st, &method, &uri, &headers, &body).await?;
+    let result: CommandResult = codec::decode(&body, MAX_INFLATED_BYTES)?;
+    if crate::commands::finish(&st, &host, &result).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        // Already finished (a retried report) or not this host's: nothing to do, and the agent
+        // must not keep retrying.
+        Ok(StatusCode::OK)
+    }
 }

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use vigil_detect::score::{score, Pending};
 use vigil_model::{AlertKind, AlertStatus, HostState, Level, OsInfo};
+use vigil_proto::agent::CommandAction;
 use vigil_proto::api::*;
 use vigil_store::{
     AlertFilter, AlertRecord, HostRecord, InstallCodeRecord, TokenRecord, Transition,
@@ -42,6 +43,9 @@ pub fn router(state: SharedState) -> Router {
         .route("/api/v1/whitelist", get(list_rules).post(create_rule))
         .route("/api/v1/whitelist/{id}", axum::routing::delete(delete_rule))
         .route("/api/v1/score", get(fleet_score))
+        .route("/api/v1/commands", get(list_commands))
+        .route("/api/v1/quarantine", get(list_quarantine))
+        .route("/api/v1/quarantine/restore", post(restore_file))
         .route("/api/v1/alerts/{id}", get(get_alert))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
@@ -641,6 +645,13 @@ fn allowed_from(action: HandleAction) -> &'static [AlertStatus] {
             AlertStatus::Handled,
         ],
         HandleAction::Unwhitelist => &[AlertStatus::Whitelisted],
+        HandleAction::KillProcess | HandleAction::Quarantine | HandleAction::KillAndQuarantine => {
+            &[
+                AlertStatus::Unhandled,
+                AlertStatus::Expired,
+                AlertStatus::Ignored,
+            ]
+        }
     }
 }
 
@@ -718,6 +729,9 @@ async fn handle_alerts(
         }
         HandleAction::Whitelist => whitelist_alerts(&st, &req, &op.0).await?,
         HandleAction::Unwhitelist => unwhitelist_alerts(&st, &req.ids).await?,
+        HandleAction::KillProcess | HandleAction::Quarantine | HandleAction::KillAndQuarantine => {
+            host_actions(&st, &req, &op.0).await?
+        }
     };
     Ok(Json(HandleResponse { results }))
 }
@@ -1033,4 +1047,211 @@ async fn fleet_score(State(st): State<SharedState>) -> ApiResult<Json<FleetScore
         capped_at: None,
     };
     Ok(Json(FleetScore { fleet, hosts }))
+}
+
+fn evidence<'a>(a: &'a AlertRecord, names: &[&str]) -> Option<&'a str> {
+    names.iter().find_map(|n| {
+        a.evidence
+            .iter()
+            .find(|(k, v)| k == n && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    })
+}
+
+/// The command an action needs for this alert, or why it cannot apply.
+fn command_for(action: HandleAction, a: &AlertRecord) -> Result<CommandAction, String> {
+    let pid = || {
+        evidence(a, &["pid"])
+            .and_then(|p| p.parse::<u32>().ok())
+            .filter(|p| *p > 1)
+            .ok_or_else(|| format!("alert {} names no process (no pid in its evidence)", a.id))
+    };
+    let exe = evidence(a, &["exe"]).map(str::to_string);
+    match action {
+        HandleAction::KillProcess => Ok(CommandAction::KillProcess { pid: pid()?, exe }),
+        HandleAction::KillAndQuarantine => {
+            Ok(CommandAction::KillAndQuarantine { pid: pid()?, exe })
+        }
+        HandleAction::Quarantine => evidence(a, &["path", "file", "exe"])
+            .filter(|p| p.starts_with('/'))
+            .map(|p| CommandAction::QuarantineFile {
+                path: p.to_string(),
+            })
+            .ok_or_else(|| {
+                format!(
+                    "alert {} names no file (no absolute path in its evidence)",
+                    a.id
+                )
+            }),
+        _ => Err("not a host action".into()),
+    }
+}
+
+/// Claims each alert (`in_progress`) and queues the action for its host.
+async fn host_actions(
+    st: &SharedState,
+    req: &HandleAlerts,
+    by: &str,
+) -> ApiResult<Vec<HandleResult>> {
+    let mut results = Vec::new();
+    for &id in &req.ids {
+        let Some(a) = st.store.alert(id).await? else {
+            results.push(result(id, "missing", None, format!("alert {id} not found")));
+            continue;
+        };
+        let command = match command_for(req.action, &a) {
+            Ok(c) => c,
+            Err(why) => {
+                results.push(result(id, "refused", Some(a.status), why));
+                continue;
+            }
+        };
+        match st.store.host(&a.host_id).await? {
+            Some(h) if h.uninstalled_at.is_none() => {}
+            _ => {
+                results.push(result(
+                    id,
+                    "refused",
+                    Some(a.status),
+                    format!("host {} is uninstalled", a.host_id),
+                ));
+                continue;
+            }
+        }
+        let claimed = st
+            .store
+            .transition_alerts(
+                &[id],
+                allowed_from(req.action),
+                AlertStatus::InProgress,
+                by,
+                &req.note,
+                st.now(),
+            )
+            .await?;
+        if let Some(Transition::Unchanged { status, .. }) = claimed.first() {
+            results.push(result(
+                id,
+                "unchanged",
+                Some(*status),
+                format!("alert {id} is {}", status.as_str()),
+            ));
+            continue;
+        }
+        let cmd = crate::commands::queue(st, &a.host_id, Some(id), &command, by).await?;
+        results.push(result(
+            id,
+            "changed",
+            Some(AlertStatus::InProgress),
+            format!(
+                "{} queued as command {cmd}; it runs when host {} next checks in (it times out after {} min)",
+                command.name(),
+                a.host_id,
+                crate::commands::COMMAND_TTL_SECS / 60
+            ),
+        ));
+    }
+    Ok(results)
+}
+
+#[derive(Debug, Deserialize)]
+struct HostFilter {
+    host: Option<String>,
+}
+
+async fn list_commands(
+    State(st): State<SharedState>,
+    q: Result<Query<HostFilter>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let list: Vec<_> = st
+        .store
+        .commands(q.host.as_deref().filter(|h| !h.is_empty()), 200)
+        .await?
+        .into_iter()
+        .map(|c| {
+            serde_json::json!({
+                "id": c.id, "host_id": c.host_id, "alert_id": c.alert_id, "action": c.action,
+                "params": serde_json::from_str::<serde_json::Value>(&c.params).unwrap_or_default(),
+                "state": c.state, "created_at": c.created_at, "created_by": c.created_by,
+                "expires_at": c.expires_at, "sent_at": c.sent_at, "finished_at": c.finished_at,
+                "message": c.message,
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "commands": list })))
+}
+
+async fn list_quarantine(
+    State(st): State<SharedState>,
+    q: Result<Query<HostFilter>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let now = st.now();
+    let names: BTreeMap<String, String> = st
+        .store
+        .hosts()
+        .await?
+        .into_iter()
+        .map(|h| (h.id, h.hostname))
+        .collect();
+    let files: Vec<_> = st
+        .store
+        .quarantined(q.host.as_deref().filter(|h| !h.is_empty()))
+        .await?
+        .into_iter()
+        .map(|f| {
+            let expires_at = f.quarantined_at + vigil_model::QUARANTINE_KEEP_SECS;
+            serde_json::json!({
+                "host_id": f.host_id, "hostname": names.get(&f.host_id), "qid": f.qid, "path": f.path,
+                "sha256": f.sha256, "md5": f.md5, "size": f.size, "quarantined_at": f.quarantined_at,
+                "expires_at": expires_at, "state": f.state, "restored_at": f.restored_at,
+                "restorable": f.state == "quarantined" && now < expires_at,
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "files": files })))
+}
+
+async fn restore_file(
+    State(st): State<SharedState>,
+    axum::Extension(op): axum::Extension<Operator>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let req: RestoreRequest = parse_json(&body)?;
+    let file = st
+        .store
+        .quarantined(Some(&req.host_id))
+        .await?
+        .into_iter()
+        .find(|f| f.qid == req.qid)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no quarantined file {} on host {}",
+                req.qid, req.host_id
+            ))
+        })?;
+    if file.state != "quarantined" {
+        return Err(ApiError::Conflict(format!(
+            "file {} was already {}",
+            req.qid, file.state
+        )));
+    }
+    if st.now() >= file.quarantined_at + vigil_model::QUARANTINE_KEEP_SECS {
+        return Err(ApiError::Conflict(format!(
+            "file {} was quarantined more than 30 days ago and is purged",
+            req.qid
+        )));
+    }
+    let action = CommandAction::RestoreFile {
+        quarantine_id: req.qid.clone(),
+        overwrite: req.overwrite,
+    };
+    let id = crate::commands::queue(&st, &req.host_id, None, &action, &op.0).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(
+            serde_json::json!({ "command_id": id, "message": format!("restore of {} queued as command {id}", file.path) }),
+        ),
+    ))
 }

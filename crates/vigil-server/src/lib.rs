@@ -7,6 +7,7 @@
 mod admin;
 mod agent_api;
 mod api;
+mod commands;
 mod console;
 mod install;
 pub mod pki;
@@ -41,6 +42,8 @@ pub struct ServerConfig {
     pub offline_after_secs: u64,
     /// How often agents send a full fingerprint snapshot even when nothing changed.
     pub inventory_secs: u64,
+    /// Seconds between maintenance rounds (alert expiry, host-action time-outs).
+    pub maintenance_secs: u64,
     /// The agent binary served to install commands; this executable when absent.
     pub agent_binary: Option<PathBuf>,
 }
@@ -55,6 +58,7 @@ impl ServerConfig {
             heartbeat_secs: 10,
             offline_after_secs: 35,
             inventory_secs: 600,
+            maintenance_secs: 60,
             agent_binary: None,
         }
     }
@@ -139,7 +143,7 @@ pub async fn start(
         agent_router,
         rx.clone(),
     )));
-    tasks.push(tokio::spawn(expire_alerts(state.clone(), rx)));
+    tasks.push(tokio::spawn(maintenance(state.clone(), rx)));
     tracing::info!(%api_addr, %agent_addr, %public_url, "server started");
     Ok(RunningServer {
         api_addr,
@@ -151,20 +155,24 @@ pub async fn start(
     })
 }
 
-/// Every ten minutes (and at start), alerts unhandled for 30 days become expired.
-async fn expire_alerts(state: state::SharedState, mut shutdown: watch::Receiver<bool>) {
+/// Every `maintenance_secs` (and at start): alerts unhandled for 30 days become expired, and
+/// host actions their hosts did not run in time are timed out.
+async fn maintenance(state: state::SharedState, mut shutdown: watch::Receiver<bool>) {
     loop {
         let cutoff = state.now() - vigil_model::ALERT_EXPIRES_AFTER_SECS;
         match state.store.expire_alerts(cutoff).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(
-                expired = n,
-                "alerts expired after 30 days without recurring"
-            ),
+            Ok(n) => tracing::info!(expired = n, "alerts expired after 30 days"),
             Err(e) => tracing::warn!(error = %e, "expiring alerts failed; retrying later"),
         }
+        match commands::expire(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(timed_out = n, "host actions timed out"),
+            Err(e) => tracing::warn!(error = %e, "timing out host actions failed; retrying later"),
+        }
+        let pause = std::time::Duration::from_secs(state.config.maintenance_secs.max(1));
         tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_secs(600)) => {}
+            _ = tokio::time::sleep(pause) => {}
             _ = shutdown.wait_for(|s| *s) => return,
         }
     }

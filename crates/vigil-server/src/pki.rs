@@ -24,6 +24,9 @@ pub struct Pki {
     /// `sha256//BASE64` of the server key's SubjectPublicKeyInfo: what curl pins.
     pub curl_pin: String,
     pub ca_pem: String,
+    /// Signs the commands sent to agents (kill, quarantine, restore); agents pin its public key
+    /// at enrollment, so a proxy cannot forge a command.
+    pub command_key: vigil_proto::auth::AgentKey,
 }
 
 impl std::fmt::Debug for Pki {
@@ -38,6 +41,7 @@ const CA_CERT: &str = "ca.pem";
 const CA_KEY: &str = "ca.key";
 const SERVER_CERT: &str = "server.pem";
 const SERVER_KEY: &str = "server.key";
+const COMMAND_KEY: &str = "command.key";
 
 /// Loads the CA and server certificate from `dir`, creating them on first use.
 /// `extra_names` (host names or IPs the server is reached by) are added to the certificate for
@@ -46,6 +50,13 @@ pub fn load_or_create(dir: &Path, extra_names: &[String]) -> Result<Pki> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     if !dir.join(SERVER_KEY).exists() {
         create(dir, extra_names)?;
+    }
+    if !dir.join(COMMAND_KEY).exists() {
+        let key = vigil_proto::auth::AgentKey::generate();
+        crate::admin::write_secret_file(
+            &dir.join(COMMAND_KEY),
+            &base64::engine::general_purpose::STANDARD.encode(key.pkcs8()),
+        )?;
     }
     load(dir)
 }
@@ -120,6 +131,11 @@ fn load(dir: &Path) -> Result<Pki> {
         .context("server.key holds no key")?;
     let spki = KeyPair::from_pem(&key_pem)?.subject_public_key_info();
     let server_config = server_config(chain, key)?;
+    let command_key = base64::engine::general_purpose::STANDARD
+        .decode(read(COMMAND_KEY)?.trim())
+        .context("command.key is not base64")?;
+    let command_key = vigil_proto::auth::AgentKey::from_pkcs8(&command_key)
+        .map_err(|e| anyhow::anyhow!("command.key: {e}"))?;
     Ok(Pki {
         server_config,
         ca_fingerprint: hex::encode(Sha256::digest(ca_der.as_ref())),
@@ -128,6 +144,7 @@ fn load(dir: &Path) -> Result<Pki> {
             base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&spki))
         ),
         ca_pem,
+        command_key,
     })
 }
 

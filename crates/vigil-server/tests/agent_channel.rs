@@ -37,6 +37,8 @@ struct Harness {
     agent_url: String,
     token: String,
     password: String,
+    /// The command key the last enrollment pinned.
+    command_key: std::sync::Mutex<String>,
     http: reqwest::Client,
     agent_http: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -51,6 +53,7 @@ impl Harness {
         cfg.api_listen = "127.0.0.1:0".parse().unwrap();
         cfg.agent_listen = "127.0.0.1:0".parse().unwrap();
         cfg.offline_after_secs = 30;
+        cfg.maintenance_secs = 1;
         let creds = vigil_server::bootstrap_admin(store.as_ref(), dir.path(), clock.now())
             .await
             .unwrap()
@@ -67,6 +70,7 @@ impl Harness {
             clock,
             token: creds.api_token,
             password: creds.password,
+            command_key: std::sync::Mutex::new(String::new()),
             http: reqwest::Client::new(),
             agent_http,
             _dir: dir,
@@ -125,6 +129,7 @@ impl Harness {
         .await?;
         let resp: EnrollResponse = serde_json::from_slice(&body).unwrap();
         assert_eq!(resp.group, "web");
+        *self.command_key.lock().unwrap() = resp.command_key;
         Ok((resp.host_id, key))
     }
 
@@ -802,6 +807,180 @@ async fn alert_handling(h: &Harness) {
     assert!(sc["fleet"]["score"].as_i64().unwrap() <= 100);
 }
 
+fn pid_batch(seq: u64, port: u16, pid: u32) -> EventBatch {
+    let mut b = port_batch(seq, port);
+    if let EventBody::PortOpened { socket } = &mut b.events[0].body {
+        socket.pid = pid;
+    }
+    b
+}
+
+/// Host actions: signed by the pinned command key, reported once, timed out when not run.
+async fn host_actions(h: &Harness) {
+    use base64::Engine;
+    let (_, code) = h.code("1h").await;
+    let (host, key) = h.enroll(&code).await.unwrap();
+    let command_key = base64::engine::general_purpose::STANDARD
+        .decode(h.command_key.lock().unwrap().as_str())
+        .unwrap();
+    h.post(
+        PATH_EVENTS,
+        &host,
+        &key,
+        codec::encode(&port_batch(1, 7001)),
+    )
+    .await
+    .unwrap();
+    h.post(
+        PATH_EVENTS,
+        &host,
+        &key,
+        codec::encode(&pid_batch(2, 7002, 4242)),
+    )
+    .await
+    .unwrap();
+    let (_, v) = h
+        .api("GET", &format!("/api/v1/alerts?host={host}"), None)
+        .await;
+    let id_of = |port: &str| {
+        v["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"].as_str().unwrap().contains(port))
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (no_pid, with_pid) = (id_of("7001"), id_of("7002"));
+
+    let (_, r) = handle(h, json!({"ids": [no_pid], "action": "kill_process"})).await;
+    assert_eq!(r["results"][0]["outcome"], "refused", "{r}");
+    assert!(r["results"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no pid"));
+    let (_, r) = handle(h, json!({"ids": [with_pid], "action": "kill_process"})).await;
+    assert_eq!(r["results"][0]["status"], "in_progress", "{r}");
+    let (_, r) = handle(h, json!({"ids": [with_pid], "action": "kill_process"})).await;
+    assert_eq!(
+        r["results"][0]["outcome"], "unchanged",
+        "no double handling: {r}"
+    );
+
+    // The heartbeat carries the command, signed by the key pinned at enrollment.
+    let body = h
+        .post(
+            PATH_HEARTBEAT,
+            &host,
+            &key,
+            codec::encode(&Heartbeat::default()),
+        )
+        .await
+        .unwrap();
+    let resp: HeartbeatResponse = serde_json::from_slice(&body).unwrap();
+    assert_eq!(resp.commands.len(), 1);
+    let signed = &resp.commands[0];
+    vigil_proto::auth::verify_command(&command_key, &signed.payload, &signed.signature).unwrap();
+    let forged = signed.payload.replace("4242", "1");
+    assert!(vigil_proto::auth::verify_command(&command_key, &forged, &signed.signature).is_err());
+    let cmd: Command = serde_json::from_str(&signed.payload).unwrap();
+    assert_eq!(
+        (cmd.host_id.as_str(), &cmd.action),
+        (
+            host.as_str(),
+            &CommandAction::KillProcess {
+                pid: 4242,
+                exe: None
+            }
+        )
+    );
+
+    // Another host cannot finish it; the host's own report does, once.
+    let (other, other_key) = h.enroll(&code).await.unwrap();
+    let report = CommandResult {
+        id: cmd.id,
+        ok: true,
+        message: "process 4242: killed".into(),
+        data: Value::Null,
+    };
+    h.post(
+        PATH_COMMAND_RESULT,
+        &other,
+        &other_key,
+        codec::encode(&report),
+    )
+    .await
+    .unwrap();
+    let (_, a) = h
+        .api("GET", &format!("/api/v1/alerts/{with_pid}"), None)
+        .await;
+    assert_eq!(a["status"], "in_progress");
+    h.post(PATH_COMMAND_RESULT, &host, &key, codec::encode(&report))
+        .await
+        .unwrap();
+    let (_, a) = h
+        .api("GET", &format!("/api/v1/alerts/{with_pid}"), None)
+        .await;
+    assert_eq!(a["status"], "handled");
+    let again = CommandResult {
+        ok: false,
+        message: "late".into(),
+        ..report
+    };
+    h.post(PATH_COMMAND_RESULT, &host, &key, codec::encode(&again))
+        .await
+        .unwrap();
+    let (_, a) = h
+        .api("GET", &format!("/api/v1/alerts/{with_pid}"), None)
+        .await;
+    assert_eq!(a["status"], "handled", "a second report changes nothing");
+
+    // An offline host: the action times out after an hour and the alert comes back.
+    h.post(
+        PATH_EVENTS,
+        &host,
+        &key,
+        codec::encode(&pid_batch(3, 7003, 4343)),
+    )
+    .await
+    .unwrap();
+    let (_, v) = h
+        .api(
+            "GET",
+            &format!("/api/v1/alerts?host={host}&status=unhandled"),
+            None,
+        )
+        .await;
+    let third = v["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"].as_str().unwrap().contains("7003"))
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    handle(h, json!({"ids": [third], "action": "kill_process"})).await;
+    h.clock.0.fetch_add(3601, Ordering::SeqCst);
+    let start = std::time::Instant::now();
+    loop {
+        let (_, a) = h.api("GET", &format!("/api/v1/alerts/{third}"), None).await;
+        if a["status"] == "unhandled" {
+            break;
+        }
+        assert!(
+            start.elapsed().as_secs() < 10,
+            "the action never timed out: {a}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let (_, cmds) = h
+        .api("GET", &format!("/api/v1/commands?host={host}"), None)
+        .await;
+    assert_eq!(cmds["commands"][0]["state"], "timed_out", "{cmds}");
+    h.clock.0.fetch_sub(3601, Ordering::SeqCst);
+}
+
 async fn all(store: Arc<dyn Store>) {
     let h = Harness::new(store).await;
     enrollment(&h).await;
@@ -811,6 +990,7 @@ async fn all(store: Arc<dyn Store>) {
     api_errors(&h).await;
     openapi_matches_routes(&h).await;
     alert_handling(&h).await;
+    host_actions(&h).await;
     h.running.stop().await;
 }
 

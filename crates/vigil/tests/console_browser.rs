@@ -3,7 +3,11 @@
 //! Starts `vigil up` (server plus a local agent protecting this host) in a temporary data
 //! directory, starts `/usr/bin/chromedriver`, and drives Chromium through the W3C WebDriver
 //! protocol with plain HTTP+JSON calls: sign in (a wrong password first), the overview, the host
-//! list, the host's fingerprint tabs, and an install code created and revoked. Screenshots go to
+//! list, the host's fingerprint tabs (with its security score and agent health), an install code
+//! created and revoked, and a real alert handled end to end: the test opens a TCP port on all
+//! interfaces, the local agent (collecting every second) reports it, and the alert it raises is
+//! ignored, whitelisted, seen on the Whitelist page, taken off the whitelist, counted in the
+//! overview's security score, and marked handled from the batch bar. Screenshots go to
 //! `target/console-screenshots/`.
 //!
 //! Needs Debian's `chromium` and `chromium-driver`: run `scripts/setup.sh` once.
@@ -650,6 +654,16 @@ async fn scenario(c: &Ctx<'_>) -> WdResult<()> {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 
+    // A port listening on every interface, opened after the first fingerprints (a baseline
+    // raises nothing): the agent reports it and the server raises a suspicious_port reminder.
+    // Kept open to the end of the scenario.
+    let listener = std::net::TcpListener::bind("0.0.0.0:0")
+        .map_err(|e| format!("binding a listener on 0.0.0.0: {e}"))?;
+    let lport = listener
+        .local_addr()
+        .map_err(|e| format!("listener address: {e}"))?
+        .port();
+
     // --- host detail
     step("host detail", t0).await;
     wd.click(
@@ -666,6 +680,28 @@ async fn scenario(c: &Ctx<'_>) -> WdResult<()> {
         .await?;
     if !st.eq_ignore_ascii_case("online") {
         return Err(format!("host detail state badge reads {st:?}"));
+    }
+    // The host's security score (from /api/v1/score) and the agent's own health line.
+    let score = wd
+        .wait_text("[data-testid=host-score-value]", "a score", |t| {
+            t.trim()
+                .parse::<u32>()
+                .is_ok_and(|n| (10..=100).contains(&n))
+        })
+        .await?;
+    let band = wd
+        .text(&wd.find("[data-testid=host-score-band]").await?)
+        .await?;
+    if !["secure", "a few risks", "many risks", "high risk"].contains(&band.trim()) {
+        return Err(format!("host score {score} has the band {band:?}"));
+    }
+    let health = wd
+        .wait_text("[data-testid=host-agent-health]", "memory and spool", |t| {
+            t.contains("MB") && t.contains("dropped")
+        })
+        .await?;
+    if wd.find("[data-testid=agent-dropped].bad").await.is_ok() && !health.contains(" 0 events") {
+        eprintln!("note: the agent reports dropped events: {health:?}");
     }
 
     step("packages tab", t0).await;
@@ -803,7 +839,9 @@ async fn scenario(c: &Ctx<'_>) -> WdResult<()> {
     .await?;
     wd.screenshot(&c.shots.join("install-revoked.png")).await?;
 
-    // --- alerts page: filters and pager render (this host may have no alert yet)
+    alert_lifecycle(c, t0, &host_id, lport).await?;
+
+    // --- alerts page: filters and pager render
     step("alerts page", t0).await;
     wd.click(&wd.find("#nav-alerts").await?).await?;
     wd.wait_visible("[data-testid=alerts-table]").await?;
@@ -868,6 +906,404 @@ async fn scenario(c: &Ctx<'_>) -> WdResult<()> {
         return Err(format!("an error banner appeared after signing out: {b:?}"));
     }
     step("done", t0).await;
+    drop(listener);
+    Ok(())
+}
+
+/// GET on the operator API with the API token printed by `vigil up`.
+async fn api_get(c: &Ctx<'_>, path: &str) -> WdResult<Value> {
+    let url = format!("{}{path}", c.banner.console);
+    let res = c
+        .http
+        .get(&url)
+        .bearer_auth(&c.banner.api_token)
+        .send()
+        .await
+        .map_err(|e| format!("GET {url}: {e}"))?;
+    let status = res.status();
+    let v: Value = res
+        .json()
+        .await
+        .map_err(|e| format!("GET {url}: bad JSON: {e}"))?;
+    if !status.is_success() {
+        return Err(format!("GET {url}: {status} {v}"));
+    }
+    Ok(v)
+}
+
+/// The status of alert `id`, through the API.
+async fn alert_status(c: &Ctx<'_>, id: i64) -> WdResult<String> {
+    let a = api_get(c, &format!("/api/v1/alerts/{id}")).await?;
+    Ok(a["status"].as_str().unwrap_or_default().to_string())
+}
+
+/// Opens alert `id` from its row in the alerts table and waits for its handle section.
+async fn open_alert(wd: &WebDriver, row_css: &str, id: i64) -> WdResult<()> {
+    // The name cell: the first one is the selection checkbox.
+    wd.click(&wd.find(&format!("{row_css} td:nth-child(3)")).await?)
+        .await?;
+    wd.wait_visible(&format!(
+        "#drawer[data-alert-id='{id}'] [data-testid=alert-handle]"
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Picks a status in the alerts page's status filter and waits for the list.
+async fn filter_status(wd: &WebDriver, status: &str) -> WdResult<()> {
+    wd.click(
+        &wd.find(&format!("#alerts-status option[value={status}]"))
+            .await?,
+    )
+    .await?;
+    wd.wait_js(
+        &format!("the alerts page filtered on {status}"),
+        "const p = document.querySelector('[data-testid=alerts-panel]');
+         return !!p && p.dataset.loadedStatus === arguments[0];",
+        json!([status]),
+        UI_TIMEOUT,
+    )
+    .await
+    .map(|_| ())
+}
+
+/// A real alert through its life: raised by a port this test opens, ignored (twice: the second
+/// time the server says why nothing changed), whitelisted for this host from the ignored list,
+/// seen on the Whitelist page, taken off the whitelist (back to unhandled), counted in the
+/// security score, and finally marked handled with the batch bar.
+async fn alert_lifecycle(c: &Ctx<'_>, t0: Instant, host_id: &str, lport: u16) -> WdResult<()> {
+    let wd = c.wd;
+    step("waiting for the port alert", t0).await;
+    let want_name = format!("port {lport} listening on all interfaces");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let id = loop {
+        let list = api_get(c, "/api/v1/alerts?kind=suspicious_port&limit=1000").await?;
+        let found = list["alerts"].as_array().and_then(|a| {
+            a.iter().find(|a| {
+                a["host_id"] == json!(host_id)
+                    && a["name"].as_str().is_some_and(|n| n.contains(&want_name))
+            })
+        });
+        if let Some(a) = found {
+            if a["status"] != json!("unhandled") {
+                return Err(format!("the new port alert is not unhandled: {a}"));
+            }
+            break a["id"].as_i64().ok_or("alert without an id")?;
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "no suspicious_port alert for port {lport} after 60 s; alerts: {list}"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    eprintln!("[console_browser] port {lport} raised alert {id}");
+    let row_css =
+        format!("[data-testid=alerts-table] tr[data-testid=alert-row][data-alert-id='{id}']");
+
+    // --- the default list holds what waits for an operator
+    step("alerts: ignore", t0).await;
+    wd.click(&wd.find("#nav-alerts").await?).await?;
+    wd.wait_visible("[data-testid=alerts-table]").await?;
+    let status = wd
+        .property(&wd.find("#alerts-status").await?, "value")
+        .await?;
+    if status != json!("unhandled") {
+        return Err(format!(
+            "the alerts status filter starts at {status}, not unhandled"
+        ));
+    }
+    let row = wd.wait_visible(&row_css).await?;
+    let text = wd.text(&row).await?;
+    if !text.contains(&want_name) {
+        return Err(format!("the alert row reads {text:?}"));
+    }
+    open_alert(wd, &row_css, id).await?;
+    wd.wait_text("[data-testid=alert-status]", "unhandled", |t| {
+        t.eq_ignore_ascii_case("unhandled")
+    })
+    .await?;
+    if wd
+        .find("[data-testid=alert-handle] [data-testid=handle-unwhitelist]")
+        .await
+        .is_ok()
+    {
+        return Err("an alert that is not whitelisted offers Remove whitelist".into());
+    }
+    wd.click(&wd.find("[data-testid=handle-ignore]").await?)
+        .await?;
+    wd.wait_text("[data-testid=handle-result]", "the alert ignored", |t| {
+        t.contains("now ignored")
+    })
+    .await?;
+    wd.wait_text("[data-testid=alert-status]", "ignored", |t| {
+        t.eq_ignore_ascii_case("ignored")
+    })
+    .await?;
+    // The list behind the drawer refreshed: the alert left the unhandled list.
+    wd.wait_js(
+        "the ignored alert to leave the unhandled list",
+        "return !document.querySelector(arguments[0]);",
+        json!([row_css]),
+        UI_TIMEOUT,
+    )
+    .await?;
+    // Again: nothing changes, and the server's message says why (a 200, not an error).
+    wd.click(&wd.find("[data-testid=handle-ignore]").await?)
+        .await?;
+    let msg = wd
+        .wait_text("[data-testid=handle-result]", "why nothing changed", |t| {
+            t.contains("cannot become ignored")
+        })
+        .await?;
+    wd.find("[data-testid=handle-notice][data-outcome=unchanged]")
+        .await
+        .map_err(|_| format!("the second ignore is not shown as unchanged: {msg:?}"))?;
+    let b = wd.banner().await?;
+    if !b.is_empty() {
+        return Err(format!("ignoring twice raised the error banner: {b:?}"));
+    }
+    if alert_status(c, id).await? != "ignored" {
+        return Err("the API does not say the alert is ignored".into());
+    }
+    wd.screenshot(&c.shots.join("alerts-handle.png")).await?;
+
+    // --- whitelist it for this host, from the ignored list
+    step("alerts: whitelist", t0).await;
+    wd.click(&wd.find("#drawer-close").await?).await?;
+    filter_status(wd, "ignored").await?;
+    let row = wd.wait_visible(&row_css).await?;
+    if wd.attribute(&row, "data-status").await?.as_deref() != Some("ignored") {
+        return Err("the alert is not listed as ignored".into());
+    }
+    open_alert(wd, &row_css, id).await?;
+    wd.click(&wd.find("[data-testid=handle-whitelist]").await?)
+        .await?;
+    wd.wait_visible("[data-testid=whitelist-form]").await?;
+    let host_scope = wd.find("[data-testid=wl-scope-host]").await?;
+    wd.click(&host_scope).await?;
+    if wd.property(&host_scope, "checked").await? != json!(true) {
+        return Err("the host scope is not selected".into());
+    }
+    wd.send_keys(
+        &wd.find("[data-testid=handle-note]").await?,
+        "console test listener <i>",
+    )
+    .await?;
+    wd.screenshot(&c.shots.join("alerts-whitelist-form.png"))
+        .await?;
+    wd.click(&wd.find("[data-testid=handle-whitelist-confirm]").await?)
+        .await?;
+    wd.wait_text("[data-testid=handle-result]", "whitelisted", |t| {
+        t.contains("is whitelisted")
+    })
+    .await?;
+    wd.wait_text("[data-testid=alert-status]", "whitelisted", |t| {
+        t.eq_ignore_ascii_case("whitelisted")
+    })
+    .await?;
+    wd.wait_visible("[data-testid=handle-unwhitelist]").await?;
+    if alert_status(c, id).await? != "whitelisted" {
+        return Err("the API does not say the alert is whitelisted".into());
+    }
+
+    // --- the rule on the Whitelist page
+    step("whitelist page", t0).await;
+    wd.click(&wd.find("#nav-whitelist").await?).await?;
+    wd.wait_visible("[data-testid=whitelist-table]").await?;
+    let rule_id = wd
+        .wait_js(
+            "the port rule in the whitelist table",
+            "const r = [...document.querySelectorAll('tr[data-testid=rule-row]')]
+                 .find(tr => [...tr.querySelectorAll('[data-testid=rule-fields] .chip')].some(c => c.textContent === arguments[0]));
+             return r ? r.dataset.ruleId : null;",
+            json!([format!("port={lport}")]),
+            UI_TIMEOUT,
+        )
+        .await?;
+    let rule_row = format!(
+        "tr[data-testid=rule-row][data-rule-id='{}']",
+        rule_id.as_str().unwrap_or_default()
+    );
+    // The host name appears once the host list has loaded.
+    wd.wait_text(
+        &format!("{rule_row} [data-testid=rule-scope]"),
+        "the host",
+        |t| t.contains(&c.hostname),
+    )
+    .await?;
+    let text = wd.text(&wd.find(&rule_row).await?).await?;
+    for needle in [
+        "suspicious port",
+        "protocol=tcp",
+        "console test listener <i>",
+        "admin",
+    ] {
+        if !text.contains(needle) {
+            return Err(format!("the rule row lacks {needle:?}: {text:?}"));
+        }
+    }
+    wd.screenshot(&c.shots.join("whitelist.png")).await?;
+
+    // A rule added by hand (all hosts, a port nothing listens on), then deleted in two clicks.
+    step("whitelist: add and delete a rule", t0).await;
+    wd.click(&wd.find("#wl-kind option[value=suspicious_port]").await?)
+        .await?;
+    wd.click(&wd.find("#wl-scope option[value=all]").await?)
+        .await?;
+    wd.send_keys(&wd.find("[data-testid=wl-field-port]").await?, "1")
+        .await?;
+    wd.click(&wd.find("#wl-add").await?).await?;
+    wd.wait_text("[data-testid=rule-added]", "the rule added", |t| {
+        t.contains("0 existing alerts whitelisted")
+    })
+    .await?;
+    let added = wd
+        .wait_js(
+            "the added rule in the table",
+            "const r = [...document.querySelectorAll('tr[data-testid=rule-row]')]
+                 .find(tr => tr.querySelector('[data-testid=rule-fields]').textContent === 'port=1');
+             return r ? r.dataset.ruleId : null;",
+            json!([]),
+            UI_TIMEOUT,
+        )
+        .await?;
+    let del_css = format!(
+        "tr[data-testid=rule-row][data-rule-id='{}'] button[data-testid=rule-delete]",
+        added.as_str().unwrap_or_default()
+    );
+    wd.click(&wd.find(&del_css).await?).await?;
+    wd.wait_text(&del_css, "the confirmation", |t| t.contains("Confirm"))
+        .await?;
+    wd.click(&wd.find(&del_css).await?).await?;
+    wd.wait_text("[data-testid=rule-deleted]", "the deletion", |t| {
+        t.contains("0 alerts back in the list")
+    })
+    .await?;
+    wd.wait_js(
+        "the deleted rule to leave the table",
+        "return !document.querySelector(arguments[0]);",
+        json!([del_css]),
+        UI_TIMEOUT,
+    )
+    .await?;
+    wd.find(&rule_row)
+        .await
+        .map_err(|_| "deleting the other rule removed the port rule too".to_string())?;
+
+    // --- remove the whitelist from the alert: back to unhandled
+    step("alerts: remove the whitelist", t0).await;
+    wd.click(&wd.find("#nav-alerts").await?).await?;
+    wd.wait_visible("[data-testid=alerts-table]").await?;
+    filter_status(wd, "whitelisted").await?;
+    wd.wait_visible(&row_css).await?;
+    open_alert(wd, &row_css, id).await?;
+    wd.click(&wd.find("[data-testid=handle-unwhitelist]").await?)
+        .await?;
+    wd.wait_text("[data-testid=handle-result]", "the alert back", |t| {
+        t.contains("back in the list")
+    })
+    .await?;
+    wd.wait_text("[data-testid=alert-status]", "unhandled", |t| {
+        t.eq_ignore_ascii_case("unhandled")
+    })
+    .await?;
+    wd.click(&wd.find("#drawer-close").await?).await?;
+    filter_status(wd, "unhandled").await?;
+    let row = wd.wait_visible(&row_css).await?;
+    if wd.attribute(&row, "data-status").await?.as_deref() != Some("unhandled") {
+        return Err("the alert is not back as unhandled".into());
+    }
+    let rules = api_get(c, "/api/v1/whitelist").await?;
+    if rules["rules"].as_array().is_some_and(|r| !r.is_empty()) {
+        return Err(format!("whitelist rules left after removing them: {rules}"));
+    }
+
+    // --- the security score: one unhandled alert caps this host at 60, "high risk"
+    step("overview: security score", t0).await;
+    wd.click(&wd.find("#nav-overview").await?).await?;
+    let score = wd
+        .wait_text("[data-testid=ov-score-value]", "a fleet score", |t| {
+            t.trim().parse::<u32>().is_ok_and(|n| n <= 60)
+        })
+        .await?;
+    wd.wait_text("[data-testid=ov-score-band]", "high risk", |t| {
+        t.trim() == "high risk"
+    })
+    .await?;
+    let costs = wd
+        .text(
+            &wd.find(&format!(
+                "[data-testid=score-host-row][data-host-id={}] [data-testid=score-host-costs]",
+                css_str(host_id)
+            ))
+            .await?,
+        )
+        .await?;
+    if !costs.contains("alerts −") || !costs.contains("capped at 60") {
+        return Err(format!("the lowest host's costs read {costs:?}"));
+    }
+    let color = wd
+        .exec(
+            "return getComputedStyle(document.querySelector('[data-testid=ov-score-value]')).color;",
+            json!([]),
+        )
+        .await?;
+    if color != json!("rgb(212, 47, 34)") {
+        return Err(format!("a high-risk score is drawn in {color}, not red"));
+    }
+    eprintln!("[console_browser] fleet score {score}, host costs: {costs}");
+    wd.screenshot(&c.shots.join("overview-score.png")).await?;
+
+    // --- the batch bar: select the alert, mark it handled
+    step("alerts: batch mark handled", t0).await;
+    wd.click(&wd.find("#nav-alerts").await?).await?;
+    wd.wait_visible(&row_css).await?;
+    let handled = wd.find("[data-testid=batch-handled]").await?;
+    if wd.property(&handled, "disabled").await? != json!(true) {
+        return Err("the batch buttons are enabled with nothing selected".into());
+    }
+    wd.click(
+        &wd.find(&format!("{row_css} input[data-testid=alert-check]"))
+            .await?,
+    )
+    .await?;
+    wd.wait_text("[data-testid=batch-count]", "1 selected", |t| {
+        t.trim() == "1 selected"
+    })
+    .await?;
+    if !wd
+        .exec(
+            "return document.getElementById('drawer').hidden;",
+            json!([]),
+        )
+        .await?
+        .as_bool()
+        .unwrap_or(false)
+    {
+        return Err("ticking a row's box opened the alert".into());
+    }
+    wd.screenshot(&c.shots.join("alerts-batch.png")).await?;
+    wd.click(&wd.find("[data-testid=batch-handled]").await?)
+        .await?;
+    wd.wait_text("[data-testid=batch-result]", "the alert handled", |t| {
+        t.contains("now handled")
+    })
+    .await?;
+    wd.wait_js(
+        "the handled alert to leave the unhandled list",
+        "return !document.querySelector(arguments[0]);",
+        json!([row_css]),
+        UI_TIMEOUT,
+    )
+    .await?;
+    if alert_status(c, id).await? != "handled" {
+        return Err("the API does not say the alert is handled".into());
+    }
+    let b = wd.banner().await?;
+    if !b.is_empty() {
+        return Err(format!("handling alerts left an error banner: {b:?}"));
+    }
     Ok(())
 }
 
@@ -904,6 +1340,8 @@ async fn console_in_headless_chromium() {
         .args(["up", "--data"])
         .arg(&data)
         .args(["--listen", "127.0.0.1:0", "--agent-listen", "127.0.0.1:0"])
+        // The local agent collects every second, so a new listening port shows up quickly.
+        .args(["--collect-secs", "1"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::from(std::fs::File::create(&vigil_log).unwrap()))
