@@ -156,6 +156,13 @@ pub struct AlertView {
     pub first_seen: i64,
     pub last_seen: i64,
     pub count: i64,
+    /// Who last set the status, when, and why (`agent` for host actions).
+    pub handled_at: Option<i64>,
+    pub handled_by: String,
+    pub note: String,
+    /// The rule covering the alert while it is whitelisted.
+    pub whitelist_rule_id: Option<i64>,
+    pub group: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -536,31 +536,39 @@ fn parse_opt<T>(
 }
 
 async fn alert_views(st: &SharedState, alerts: Vec<AlertRecord>) -> ApiResult<Vec<AlertView>> {
-    let names: BTreeMap<String, String> = st
+    let hosts: BTreeMap<String, (String, String)> = st
         .store
         .hosts()
         .await?
         .into_iter()
-        .map(|h| (h.id, h.hostname))
+        .map(|h| (h.id, (h.hostname, h.group)))
         .collect();
     Ok(alerts
         .into_iter()
-        .map(|a| AlertView {
-            hostname: names.get(&a.host_id).cloned().unwrap_or_default(),
-            id: a.id,
-            host_id: a.host_id,
-            kind: a.kind,
-            level: a.level,
-            status: a.status,
-            name: a.name,
-            evidence: a
-                .evidence
-                .into_iter()
-                .map(|(name, value)| Evidence { name, value })
-                .collect(),
-            first_seen: a.first_seen,
-            last_seen: a.last_seen,
-            count: a.count,
+        .map(|a| {
+            let (hostname, group) = hosts.get(&a.host_id).cloned().unwrap_or_default();
+            AlertView {
+                hostname,
+                group,
+                id: a.id,
+                host_id: a.host_id,
+                kind: a.kind,
+                level: a.level,
+                status: a.status,
+                name: a.name,
+                evidence: a
+                    .evidence
+                    .into_iter()
+                    .map(|(name, value)| Evidence { name, value })
+                    .collect(),
+                first_seen: a.first_seen,
+                last_seen: a.last_seen,
+                count: a.count,
+                handled_at: a.handled_at,
+                handled_by: a.handled_by,
+                note: a.note,
+                whitelist_rule_id: a.whitelist_rule_id,
+            }
         })
         .collect())
 }
@@ -710,6 +718,15 @@ async fn handle_alerts(
                         "changed",
                         Some(to),
                         format!("alert {id} is now {}", to.as_str()),
+                    ),
+                    Transition::Unchanged { id, status } if status == to => result(
+                        id,
+                        "unchanged",
+                        Some(status),
+                        format!(
+                            "alert {id} is already {0}; it cannot become {0} again",
+                            to.as_str()
+                        ),
                     ),
                     Transition::Unchanged { id, status } => result(
                         id,

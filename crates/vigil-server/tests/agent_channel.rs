@@ -659,7 +659,15 @@ async fn alert_handling(h: &Harness) {
         (Some("unchanged"), Some("ignored"))
     );
     let (_, a) = h.api("GET", &format!("/api/v1/alerts/{bid}"), None).await;
-    assert_eq!(a["status"], "ignored");
+    assert_eq!(
+        (
+            a["status"].as_str(),
+            a["handled_by"].as_str(),
+            a["note"].as_str(),
+            a["group"].as_str()
+        ),
+        (Some("ignored"), Some("admin"), Some("lab"), Some("web"))
+    );
     let (s, v) = handle(h, json!({"ids": [bid], "action": "kill_everything"})).await;
     assert_eq!(s, 400, "{v}");
     let (s, _) = handle(h, json!({"ids": [], "action": "ignore"})).await;
