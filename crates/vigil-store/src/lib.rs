@@ -190,6 +190,57 @@ pub trait Store: Send + Sync + 'static {
     async fn quarantined(&self, host_id: Option<&str>) -> Result<Vec<QuarantineRecord>>;
     async fn mark_restored(&self, host_id: &str, qid: &str, now: Timestamp) -> Result<bool>;
 
+    /// The alert a host raised under `key`, if any.
+    async fn alert_by_key(
+        &self,
+        host_id: &str,
+        kind: AlertKind,
+        key: &str,
+    ) -> Result<Option<AlertRecord>>;
+
+    // --- settings and notifications ---
+    async fn setting(&self, key: &str) -> Result<Option<String>>;
+    async fn put_setting(&self, key: &str, value: &str) -> Result<()>;
+    async fn notify_channels(&self) -> Result<Vec<ChannelRow>>;
+    async fn add_notify_channel(&self, name: &str, config: &str, now: Timestamp) -> Result<i64>;
+    async fn delete_notify_channel(&self, id: i64) -> Result<bool>;
+    /// Notifications counted on a channel's local day: (all hosts, this host).
+    async fn notify_counts(
+        &self,
+        channel_id: i64,
+        day_start: Timestamp,
+        host_id: &str,
+    ) -> Result<(i64, i64)>;
+    async fn was_notified(&self, channel_id: i64, alert_id: i64) -> Result<bool>;
+    /// Queues a notification and remembers its alert as notified on the channel.
+    async fn enqueue_notification(&self, row: &OutboxRow) -> Result<i64>;
+    /// Pending notifications due at `now`, each leased until `lease_until` so that one server
+    /// sends it.
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>>;
+    /// Records one delivery attempt and the row's new state.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_outbox_attempt(
+        &self,
+        id: i64,
+        state: &str,
+        next_at: Timestamp,
+        item: &str,
+        number: i64,
+        at: Timestamp,
+        outcome: &str,
+    ) -> Result<()>;
+    async fn outbox(&self, limit: i64) -> Result<Vec<OutboxRow>>;
+    /// (number, time, outcome JSON) of every attempt, oldest first.
+    async fn outbox_attempts(&self, id: i64) -> Result<Vec<(i64, Timestamp, String)>>;
+    async fn add_inbox(&self, row: &InboxRow) -> Result<i64>;
+    async fn inbox(&self, limit: i64) -> Result<Vec<InboxRow>>;
+    async fn mark_inbox_read(&self, id: i64, now: Timestamp) -> Result<bool>;
+
     /// Unhandled alerts per (host, level).
     async fn unhandled_alert_counts(&self) -> Result<Vec<(String, String, i64)>>;
 }

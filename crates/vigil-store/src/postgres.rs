@@ -20,6 +20,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/003_alert_lifecycle.sql"),
     ),
     (4, include_str!("../migrations/postgres/004_commands.sql")),
+    (
+        5,
+        include_str!("../migrations/postgres/005_notifications.sql"),
+    ),
 ];
 
 /// Any fixed number works; it only has to be the same for every Vigil server.
@@ -176,6 +180,35 @@ fn quarantine_from_row(r: &Row) -> QuarantineRecord {
         state: r.get(7),
         restored_at: r.get(8),
         record: r.get(9),
+    }
+}
+
+const OUTBOX_COLUMNS: &str =
+    "id, channel_id, host_id, alert_id, state, next_at, created_at, day_start, item";
+
+fn outbox_from_row(r: &Row) -> OutboxRow {
+    OutboxRow {
+        id: r.get(0),
+        channel_id: r.get(1),
+        host_id: r.get(2),
+        alert_id: r.get(3),
+        state: r.get(4),
+        next_at: r.get(5),
+        created_at: r.get(6),
+        day_start: r.get(7),
+        item: r.get(8),
+    }
+}
+
+fn inbox_from_row(r: &Row) -> InboxRow {
+    InboxRow {
+        id: r.get(0),
+        alert_id: r.get(1),
+        host_id: r.get(2),
+        title: r.get(3),
+        body: r.get(4),
+        created_at: r.get(5),
+        read_at: r.get(6),
     }
 }
 
@@ -952,6 +985,236 @@ impl Store for PostgresStore {
             "UPDATE quarantine SET state = 'restored', restored_at = $3 \
              WHERE host_id = $1 AND qid = $2 AND state = 'quarantined'",
             &[&host_id, &qid, &now],
+        )
+        .await?
+            == 1)
+    }
+
+    async fn alert_by_key(
+        &self,
+        host_id: &str,
+        kind: AlertKind,
+        key: &str,
+    ) -> Result<Option<AlertRecord>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE host_id = $1 AND kind = $2 AND dedup_key = $3"),
+                &[&host_id, &kind.as_str(), &key],
+            )
+            .await?;
+        Ok(row.as_ref().map(alert_from_row))
+    }
+
+    async fn setting(&self, key: &str) -> Result<Option<String>> {
+        let c = self.client().await?;
+        Ok(
+            c.query_opt("SELECT value FROM settings WHERE key = $1", &[&key])
+                .await?
+                .map(|r| r.get(0)),
+        )
+    }
+
+    async fn put_setting(&self, key: &str, value: &str) -> Result<()> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO settings VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&key, &value],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn notify_channels(&self) -> Result<Vec<ChannelRow>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT id, name, config, created_at FROM notify_channels ORDER BY id",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| ChannelRow {
+                id: r.get(0),
+                name: r.get(1),
+                config: r.get(2),
+                created_at: r.get(3),
+            })
+            .collect())
+    }
+
+    async fn add_notify_channel(&self, name: &str, config: &str, now: Timestamp) -> Result<i64> {
+        let c = self.client().await?;
+        let row = c
+            .query_one(
+                "INSERT INTO notify_channels (name, config, created_at) VALUES ($1, $2, $3) RETURNING id",
+                &[&name, &config, &now],
+            )
+            .await?;
+        Ok(row.get(0))
+    }
+
+    async fn delete_notify_channel(&self, id: i64) -> Result<bool> {
+        let c = self.client().await?;
+        Ok(
+            c.execute("DELETE FROM notify_channels WHERE id = $1", &[&id])
+                .await?
+                == 1,
+        )
+    }
+
+    async fn notify_counts(
+        &self,
+        channel_id: i64,
+        day_start: Timestamp,
+        host_id: &str,
+    ) -> Result<(i64, i64)> {
+        let c = self.client().await?;
+        let r = c
+            .query_one(
+                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN host_id = $3 THEN 1 ELSE 0 END), 0)::BIGINT \
+                 FROM outbox WHERE channel_id = $1 AND day_start = $2 AND alert_id IS NOT NULL",
+                &[&channel_id, &day_start, &host_id],
+            )
+            .await?;
+        Ok((r.get(0), r.get(1)))
+    }
+
+    async fn was_notified(&self, channel_id: i64, alert_id: i64) -> Result<bool> {
+        let c = self.client().await?;
+        Ok(c.query_opt(
+            "SELECT 1 FROM notified WHERE channel_id = $1 AND alert_id = $2",
+            &[&channel_id, &alert_id],
+        )
+        .await?
+        .is_some())
+    }
+
+    async fn enqueue_notification(&self, r: &OutboxRow) -> Result<i64> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let row = tx
+            .query_one(
+                "INSERT INTO outbox (channel_id, host_id, alert_id, state, next_at, created_at, day_start, item) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                &[&r.channel_id, &r.host_id, &r.alert_id, &r.state, &r.next_at, &r.created_at, &r.day_start, &r.item],
+            )
+            .await?;
+        if let Some(alert) = r.alert_id {
+            tx.execute(
+                "INSERT INTO notified VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&r.channel_id, &alert],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(row.get(0))
+    }
+
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>> {
+        let c = self.client().await?;
+        // SKIP LOCKED lets several servers claim disjoint rows without waiting on each other.
+        let rows = c
+            .query(
+                &format!(
+                    "UPDATE outbox SET next_at = $2 WHERE id IN (\
+                       SELECT id FROM outbox WHERE state = 'pending' AND next_at <= $1 \
+                       ORDER BY next_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+                     RETURNING {OUTBOX_COLUMNS}"
+                ),
+                &[&now, &lease_until, &limit],
+            )
+            .await?;
+        let mut out: Vec<OutboxRow> = rows.iter().map(outbox_from_row).collect();
+        out.sort_by_key(|r| r.id);
+        Ok(out)
+    }
+
+    async fn record_outbox_attempt(
+        &self,
+        id: i64,
+        state: &str,
+        next_at: Timestamp,
+        item: &str,
+        number: i64,
+        at: Timestamp,
+        outcome: &str,
+    ) -> Result<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute(
+            "UPDATE outbox SET state = $2, next_at = $3, item = $4 WHERE id = $1",
+            &[&id, &state, &next_at, &item],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO outbox_attempts VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (outbox_id, number) DO UPDATE SET at = excluded.at, outcome = excluded.outcome",
+            &[&id, &number, &at, &outcome],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn outbox(&self, limit: i64) -> Result<Vec<OutboxRow>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!("SELECT {OUTBOX_COLUMNS} FROM outbox ORDER BY id DESC LIMIT $1"),
+                &[&limit.clamp(1, 1000)],
+            )
+            .await?;
+        Ok(rows.iter().map(outbox_from_row).collect())
+    }
+
+    async fn outbox_attempts(&self, id: i64) -> Result<Vec<(i64, Timestamp, String)>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT number, at, outcome FROM outbox_attempts WHERE outbox_id = $1 ORDER BY number",
+                &[&id],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
+
+    async fn add_inbox(&self, r: &InboxRow) -> Result<i64> {
+        let c = self.client().await?;
+        let row = c
+            .query_one(
+                "INSERT INTO inbox (alert_id, host_id, title, body, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                &[&r.alert_id, &r.host_id, &r.title, &r.body, &r.created_at],
+            )
+            .await?;
+        Ok(row.get(0))
+    }
+
+    async fn inbox(&self, limit: i64) -> Result<Vec<InboxRow>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT id, alert_id, host_id, title, body, created_at, read_at FROM inbox ORDER BY id DESC LIMIT $1",
+                &[&limit.clamp(1, 1000)],
+            )
+            .await?;
+        Ok(rows.iter().map(inbox_from_row).collect())
+    }
+
+    async fn mark_inbox_read(&self, id: i64, now: Timestamp) -> Result<bool> {
+        let c = self.client().await?;
+        Ok(c.execute(
+            "UPDATE inbox SET read_at = COALESCE(read_at, $2) WHERE id = $1",
+            &[&id, &now],
         )
         .await?
             == 1)

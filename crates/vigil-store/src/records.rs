@@ -272,3 +272,40 @@ pub struct QuarantineRecord {
     /// The agent's full record, JSON.
     pub record: String,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelRow {
+    pub id: i64,
+    pub name: String,
+    /// The channel's settings as JSON (`vigil_notify::ChannelConfig`).
+    pub config: String,
+    pub created_at: Timestamp,
+}
+
+/// One notification waiting for, or done with, delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub channel_id: i64,
+    pub host_id: String,
+    pub alert_id: Option<i64>,
+    /// `pending`, `sent` or `failed`.
+    pub state: String,
+    pub next_at: Timestamp,
+    pub created_at: Timestamp,
+    /// Start of the channel's local day the notification counts against.
+    pub day_start: Timestamp,
+    /// The outbox item as JSON (`vigil_notify::OutboxItem`).
+    pub item: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxRow {
+    pub id: i64,
+    pub alert_id: Option<i64>,
+    pub host_id: String,
+    pub title: String,
+    pub body: String,
+    pub created_at: Timestamp,
+    pub read_at: Option<Timestamp>,
+}

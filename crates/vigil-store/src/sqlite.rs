@@ -17,6 +17,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/003_alert_lifecycle.sql"),
     ),
     (4, include_str!("../migrations/sqlite/004_commands.sql")),
+    (
+        5,
+        include_str!("../migrations/sqlite/005_notifications.sql"),
+    ),
 ];
 
 #[derive(Clone)]
@@ -201,6 +205,35 @@ fn quarantine_from_row(r: &Row<'_>) -> rusqlite::Result<QuarantineRecord> {
         state: r.get(7)?,
         restored_at: r.get(8)?,
         record: r.get(9)?,
+    })
+}
+
+const OUTBOX_COLUMNS: &str =
+    "id, channel_id, host_id, alert_id, state, next_at, created_at, day_start, item";
+
+fn outbox_from_row(r: &Row<'_>) -> rusqlite::Result<OutboxRow> {
+    Ok(OutboxRow {
+        id: r.get(0)?,
+        channel_id: r.get(1)?,
+        host_id: r.get(2)?,
+        alert_id: r.get(3)?,
+        state: r.get(4)?,
+        next_at: r.get(5)?,
+        created_at: r.get(6)?,
+        day_start: r.get(7)?,
+        item: r.get(8)?,
+    })
+}
+
+fn inbox_from_row(r: &Row<'_>) -> rusqlite::Result<InboxRow> {
+    Ok(InboxRow {
+        id: r.get(0)?,
+        alert_id: r.get(1)?,
+        host_id: r.get(2)?,
+        title: r.get(3)?,
+        body: r.get(4)?,
+        created_at: r.get(5)?,
+        read_at: r.get(6)?,
     })
 }
 
@@ -989,6 +1022,237 @@ impl Store for SqliteStore {
                 "UPDATE quarantine SET state = 'restored', restored_at = ?3 \
                  WHERE host_id = ?1 AND qid = ?2 AND state = 'quarantined'",
                 params![h, q, now],
+            )? == 1)
+        })
+        .await
+    }
+
+    async fn alert_by_key(
+        &self,
+        host_id: &str,
+        kind: AlertKind,
+        key: &str,
+    ) -> Result<Option<AlertRecord>> {
+        let (h, k) = (host_id.to_string(), key.to_string());
+        self.read(move |c| {
+            Ok(c.query_row(
+                &format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE host_id = ?1 AND kind = ?2 AND dedup_key = ?3"),
+                params![h, kind.as_str(), k],
+                alert_from_row,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn setting(&self, key: &str) -> Result<Option<String>> {
+        let k = key.to_string();
+        self.read(move |c| {
+            Ok(
+                c.query_row("SELECT value FROM settings WHERE key = ?1", [k], |r| {
+                    r.get(0)
+                })
+                .optional()?,
+            )
+        })
+        .await
+    }
+
+    async fn put_setting(&self, key: &str, value: &str) -> Result<()> {
+        let (k, v) = (key.to_string(), value.to_string());
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO settings VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![k, v],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn notify_channels(&self) -> Result<Vec<ChannelRow>> {
+        self.read(|c| {
+            let mut st =
+                c.prepare("SELECT id, name, config, created_at FROM notify_channels ORDER BY id")?;
+            let rows = st.query_map([], |r| {
+                Ok(ChannelRow {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    config: r.get(2)?,
+                    created_at: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn add_notify_channel(&self, name: &str, config: &str, now: Timestamp) -> Result<i64> {
+        let (n, cfg) = (name.to_string(), config.to_string());
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO notify_channels (name, config, created_at) VALUES (?1, ?2, ?3)",
+                params![n, cfg, now],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+        .await
+    }
+
+    async fn delete_notify_channel(&self, id: i64) -> Result<bool> {
+        self.write(move |c| Ok(c.execute("DELETE FROM notify_channels WHERE id = ?1", [id])? == 1))
+            .await
+    }
+
+    async fn notify_counts(
+        &self,
+        channel_id: i64,
+        day_start: Timestamp,
+        host_id: &str,
+    ) -> Result<(i64, i64)> {
+        let h = host_id.to_string();
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN host_id = ?3 THEN 1 ELSE 0 END), 0) \
+                 FROM outbox WHERE channel_id = ?1 AND day_start = ?2 AND alert_id IS NOT NULL",
+                params![channel_id, day_start, h],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })
+        .await
+    }
+
+    async fn was_notified(&self, channel_id: i64, alert_id: i64) -> Result<bool> {
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*) FROM notified WHERE channel_id = ?1 AND alert_id = ?2",
+                params![channel_id, alert_id],
+                |r| r.get::<_, i64>(0),
+            )? > 0)
+        })
+        .await
+    }
+
+    async fn enqueue_notification(&self, row: &OutboxRow) -> Result<i64> {
+        let r = row.clone();
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "INSERT INTO outbox (channel_id, host_id, alert_id, state, next_at, created_at, day_start, item) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![r.channel_id, r.host_id, r.alert_id, r.state, r.next_at, r.created_at, r.day_start, r.item],
+            )?;
+            let id = tx.last_insert_rowid();
+            if let Some(alert) = r.alert_id {
+                tx.execute("INSERT OR IGNORE INTO notified VALUES (?1, ?2)", params![r.channel_id, alert])?;
+            }
+            tx.commit()?;
+            Ok(id)
+        })
+        .await
+    }
+
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>> {
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let due = {
+                let mut st = tx.prepare(&format!(
+                    "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE state = 'pending' AND next_at <= ?1 ORDER BY next_at, id LIMIT ?2"
+                ))?;
+                let rows = st.query_map(params![now, limit], outbox_from_row)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()?
+            };
+            for r in &due {
+                tx.execute("UPDATE outbox SET next_at = ?2 WHERE id = ?1", params![r.id, lease_until])?;
+            }
+            tx.commit()?;
+            Ok(due)
+        })
+        .await
+    }
+
+    async fn record_outbox_attempt(
+        &self,
+        id: i64,
+        state: &str,
+        next_at: Timestamp,
+        item: &str,
+        number: i64,
+        at: Timestamp,
+        outcome: &str,
+    ) -> Result<()> {
+        let (state, item, outcome) = (state.to_string(), item.to_string(), outcome.to_string());
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "UPDATE outbox SET state = ?2, next_at = ?3, item = ?4 WHERE id = ?1",
+                params![id, state, next_at, item],
+            )?;
+            tx.execute(
+                "INSERT OR REPLACE INTO outbox_attempts VALUES (?1, ?2, ?3, ?4)",
+                params![id, number, at, outcome],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn outbox(&self, limit: i64) -> Result<Vec<OutboxRow>> {
+        self.read(move |c| {
+            let mut st = c.prepare(&format!(
+                "SELECT {OUTBOX_COLUMNS} FROM outbox ORDER BY id DESC LIMIT ?1"
+            ))?;
+            let rows = st.query_map([limit.clamp(1, 1000)], outbox_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn outbox_attempts(&self, id: i64) -> Result<Vec<(i64, Timestamp, String)>> {
+        self.read(move |c| {
+            let mut st = c.prepare(
+                "SELECT number, at, outcome FROM outbox_attempts WHERE outbox_id = ?1 ORDER BY number",
+            )?;
+            let rows = st.query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn add_inbox(&self, row: &InboxRow) -> Result<i64> {
+        let r = row.clone();
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO inbox (alert_id, host_id, title, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![r.alert_id, r.host_id, r.title, r.body, r.created_at],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+        .await
+    }
+
+    async fn inbox(&self, limit: i64) -> Result<Vec<InboxRow>> {
+        self.read(move |c| {
+            let mut st = c.prepare(
+                "SELECT id, alert_id, host_id, title, body, created_at, read_at FROM inbox ORDER BY id DESC LIMIT ?1",
+            )?;
+            let rows = st.query_map([limit.clamp(1, 1000)], inbox_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn mark_inbox_read(&self, id: i64, now: Timestamp) -> Result<bool> {
+        self.write(move |c| {
+            Ok(c.execute(
+                "UPDATE inbox SET read_at = COALESCE(read_at, ?2) WHERE id = ?1",
+                params![id, now],
             )? == 1)
         })
         .await
