@@ -356,6 +356,7 @@
     else if (segs[0] === 'hosts' && segs.length === 2) view = () => viewHost(ctx, segs[1]);
     else if (path === '/alerts') view = () => viewAlerts(ctx);
     else if (path === '/whitelist') view = () => viewWhitelist(ctx);
+    else if (path === '/quarantine') view = () => viewQuarantine(ctx);
     else if (path === '/install') view = () => viewInstall(ctx);
     else view = () => viewNotFound(path);
 
@@ -511,6 +512,10 @@
   // ---------------------------------------------------------------- alert drawer
 
   let drawerToken = 0;
+  /** Bumped by every render of the drawer: a poll started by an older render stops. */
+  let renderSeq = 0;
+  /** How long the drawer follows a host action before it stops polling. */
+  const HOST_ACTION_WAIT_MS = 60000;
 
   function closeDrawer() {
     drawerToken += 1;
@@ -543,9 +548,16 @@
     renderAlert(a, { onChange });
   }
 
-  /** Fills the open drawer with alert `a`; `result` (a notice) shows what the last action did. */
-  function renderAlert(a, { onChange = null, result = null, note = '' } = {}) {
+  /**
+   * Fills the open drawer with alert `a`; `result` (a notice) shows what the last action did.
+   * An alert `in_progress` (a host action runs) is polled every second until it leaves that
+   * status or `HOST_ACTION_WAIT_MS` after `startedAt`, unless `watch` is false.
+   */
+  function renderAlert(a, { onChange = null, result = null, note = '', watch = true, startedAt = Date.now() } = {}) {
     const my = drawerToken;
+    const seq = ++renderSeq;
+    const live = () => my === drawerToken && seq === renderSeq;
+    const inProgress = a.status === 'in_progress';
     $('#drawer').dataset.alertId = String(a.id);
     $('#drawer').dataset.status = a.status;
     $('#drawer-title').replaceChildren(badge(a.level), ' ', h('span', null, a.name));
@@ -648,11 +660,39 @@
     bHandled.addEventListener('click', () => act('handled', bHandled));
     if (bUnwhitelist) bUnwhitelist.addEventListener('click', () => act('unwhitelist', bUnwhitelist));
 
+    // ---- host actions: run on the host by its agent as signed commands
+    const hostBox = hostActions(a, {
+      disableAll: (on) => buttons.forEach((b) => { b.disabled = on; }),
+      noteText: () => noteIn.value.trim(),
+      live,
+      onQueued: (results, action) => {
+        const r = results.find((x) => x.id === a.id) || results[0];
+        const queued = hostQueuedNotice(action, r);
+        // The server said where the alert stands: show that now, then follow it.
+        renderAlert({ ...a, status: r.status || 'in_progress', note: noteIn.value.trim(), handled_by: sessionStorage.getItem(USER_KEY) || a.handled_by, handled_at: Date.now() / 1000 },
+          { onChange, result: queued, startedAt: Date.now() });
+        if (onChange) onChange();
+      },
+      onRefused: async (results, action) => {
+        let fresh = a;
+        try {
+          fresh = await get(`/api/v1/alerts/${enc(a.id)}`);
+        } catch (e) {
+          if (e.handled) return;
+        }
+        if (!live()) return;
+        renderAlert(fresh, { onChange, result: resultsNotice(action, results), note: noteIn.value.trim() });
+      },
+    });
+    if (inProgress) buttons.forEach((b) => { b.disabled = true; });
+
     const handle = h('div', { class: 'handle-box', 'data-testid': 'alert-handle' },
       h('div', { class: 'handle-actions' }, bIgnore, bHandled, bWhitelist, bUnwhitelist),
       noteIn,
       wlForm,
       whitelisted ? h('div', { class: 'muted small' }, 'Removing the whitelist deletes its rule: every alert it covered returns to the list.') : null,
+      hostBox,
+      inProgress ? hostProgress(a, startedAt, watch) : null,
       resultBox);
 
     $('#drawer-body').replaceChildren(
@@ -665,17 +705,191 @@
         ['Last seen', timeEl(a.last_seen, { full: true })],
         ['Occurrences', fmtNum(a.count)],
         ['Alert ID', String(a.id)],
-      ]),
+        a.handled_by && a.handled_at ? ['Last change', h('span', null, `${a.handled_by} · `, timeEl(a.handled_at))] : null,
+        a.note ? ['Note', h('span', { class: 'wrap', 'data-testid': 'alert-note' }, a.note)] : null,
+      ].filter(Boolean)),
       h('h3', { class: 'sub' }, 'Handle'),
       handle,
       h('h3', { class: 'sub' }, 'Evidence'),
       ev,
     );
+
+    if (inProgress && watch) {
+      watchHostAction(a, { onChange, result, startedAt, live });
+    } else if (inProgress) {
+      // Not followed any more: offer to look again.
+      const again = $('#drawer-body [data-testid=host-action-check]');
+      if (again) again.addEventListener('click', () => renderAlert(a, { onChange, result, startedAt: Date.now() }));
+    }
+  }
+
+  // ---------------------------------------------------------------- host actions (drawer)
+
+  /** The first non-empty evidence value among `names`, as the server picks it. */
+  function evidenceValue(a, names) {
+    for (const n of names) {
+      const e = (a.evidence || []).find((x) => x.name === n && x.value !== '');
+      if (e) return e.value;
+    }
+    return null;
+  }
+
+  /** What a host action would act on: the pid (kill needs one above 1) and an absolute file. */
+  function hostTargets(a) {
+    const p = evidenceValue(a, ['pid']);
+    const pid = p !== null && /^\d{1,10}$/.test(p) && Number(p) > 1 && Number(p) <= 4294967295 ? Number(p) : null;
+    const f = evidenceValue(a, ['path', 'file', 'exe']);
+    const file = f !== null && f.startsWith('/') ? f : null;
+    return { pid, file, process: evidenceValue(a, ['process', 'name']) };
+  }
+
+  /** Statuses a host action may start from (the server refuses the others). */
+  const HOST_ACTION_FROM = ['unhandled', 'expired', 'ignored'];
+
+  /**
+   * The drawer's "On the host" box: Kill process, Kill and quarantine (the alert names a pid),
+   * Quarantine file (it names an absolute path). Each asks for a second click.
+   */
+  function hostActions(a, { disableAll, noteText, live, onQueued, onRefused }) {
+    const t = hostTargets(a);
+    if (t.pid === null && t.file === null) return null;
+    if (!HOST_ACTION_FROM.includes(a.status)) return null;
+    const list = [];
+    if (t.pid !== null) {
+      list.push(['kill_process', 'Kill process', 'Confirm kill']);
+      list.push(['kill_and_quarantine', 'Kill and quarantine', 'Confirm kill and quarantine']);
+    }
+    if (t.file !== null) list.push(['quarantine', 'Quarantine file', 'Confirm quarantine']);
+    const hostButtons = [];
+    let timer = null;
+    const disarm = () => {
+      clearTimeout(timer);
+      for (const b of hostButtons) {
+        b.dataset.armed = '';
+        b.textContent = b.dataset.label;
+        b.classList.remove('danger');
+      }
+    };
+    for (const [action, label, confirmText] of list) {
+      const b = h('button', { type: 'button', class: 'btn small danger-outline', 'data-testid': `handle-${action}`, dataset: { label } }, label);
+      b.addEventListener('click', () => {
+        if (b.dataset.armed !== '1') {
+          disarm();
+          b.dataset.armed = '1';
+          b.textContent = confirmText;
+          b.classList.add('danger');
+          timer = setTimeout(disarm, 6000);
+          return;
+        }
+        clearTimeout(timer);
+        run(action, b);
+      });
+      hostButtons.push(b);
+    }
+
+    async function run(action, btn) {
+      clearError();
+      const label = btn.dataset.label;
+      hostButtons.forEach((b) => { b.disabled = true; });
+      disableAll(true);
+      btn.textContent = 'Sending…';
+      try {
+        const results = await handleAlerts([a.id], action, { note: noteText() });
+        if (!live()) return;
+        const r = results.find((x) => x.id === a.id) || results[0];
+        if (r && r.outcome === 'changed') onQueued(results, action);
+        else await onRefused(results, action);
+      } catch (e) {
+        if (!live()) return;
+        hostButtons.forEach((b) => { b.disabled = false; });
+        disableAll(false);
+        btn.textContent = label;
+        btn.dataset.armed = '';
+        btn.classList.remove('danger');
+        showError(e, `${ACTION_LABELS[action]} (alert ${a.id})`);
+      }
+    }
+
+    const target = [];
+    if (t.pid !== null) target.push(h('span', null, 'process ', h('b', null, t.process || 'unknown'), ` (pid ${t.pid})`));
+    if (t.file !== null) target.push(h('span', null, 'file ', h('code', null, t.file)));
+    return h('div', { class: 'host-actions', 'data-testid': 'host-actions' },
+      h('div', { class: 'host-target small', 'data-testid': 'host-action-target' },
+        h('span', { class: 'muted' }, 'On the host: '), target.flatMap((x, i) => (i ? [' · ', x] : [x]))),
+      h('div', { class: 'handle-actions' }, hostButtons),
+      h('div', { class: 'muted small' }, "Runs on the host as a signed command when its agent next checks in; the alert is in progress until the agent reports. Quarantined files can be restored from the Quarantine box for 30 days."));
+  }
+
+  /** What the server said when it queued a host action. */
+  function hostQueuedNotice(action, r) {
+    return h('div', { class: 'notice n-info', 'data-testid': 'handle-notice', 'data-outcome': r.outcome },
+      h('ul', { class: 'plain' }, h('li', { 'data-testid': 'handle-message', 'data-outcome': r.outcome, 'data-alert-id': r.id },
+        h('strong', null, `${ACTION_LABELS[action]}: `), `${r.message}.`)));
+  }
+
+  /** The "waiting for the host" line of an alert in progress. */
+  function hostProgress(a, startedAt, watching) {
+    const secs = Math.max(0, Math.round((Date.now() - startedAt) / 1000));
+    return h('div', { class: 'notice n-info progress-line', 'data-testid': 'host-action-progress' },
+      watching ? h('span', { class: 'spinner', 'aria-hidden': 'true' }) : null,
+      h('span', { class: 'progress-text' },
+        watching
+          ? ['A host action is running: waiting for the agent on ', h('b', null, a.hostname || a.host_id), ' to report… ',
+            h('span', { class: 'muted', 'data-testid': 'host-action-elapsed' }, `${secs} s`)]
+          : [`No report from ${a.hostname || a.host_id} after ${Math.round(HOST_ACTION_WAIT_MS / 1000)} s: the command stays queued until the host checks in (it times out after 60 min). `,
+            h('button', { type: 'button', class: 'btn small', 'data-testid': 'host-action-check' }, 'Check again')]));
+  }
+
+  /** How the host action ended, from the alert it left `in_progress` with. */
+  function hostOutcomeNotice(a) {
+    const quarantined = /quarantined as /.test(a.note || '');
+    if (a.status === 'handled') {
+      return h('div', { class: 'notice n-ok', 'data-testid': 'host-action-outcome', 'data-outcome': 'handled' },
+        h('strong', null, 'Done on the host. '), a.note || '',
+        quarantined ? [' ', h('a', { href: hashWith('/quarantine', { host: a.host_id }) }, 'Open the quarantine box →')] : null);
+    }
+    if (a.status === 'unhandled') {
+      return h('div', { class: 'notice n-error', 'data-testid': 'host-action-outcome', 'data-outcome': 'failed' },
+        h('strong', null, 'Failed on the host. '), a.note || 'No reason given.', h('br'),
+        h('span', { class: 'small' }, 'The alert is back in the list.'));
+    }
+    return notice(`The alert is now ${humanize(a.status)}.`, { testid: 'host-action-outcome' });
+  }
+
+  /** Polls alert `a` every second until it leaves `in_progress`, then shows the outcome. */
+  function watchHostAction(a, { onChange, result, startedAt, live }) {
+    const tick = async () => {
+      if (!live()) return;
+      let fresh = null;
+      try {
+        fresh = await get(`/api/v1/alerts/${enc(a.id)}`);
+      } catch (e) {
+        if (!live() || e.handled) return;
+        showError(e, `Checking alert ${a.id}`);
+      }
+      if (!live()) return;
+      if (fresh && fresh.status !== 'in_progress') {
+        renderAlert(fresh, { onChange, result: [result, hostOutcomeNotice(fresh)] });
+        if (onChange) onChange();
+        return;
+      }
+      if (Date.now() - startedAt >= HOST_ACTION_WAIT_MS) {
+        renderAlert(fresh || a, { onChange, result, watch: false });
+        return;
+      }
+      const el = $('#drawer-body [data-testid=host-action-elapsed]');
+      if (el) el.textContent = `${Math.round((Date.now() - startedAt) / 1000)} s`;
+      setTimeout(tick, 1000);
+    };
+    setTimeout(tick, 1000);
   }
 
   // ---------------------------------------------------------------- alert handling
 
-  const ACTION_LABELS = { ignore: 'Ignore', handled: 'Mark handled', whitelist: 'Whitelist', unwhitelist: 'Remove whitelist' };
+  const ACTION_LABELS = {
+    ignore: 'Ignore', handled: 'Mark handled', whitelist: 'Whitelist', unwhitelist: 'Remove whitelist',
+    kill_process: 'Kill process', quarantine: 'Quarantine file', kill_and_quarantine: 'Kill and quarantine',
+  };
   const ACTION_DONE = { ignore: 'ignored', handled: 'marked handled', whitelist: 'whitelisted', unwhitelist: 'taken off the whitelist' };
 
   /** Evidence fields a whitelist rule of each alert type is keyed by (SPEC R-AL4; the server decides). */
@@ -957,8 +1171,23 @@
     ['accounts', 'Accounts'],
     ['packages', 'Packages'],
     ['alerts', 'Alerts'],
+    ['commands', 'Commands'],
     ['events', 'Events'],
   ];
+
+  const COMMAND_OPEN = ['queued', 'sent'];
+
+  /** What a command acts on, from its parameters (`paths` maps quarantine ids to paths). */
+  function commandTarget(c, paths) {
+    const p = c.params || {};
+    if (p.quarantine_id) {
+      const path = paths.get(p.quarantine_id);
+      return `${path || `quarantine id ${p.quarantine_id}`}${p.overwrite ? ' (overwrite)' : ''}`;
+    }
+    if (p.path) return p.path;
+    if (p.pid) return `pid ${p.pid}${p.exe ? ` ${p.exe}` : ''}`;
+    return '—';
+  }
 
   function eventSummary(body) {
     const b = body || {};
@@ -1228,6 +1457,78 @@
         });
         return box;
       },
+      commands: () => {
+        const box = h('div', null, loading());
+        let paths = new Map();
+        let t = null;
+        const load = async () => {
+          const [res, q] = await Promise.all([
+            get(`/api/v1/commands?host=${enc(id)}`),
+            // Only to name the files restores act on: without it they show their quarantine id.
+            get(`/api/v1/quarantine?host=${enc(id)}`).catch((e) => {
+              if (e.handled) throw e;
+              return { files: [] };
+            }),
+          ]);
+          if (!ctx.alive()) return false;
+          paths = new Map((q.files || []).map((f) => [f.qid, f.path]));
+          const list = res.commands || [];
+          if (!t) {
+            t = dataTable({
+              testid: 'table-commands',
+              placeholder: 'Filter by action, target, state, message…',
+              sort: { key: 'id', dir: -1 },
+              emptyText: "No host action yet. Kill a process or quarantine a file from an alert's details.",
+              rowAttrs: (c) => ({ 'data-testid': 'command-row', 'data-command-id': c.id, 'data-action': c.action, 'data-state': c.state }),
+              columns: [
+                { key: 'id', label: 'ID', width: '56px', cls: 'num' },
+                { key: 'action', label: 'Action', width: '150px', cls: 'nowrap', value: (c) => humanize(c.action), render: (c) => h('span', { class: 'strong' }, humanize(c.action)) },
+                { key: 'target', label: 'Target', width: '26%', cls: 'mono small wrap', value: (c) => commandTarget(c, paths) },
+                {
+                  key: 'alert_id', label: 'Alert', width: '70px', value: (c) => c.alert_id || '',
+                  render: (c) => (c.alert_id
+                    ? h('button', { type: 'button', class: 'btn link small', 'data-testid': 'command-alert', onclick: () => openAlert(c.alert_id, { onChange: () => reload() }) }, `#${c.alert_id}`)
+                    : h('span', { class: 'muted' }, '—')),
+                },
+                { key: 'state', label: 'State', width: '100px', render: (c) => badge(c.state, { cls: `cmd-${c.state}`, testid: 'command-state' }) },
+                { key: 'created_by', label: 'By', width: '70px' },
+                { key: 'created_at', label: 'Queued', width: '90px', nofilter: true, render: (c) => timeEl(c.created_at) },
+                {
+                  key: 'finished_at', label: 'Finished', width: '90px', nofilter: true, value: (c) => c.finished_at || 0,
+                  render: (c) => (c.finished_at ? timeEl(c.finished_at)
+                    : h('span', { class: 'muted small', title: `expires ${fmtTime(c.expires_at)}` }, c.state === 'sent' ? 'running' : `expires ${fmtAgo(c.expires_at)}`)),
+                },
+                {
+                  key: 'message', label: 'Result', cls: 'small msg',
+                  render: (c) => h('span', { 'data-testid': 'command-message', class: c.state === 'failed' || c.state === 'timed_out' ? 'cmd-error' : '' },
+                    c.message || h('span', { class: 'muted' }, COMMAND_OPEN.includes(c.state) ? 'waiting for the host' : '—')),
+                },
+              ],
+            });
+            fill(box,
+              h('div', { class: 'muted small pad' }, 'Kill and quarantine actions sent to this host, newest first, with what its agent reported. ',
+                h('a', { href: hashWith('/quarantine', { host: id }) }, "This host's quarantine box →")),
+              t.el);
+          }
+          t.setRows(list);
+          return list.some((c) => COMMAND_OPEN.includes(c.state));
+        };
+        // While a command waits for the host, the list follows it every 2 s.
+        const follow = (open) => {
+          if (open) {
+            setTimeout(() => {
+              if (ctx.alive() && tab === 'commands' && rendered.commands === box) reload();
+            }, 2000);
+          }
+        };
+        const reload = () => load().then(follow).catch((e) => {
+          if (!ctx.alive() || e.handled) return;
+          if (!t) box.replaceChildren(notice(errorMessage(e), { kind: 'error' }));
+          showError(e, 'Loading commands');
+        });
+        reload();
+        return box;
+      },
       events: () => {
         const box = h('div', null, loading());
         get(`/api/v1/hosts/${enc(id)}/events?limit=100`).then((res) => {
@@ -1264,8 +1565,8 @@
         b.classList.toggle('active', k === key);
         b.setAttribute('aria-selected', k === key ? 'true' : 'false');
       }
-      // Alerts and events are fetched again on every visit; fingerprint tabs are kept.
-      if (!rendered[key] || key === 'alerts' || key === 'events') rendered[key] = builders[key]();
+      // Alerts, commands and events are fetched again on every visit; fingerprint tabs are kept.
+      if (!rendered[key] || key === 'alerts' || key === 'commands' || key === 'events') rendered[key] = builders[key]();
       tabPanel.replaceChildren(rendered[key]);
       tabPanel.dataset.tab = key;
       history.replaceState(null, '', hashWith(`/hosts/${enc(id)}`, { tab: key === 'system' ? '' : key }));
@@ -1638,6 +1939,208 @@
     });
     await load();
     await namesP;
+  }
+
+  // ---------------------------------------------------------------- quarantine box
+
+  /** How long a restore is followed on the page before it says the host has not run it yet. */
+  const RESTORE_WAIT_MS = 60000;
+
+  /** `in 29 days`, `in 5 h`, or `expired`. */
+  function fmtExpires(ts) {
+    const left = ts - Date.now() / 1000;
+    if (left <= 0) return 'expired';
+    if (left >= 86400) {
+      const d = Math.round(left / 86400);
+      return `in ${d} day${d === 1 ? '' : 's'}`;
+    }
+    if (left >= 3600) return `in ${Math.floor(left / 3600)} h`;
+    return `in ${Math.max(1, Math.floor(left / 60))} min`;
+  }
+
+  async function viewQuarantine(ctx) {
+    setTitle('Quarantine box');
+    const hostF = ctx.params.get('host') || '';
+    const results = h('div', { class: 'q-results', 'data-testid': 'restore-results', 'aria-live': 'polite' });
+    // `host qid` → the restore command that runs for the file right now.
+    const pending = new Map();
+    const keyOf = (f) => `${f.host_id}\u0000${f.qid}`;
+    // One notice per file: a new restore of the file replaces the last one.
+    const notices = new Map();
+
+    const refresh = h('button', { type: 'button', class: 'btn small', 'data-testid': 'quarantine-refresh' }, 'Refresh');
+    refresh.addEventListener('click', () => {
+      clearError();
+      load().catch((e) => ctx.alive() && showError(e, 'Loading the quarantine box'));
+    });
+    const tools = [
+      hostF ? h('span', { class: 'chip removable' }, `host ${hostF} `,
+        h('a', { href: '#/quarantine', title: 'Remove the host filter' }, '×')) : null,
+      refresh,
+    ];
+
+    const table = dataTable({
+      testid: 'quarantine-table',
+      placeholder: 'Filter by host, path, hash, state…',
+      sort: { key: 'quarantined_at', dir: -1 },
+      emptyText: "No quarantined file. Files land here when an alert is handled with Quarantine file or Kill and quarantine.",
+      tools,
+      rowAttrs: (f) => ({ 'data-testid': 'quarantine-row', 'data-qid': f.qid, 'data-host-id': f.host_id, 'data-state': f.state, 'data-path': f.path }),
+      columns: [
+        {
+          key: 'hostname', label: 'Host', value: (f) => f.hostname || f.host_id,
+          render: (f) => h('a', { href: `#/hosts/${enc(f.host_id)}`, class: 'strong' }, f.hostname || f.host_id),
+        },
+        { key: 'path', label: 'Original path', width: '34%', cls: 'mono small wrap', render: (f) => h('span', { 'data-testid': 'q-path' }, f.path) },
+        { key: 'size', label: 'Size', width: '80px', cls: 'num nowrap', nofilter: true, render: (f) => fmtBytes(f.size) },
+        {
+          key: 'sha256', label: 'SHA-256', width: '120px', value: (f) => `${f.sha256} ${f.md5}`,
+          render: (f) => h('span', { class: 'mono small hash', title: `SHA-256 ${f.sha256}\nMD5 ${f.md5}`, 'data-testid': 'q-hash' }, f.sha256 ? `${f.sha256.slice(0, 12)}…` : '—'),
+        },
+        { key: 'quarantined_at', label: 'Quarantined', width: '100px', nofilter: true, render: (f) => timeEl(f.quarantined_at) },
+        {
+          key: 'expires_at', label: 'Expires', width: '96px', nofilter: true,
+          render: (f) => (f.state === 'restored'
+            ? h('span', { class: 'muted' }, '—')
+            : h('span', { title: `Restorable until ${fmtTime(f.expires_at)}; purged from the host after`, 'data-testid': 'q-expires' }, fmtExpires(f.expires_at))),
+        },
+        {
+          key: 'state', label: 'State', width: '104px',
+          render: (f) => h('span', { title: f.restored_at ? `restored ${fmtTime(f.restored_at)}` : null }, badge(f.state, { cls: `q-${f.state}`, testid: 'q-state' })),
+        },
+        { key: 'actions', label: '', width: '150px', cls: 'nowrap', nofilter: true, nosort: true, value: () => '', render: (f) => restoreCell(f) },
+      ],
+    });
+
+    /** Two clicks: Restore, then Confirm restore. */
+    function restoreButton(f, { overwrite = false } = {}) {
+      const label = overwrite ? 'Restore and overwrite' : 'Restore';
+      const b = h('button', {
+        type: 'button', class: `btn small ${overwrite ? 'danger-outline' : ''}`,
+        'data-testid': overwrite ? 'restore-overwrite' : 'restore', 'data-qid': f.qid,
+      }, label);
+      let timer = null;
+      const disarm = () => {
+        b.dataset.armed = '';
+        b.textContent = label;
+        b.classList.remove(overwrite ? 'danger' : 'primary');
+      };
+      b.addEventListener('click', () => {
+        if (b.dataset.armed !== '1') {
+          b.dataset.armed = '1';
+          b.textContent = overwrite ? 'Confirm overwrite' : 'Confirm restore';
+          b.classList.add(overwrite ? 'danger' : 'primary');
+          timer = setTimeout(disarm, 6000);
+          return;
+        }
+        clearTimeout(timer);
+        b.disabled = true;
+        b.textContent = 'Restoring…';
+        restore(f, overwrite).finally(() => {
+          if (b.isConnected) {
+            b.disabled = false;
+            disarm();
+          }
+        });
+      });
+      return b;
+    }
+
+    function restoreCell(f) {
+      const cmd = pending.get(keyOf(f));
+      if (cmd !== undefined) {
+        return h('span', { class: 'muted small nowrap', 'data-testid': 'restore-pending' },
+          h('span', { class: 'spinner inline', 'aria-hidden': 'true' }), ` restoring (command ${cmd})`);
+      }
+      if (f.restorable) return restoreButton(f);
+      const why = f.state === 'restored' ? 'already restored' : 'older than 30 days: purged on the host';
+      return h('span', { class: 'muted small', title: why }, '—');
+    }
+
+    function showNotice(f, el) {
+      const old = notices.get(keyOf(f));
+      if (old && old.isConnected) old.replaceWith(el);
+      else results.prepend(el);
+      notices.set(keyOf(f), el);
+    }
+
+    /** Polls the host's commands every second until `id` finishes; null when it has not yet. */
+    async function waitCommand(hostId, id, deadline) {
+      for (;;) {
+        const res = await get(`/api/v1/commands?host=${enc(hostId)}`);
+        if (!ctx.alive()) return null;
+        const c = (res.commands || []).find((x) => x.id === id);
+        if (c && !COMMAND_OPEN.includes(c.state)) return c;
+        if (Date.now() >= deadline) return null;
+        await new Promise((r) => { setTimeout(r, 1000); });
+        if (!ctx.alive()) return null;
+      }
+    }
+
+    async function restore(f, overwrite) {
+      clearError();
+      const host = f.hostname || f.host_id;
+      let res;
+      try {
+        res = await post('/api/v1/quarantine/restore', { host_id: f.host_id, qid: f.qid, overwrite });
+      } catch (e) {
+        if (!ctx.alive()) return;
+        showError(e, `Restoring ${f.path}`);
+        // The file may have changed state meanwhile (restored elsewhere, purged): show it.
+        await load().catch(() => {});
+        return;
+      }
+      if (!ctx.alive()) return;
+      const id = res.command_id;
+      pending.set(keyOf(f), id);
+      table.render();
+      const attrs = (state) => ({ 'data-testid': 'restore-notice', 'data-state': state, 'data-qid': f.qid, 'data-command-id': id });
+      showNotice(f, h('div', { class: 'notice n-info progress-line', ...attrs('pending') },
+        h('span', { class: 'spinner', 'aria-hidden': 'true' }),
+        h('span', null, `${capitalize(res.message)}${overwrite ? ' (overwriting what is there now)' : ''}: waiting for `, h('b', null, host), ' to run it…')));
+      let c = null;
+      try {
+        c = await waitCommand(f.host_id, id, Date.now() + RESTORE_WAIT_MS);
+      } catch (e) {
+        if (!ctx.alive() || e.handled) return;
+        showError(e, `Following restore command ${id}`);
+      } finally {
+        pending.delete(keyOf(f));
+      }
+      if (!ctx.alive()) return;
+      let el;
+      if (!c) {
+        el = h('div', { class: 'notice n-warn', ...attrs('waiting') },
+          `Restore command ${id} for ${f.path} has not run after ${RESTORE_WAIT_MS / 1000} s: it stays queued until ${host} checks in (it times out after 60 min). `,
+          h('a', { href: `#/hosts/${enc(f.host_id)}?tab=commands` }, 'Follow it on the host\'s Commands tab →'));
+      } else if (c.state === 'succeeded') {
+        el = h('div', { class: 'notice n-ok', ...attrs('succeeded') },
+          h('strong', null, 'Restored. '), `${capitalize(c.message || `${f.path} restored`)} on ${host}.`);
+      } else {
+        const what = c.state === 'timed_out' ? 'timed out' : 'failed';
+        el = h('div', { class: 'notice n-error restore-failed', ...attrs(c.state) },
+          h('div', null, h('strong', null, `Restoring ${f.path} ${what} on ${host}: `), h('span', { 'data-testid': 'restore-error' }, c.message || 'no reason given')),
+          // Refused because something is at the path again: the operator may replace it.
+          !overwrite && c.state === 'failed'
+            ? h('div', { class: 'restore-again' }, restoreButton(f, { overwrite: true }),
+              h('span', { class: 'small' }, `Replaces whatever is at ${f.path} now with the quarantined file.`))
+            : null);
+      }
+      showNotice(f, el);
+      await load().catch((e) => ctx.alive() && showError(e, 'Loading the quarantine box'));
+    }
+
+    setView(panel('Quarantine box', [results, table.el], {
+      testid: 'quarantine-panel',
+      extra: h('span', { class: 'muted small' }, 'Files are kept on their host, unreadable and not executable, for 30 days; a restore puts them back byte for byte with owner, mode and time.'),
+    }));
+
+    async function load() {
+      const res = await get(`/api/v1/quarantine${hostF ? `?host=${enc(hostF)}` : ''}`);
+      if (!ctx.alive()) return;
+      table.setRows(res.files || []);
+    }
+    await load();
   }
 
   // ---------------------------------------------------------------- install codes

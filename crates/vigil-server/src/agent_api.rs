@@ -350,6 +350,12 @@ async fn events(
         .store
         .ingest(&host, seq, &rows, &alerts, st.now())
         .await?;
+    if outcome == Ingested::Stored && !alerts.is_empty() {
+        // The batch is committed; a notification failure must not make the agent resend it.
+        if let Err(e) = crate::notify::on_alerts(&st, &host, &alerts).await {
+            tracing::error!(%host, error = %e, "queueing notifications failed");
+        }
+    }
     Ok(Json(BatchAck {
         seq: batch.seq,
         stored: outcome == Ingested::Stored,

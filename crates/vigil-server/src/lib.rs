@@ -10,6 +10,7 @@ mod api;
 mod commands;
 mod console;
 mod install;
+mod notify;
 pub mod pki;
 mod state;
 mod tls;
@@ -44,6 +45,8 @@ pub struct ServerConfig {
     pub inventory_secs: u64,
     /// Seconds between maintenance rounds (alert expiry, host-action time-outs).
     pub maintenance_secs: u64,
+    /// Seconds between looks at the notification outbox.
+    pub notify_poll_secs: u64,
     /// The agent binary served to install commands; this executable when absent.
     pub agent_binary: Option<PathBuf>,
 }
@@ -59,6 +62,7 @@ impl ServerConfig {
             offline_after_secs: 35,
             inventory_secs: 600,
             maintenance_secs: 60,
+            notify_poll_secs: 2,
             agent_binary: None,
         }
     }
@@ -143,7 +147,8 @@ pub async fn start(
         agent_router,
         rx.clone(),
     )));
-    tasks.push(tokio::spawn(maintenance(state.clone(), rx)));
+    tasks.push(tokio::spawn(maintenance(state.clone(), rx.clone())));
+    tasks.push(tokio::spawn(dispatch_notifications(state.clone(), rx)));
     tracing::info!(%api_addr, %agent_addr, %public_url, "server started");
     Ok(RunningServer {
         api_addr,
@@ -153,6 +158,27 @@ pub async fn start(
         shutdown,
         tasks,
     })
+}
+
+/// Delivers due notifications every `notify_poll_secs`.
+async fn dispatch_notifications(state: state::SharedState, mut shutdown: watch::Receiver<bool>) {
+    let http = match vigil_notify::webhook_client() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "no HTTP client for webhooks; notifications are not sent");
+            return;
+        }
+    };
+    loop {
+        if let Err(e) = notify::dispatch(&state, &http).await {
+            tracing::warn!(error = %e, "notification dispatch failed; retrying");
+        }
+        let pause = std::time::Duration::from_secs(state.config.notify_poll_secs.max(1));
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+    }
 }
 
 /// Every `maintenance_secs` (and at start): alerts unhandled for 30 days become expired, and
