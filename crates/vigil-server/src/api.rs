@@ -19,7 +19,7 @@ use vigil_model::{AlertKind, AlertStatus, HostState, Level, OsInfo};
 use vigil_proto::agent::CommandAction;
 use vigil_proto::api::*;
 use vigil_store::{
-    AlertFilter, AlertRecord, HostRecord, InstallCodeRecord, TokenRecord, Transition,
+    AlertFilter, AlertRecord, AlertSort, HostRecord, InstallCodeRecord, TokenRecord, Transition,
     WhitelistRuleRecord,
 };
 
@@ -532,6 +532,13 @@ struct AlertQuery {
     level: Option<String>,
     status: Option<String>,
     kind: Option<String>,
+    /// Unix seconds: last seen at or after / before.
+    since: Option<i64>,
+    until: Option<i64>,
+    /// Text the alert's name contains (case-insensitive).
+    q: Option<String>,
+    /// newest (default), oldest or level.
+    sort: Option<String>,
     limit: Option<i64>,
     offset: Option<i64>,
 }
@@ -607,6 +614,22 @@ async fn list_alerts(
         level: parse_opt("level", q.level.as_deref(), Level::parse, &levels)?,
         status: parse_opt("status", q.status.as_deref(), AlertStatus::parse, &statuses)?,
         kind: parse_opt("kind", q.kind.as_deref(), AlertKind::parse, &kinds)?,
+        since: q.since,
+        until: q.until,
+        search: q
+            .q
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| t.trim().chars().take(200).collect()),
+        sort: match q.sort.as_deref() {
+            None | Some("") | Some("newest") => AlertSort::Newest,
+            Some("oldest") => AlertSort::Oldest,
+            Some("level") => AlertSort::Level,
+            Some(other) => {
+                return Err(ApiError::BadRequest(format!(
+                    "sort {other:?} is not one of newest, oldest, level"
+                )))
+            }
+        },
         limit,
         offset: q.offset.unwrap_or(0).max(0),
     };

@@ -450,6 +450,17 @@ async fn api_errors(h: &Harness) {
     assert!(v["message"].as_str().unwrap().contains("urgent"), "{v}");
     let (s, _) = h.api("GET", "/api/v1/alerts?limit=0", None).await;
     assert_eq!(s, 400);
+    let (s, _) = h.api("GET", "/api/v1/alerts?sort=random", None).await;
+    assert_eq!(s, 400);
+    let (s, v) = h
+        .api("GET", "/api/v1/alerts?q=Backdoor&sort=level&since=0", None)
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert!(v["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["name"].as_str().unwrap().contains("Backdoor")));
     let (s, _) = h.api("GET", "/api/v1/hosts?state=sleeping", None).await;
     assert_eq!(s, 400);
     let (s, _) = h.api("GET", "/api/v1/hosts/h-nope", None).await;

@@ -237,8 +237,13 @@ fn alert_from_row(r: &Row) -> AlertRecord {
     }
 }
 
-fn as_params(args: &[String]) -> Vec<&(dyn ToSql + Sync)> {
-    args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
+fn as_params(args: &[SqlArg]) -> Vec<&(dyn ToSql + Sync)> {
+    args.iter()
+        .map(|a| match a {
+            SqlArg::Text(t) => t as &(dyn ToSql + Sync),
+            SqlArg::Int(i) => i as &(dyn ToSql + Sync),
+        })
+        .collect()
 }
 
 #[async_trait]
@@ -675,7 +680,8 @@ impl Store for PostgresStore {
         let rows = c
             .query(
                 &format!(
-                    "SELECT {ALERT_COLUMNS} FROM alerts {wh} ORDER BY last_seen DESC, id DESC LIMIT {} OFFSET {}",
+                    "SELECT {ALERT_COLUMNS} FROM alerts {wh} ORDER BY {} LIMIT {} OFFSET {}",
+                    f.sort.order_by(),
                     f.limit.clamp(0, 1000),
                     f.offset.max(0)
                 ),

@@ -143,14 +143,45 @@ pub struct WhitelistRuleRecord {
 }
 
 /// Alert list query; `None` fields do not filter.
+/// Alert list query; `None` fields do not filter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertFilter {
     pub host_id: Option<String>,
     pub level: Option<Level>,
     pub status: Option<AlertStatus>,
     pub kind: Option<AlertKind>,
+    /// Last seen at or after.
+    pub since: Option<Timestamp>,
+    /// Last seen before.
+    pub until: Option<Timestamp>,
+    /// Case-insensitive text the alert's name contains.
+    pub search: Option<String>,
+    pub sort: AlertSort,
     pub limit: i64,
     pub offset: i64,
+}
+
+/// Order of an alert list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AlertSort {
+    /// Most recently seen first.
+    #[default]
+    Newest,
+    Oldest,
+    /// Urgent first, then suspicious, then reminders; newest first within a level.
+    Level,
+}
+
+impl AlertSort {
+    pub(crate) fn order_by(self) -> &'static str {
+        match self {
+            AlertSort::Newest => "last_seen DESC, id DESC",
+            AlertSort::Oldest => "last_seen ASC, id ASC",
+            AlertSort::Level => {
+                "CASE level WHEN 'urgent' THEN 0 WHEN 'suspicious' THEN 1 ELSE 2 END, last_seen DESC, id DESC"
+            }
+        }
+    }
 }
 
 impl Default for AlertFilter {
@@ -160,10 +191,21 @@ impl Default for AlertFilter {
             level: None,
             status: None,
             kind: None,
+            since: None,
+            until: None,
+            search: None,
+            sort: AlertSort::Newest,
             limit: 50,
             offset: 0,
         }
     }
+}
+
+/// A bound SQL argument of a dynamically built query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SqlArg {
+    Text(String),
+    Int(i64),
 }
 
 pub(crate) fn status_list(statuses: &[AlertStatus]) -> String {
@@ -197,24 +239,42 @@ pub(crate) fn parse_status(s: &str) -> AlertStatus {
 
 /// The WHERE clause shared by the alert list and its count, with `?N` or `$N` placeholders, and
 /// its arguments in order.
-pub(crate) fn alert_where(f: &AlertFilter, placeholder: char) -> (String, Vec<String>) {
+pub(crate) fn alert_where(f: &AlertFilter, placeholder: char) -> (String, Vec<SqlArg>) {
     let mut clauses = Vec::new();
     let mut args = Vec::new();
-    let mut add = |col: &str, v: String| {
+    let mut add = |clause: &str, v: SqlArg| {
         args.push(v);
-        clauses.push(format!("{col} = {placeholder}{}", args.len()));
+        clauses.push(clause.replace('#', &format!("{placeholder}{}", args.len())));
     };
     if let Some(h) = &f.host_id {
-        add("host_id", h.clone());
+        add("host_id = #", SqlArg::Text(h.clone()));
     }
     if let Some(l) = f.level {
-        add("level", l.as_str().into());
+        add("level = #", SqlArg::Text(l.as_str().into()));
     }
     if let Some(s) = f.status {
-        add("status", s.as_str().into());
+        add("status = #", SqlArg::Text(s.as_str().into()));
     }
     if let Some(k) = f.kind {
-        add("kind", k.as_str().into());
+        add("kind = #", SqlArg::Text(k.as_str().into()));
+    }
+    if let Some(t) = f.since {
+        add("last_seen >= #", SqlArg::Int(t));
+    }
+    if let Some(t) = f.until {
+        add("last_seen < #", SqlArg::Int(t));
+    }
+    if let Some(q) = f.search.as_deref().filter(|q| !q.is_empty()) {
+        // LIKE wildcards in the text are matched literally.
+        let escaped = q
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        add(
+            "LOWER(name) LIKE # ESCAPE '\\'",
+            SqlArg::Text(format!("%{escaped}%")),
+        );
     }
     let sql = if clauses.is_empty() {
         String::new()

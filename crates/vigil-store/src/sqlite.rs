@@ -169,6 +169,15 @@ fn code_from_row(r: &Row<'_>) -> rusqlite::Result<InstallCodeRecord> {
     })
 }
 
+impl rusqlite::ToSql for SqlArg {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            SqlArg::Text(t) => t.to_sql(),
+            SqlArg::Int(i) => i.to_sql(),
+        }
+    }
+}
+
 const COMMAND_COLUMNS: &str = "id, host_id, alert_id, action, params, state, created_at, \
      created_by, expires_at, sent_at, finished_at, message, result";
 
@@ -689,7 +698,8 @@ impl Store for SqliteStore {
                 |r| r.get(0),
             )?;
             let mut st = c.prepare(&format!(
-                "SELECT {ALERT_COLUMNS} FROM alerts {wh} ORDER BY last_seen DESC, id DESC LIMIT {} OFFSET {}",
+                "SELECT {ALERT_COLUMNS} FROM alerts {wh} ORDER BY {} LIMIT {} OFFSET {}",
+                f.sort.order_by(),
                 f.limit.clamp(0, 1000),
                 f.offset.max(0)
             ))?;

@@ -241,6 +241,15 @@ pub enum AlertsCommand {
         kind: Option<String>,
         #[arg(long)]
         host: Option<String>,
+        /// Text the alert's name contains.
+        #[arg(long)]
+        search: Option<String>,
+        /// Only alerts seen in the last DURATION (30m, 24h, 7d).
+        #[arg(long, value_name = "DURATION")]
+        since: Option<String>,
+        /// newest, oldest or level
+        #[arg(long, default_value = "newest")]
+        sort: String,
         #[arg(long, default_value_t = 50)]
         limit: i64,
         #[command(flatten)]
@@ -377,15 +386,25 @@ pub async fn run(cli: Cli) -> Result<()> {
                 status,
                 kind,
                 host,
+                search,
+                since,
+                sort,
                 limit,
                 api,
             } => {
-                let mut q = vec![format!("limit={limit}")];
+                let mut q = vec![format!("limit={limit}"), format!("sort={}", encode(&sort))];
+                if let Some(d) = since {
+                    let secs = vigil_proto::api::parse_duration(&d).with_context(|| {
+                        format!("--since {d:?} is not a duration such as 30m, 24h or 7d")
+                    })?;
+                    q.push(format!("since={}", chrono::Utc::now().timestamp() - secs));
+                }
                 for (k, v) in [
                     ("level", level),
                     ("status", status),
                     ("kind", kind),
                     ("host", host),
+                    ("q", search),
                 ] {
                     if let Some(v) = v {
                         q.push(format!("{k}={}", encode(&v)));
