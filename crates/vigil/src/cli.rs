@@ -48,8 +48,93 @@ pub enum Command {
     /// List and remove whitelist rules (create them with `vigil alerts handle --action whitelist`).
     #[command(subcommand)]
     Whitelist(WhitelistCommand),
+    /// Notification channels, the mail relay, the outbox and the inbox.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
     /// The security score of the fleet and of each host.
     Score {
+        #[command(flatten)]
+        api: ApiOpts,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Add a channel: the inbox, email recipients, or a webhook.
+    Add {
+        /// A name to recognise it by.
+        #[arg(long)]
+        name: String,
+        /// Send to the console inbox.
+        #[arg(long, conflicts_with_all = ["email", "webhook"])]
+        inbox: bool,
+        /// Email recipients (repeatable).
+        #[arg(long, conflicts_with = "webhook")]
+        email: Vec<String>,
+        /// Webhook URL.
+        #[arg(long)]
+        webhook: Option<String>,
+        /// Webhook message shape: generic, dingtalk, slack or feishu.
+        #[arg(long, default_value = "generic")]
+        shape: String,
+        /// Levels that notify, comma-separated.
+        #[arg(long, default_value = "urgent,suspicious,reminder")]
+        levels: String,
+        /// Only these alert kinds, comma-separated (default: all).
+        #[arg(long)]
+        kinds: Option<String>,
+        /// Local time window, e.g. 08:00-22:00 (default: any time).
+        #[arg(long)]
+        window: Option<String>,
+        /// At most this many alert notifications a day (0: no limit).
+        #[arg(long, default_value_t = 5)]
+        max_per_day: u32,
+        /// At most this many a day for one host (0: no limit).
+        #[arg(long, default_value_t = 1)]
+        max_per_host_per_day: u32,
+        #[command(flatten)]
+        api: ApiOpts,
+    },
+    /// List channels.
+    List {
+        #[command(flatten)]
+        api: ApiOpts,
+    },
+    /// Delete a channel.
+    Remove {
+        id: i64,
+        #[command(flatten)]
+        api: ApiOpts,
+    },
+    /// Set the operators' UTC offset and the SMTP relay used by email channels.
+    Settings {
+        /// Minutes east of UTC (e.g. 480 for UTC+8), for time windows and daily limits.
+        #[arg(long, default_value_t = 0)]
+        utc_offset_minutes: i32,
+        #[arg(long)]
+        smtp_host: Option<String>,
+        #[arg(long, default_value_t = 587)]
+        smtp_port: u16,
+        /// none, start_tls or tls
+        #[arg(long, default_value = "start_tls")]
+        smtp_tls: String,
+        #[arg(long)]
+        smtp_user: Option<String>,
+        /// Read from the environment rather than the command line.
+        #[arg(long, env = "VIGIL_SMTP_PASSWORD", hide_env_values = true)]
+        smtp_password: Option<String>,
+        #[arg(long, default_value = "")]
+        smtp_from: String,
+        #[command(flatten)]
+        api: ApiOpts,
+    },
+    /// Queued and sent notifications with their delivery attempts.
+    Outbox {
+        #[command(flatten)]
+        api: ApiOpts,
+    },
+    /// The console inbox.
+    Inbox {
         #[command(flatten)]
         api: ApiOpts,
     },
@@ -313,6 +398,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Server(a) => up::server(a).await,
         Command::Agent(cmd) => agent(cmd).await,
         Command::Whitelist(cmd) => whitelist(cmd).await,
+        Command::Notify(cmd) => notify(cmd).await,
         Command::Score { api } => {
             let v = ApiClient::new(&api)?.get("/api/v1/score").await?;
             output::score(&v, api.json)
@@ -451,6 +537,114 @@ fn encode(s: &str) -> String {
     out
 }
 
+fn comma_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(|x| x.trim().to_string())
+        .filter(|x| !x.is_empty())
+        .collect()
+}
+
+/// "08:00-22:00" as minutes of the day.
+fn parse_window(w: &str) -> Result<serde_json::Value> {
+    let minutes = |hm: &str| -> Option<u32> {
+        let (h, m) = hm.trim().split_once(':')?;
+        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+        (h <= 24 && m < 60 && h * 60 + m <= 1440).then_some(h * 60 + m)
+    };
+    let (a, b) = w
+        .split_once('-')
+        .context("--window looks like 08:00-22:00")?;
+    let (start, end) = (minutes(a), minutes(b));
+    match (start, end) {
+        (Some(s), Some(e)) => Ok(serde_json::json!({ "start_minute": s, "end_minute": e })),
+        _ => bail!("--window {w:?} is not HH:MM-HH:MM"),
+    }
+}
+
+async fn notify(cmd: NotifyCommand) -> Result<()> {
+    match cmd {
+        NotifyCommand::Add {
+            name,
+            inbox,
+            email,
+            webhook,
+            shape,
+            levels,
+            kinds,
+            window,
+            max_per_day,
+            max_per_host_per_day,
+            api,
+        } => {
+            let kind = if inbox {
+                serde_json::json!({ "type": "inbox" })
+            } else if let Some(url) = webhook {
+                serde_json::json!({ "type": "webhook", "url": url, "shape": shape })
+            } else if !email.is_empty() {
+                serde_json::json!({ "type": "email", "to": email })
+            } else {
+                bail!("say where to send: --inbox, --email ADDRESS or --webhook URL");
+            };
+            let config = serde_json::json!({
+                "id": 0,
+                "kind": kind,
+                "levels": comma_list(&levels),
+                "kinds": kinds.as_deref().map(comma_list),
+                "window": window.as_deref().map(parse_window).transpose()?,
+                "max_per_day": max_per_day,
+                "max_per_host_per_day": max_per_host_per_day,
+                "enabled": true,
+            });
+            let v = ApiClient::new(&api)?
+                .post(
+                    "/api/v1/notify/channels",
+                    &serde_json::json!({ "name": name, "config": config }),
+                )
+                .await?;
+            output::one(&v, api.json, &format!("channel {} added", v["id"]))
+        }
+        NotifyCommand::List { api } => {
+            let v = ApiClient::new(&api)?.get("/api/v1/notify/channels").await?;
+            output::channels(&v, api.json)
+        }
+        NotifyCommand::Remove { id, api } => {
+            let v = ApiClient::new(&api)?
+                .delete(&format!("/api/v1/notify/channels/{id}"))
+                .await?;
+            output::one(&v, api.json, &format!("channel {id} removed"))
+        }
+        NotifyCommand::Settings {
+            utc_offset_minutes,
+            smtp_host,
+            smtp_port,
+            smtp_tls,
+            smtp_user,
+            smtp_password,
+            smtp_from,
+            api,
+        } => {
+            let smtp = smtp_host.map(|host| {
+                serde_json::json!({ "host": host, "port": smtp_port, "tls": smtp_tls,
+                    "username": smtp_user, "password": smtp_password, "from": smtp_from })
+            });
+            let body =
+                serde_json::json!({ "utc_offset_minutes": utc_offset_minutes, "smtp": smtp });
+            let v = ApiClient::new(&api)?
+                .put("/api/v1/notify/settings", &body)
+                .await?;
+            output::one(&v, api.json, &format!("notification settings saved: {v}"))
+        }
+        NotifyCommand::Outbox { api } => {
+            let v = ApiClient::new(&api)?.get("/api/v1/notify/outbox").await?;
+            output::outbox(&v, api.json)
+        }
+        NotifyCommand::Inbox { api } => {
+            let v = ApiClient::new(&api)?.get("/api/v1/inbox").await?;
+            output::inbox(&v, api.json)
+        }
+    }
+}
+
 async fn whitelist(cmd: WhitelistCommand) -> Result<()> {
     match cmd {
         WhitelistCommand::List { api } => {
@@ -546,6 +740,21 @@ async fn agent(cmd: AgentCommand) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_parse() {
+        assert_eq!(
+            parse_window("08:00-22:00").unwrap(),
+            serde_json::json!({"start_minute": 480, "end_minute": 1320})
+        );
+        assert_eq!(parse_window("22:30-06:00").unwrap()["start_minute"], 1350);
+        assert!(parse_window("8-22").is_err());
+        assert!(parse_window("25:00-01:00").is_err());
+        assert_eq!(
+            comma_list(" urgent, ,suspicious"),
+            vec!["urgent", "suspicious"]
+        );
+    }
 
     #[test]
     fn labels_and_encoding() {

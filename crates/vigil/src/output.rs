@@ -464,3 +464,133 @@ pub fn score(v: &Value, json: bool) -> Result<()> {
     );
     Ok(())
 }
+
+pub fn channels(v: &Value, json: bool) -> Result<()> {
+    let list = array(v, "channels");
+    if json {
+        json_lines(list);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|c| {
+            let cfg = c.get("config").cloned().unwrap_or_default();
+            let kind = cfg.get("kind").cloned().unwrap_or_default();
+            let to = match s(&kind, "type").as_str() {
+                "email" => array(&kind, "to")
+                    .iter()
+                    .filter_map(|x| x.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                "webhook" => format!("{} ({})", s(&kind, "url"), s(&kind, "shape")),
+                _ => String::new(),
+            };
+            let levels = array(&cfg, "levels")
+                .iter()
+                .filter_map(|x| x.as_str())
+                .collect::<Vec<_>>()
+                .join(",");
+            let window = cfg
+                .get("window")
+                .filter(|w| !w.is_null())
+                .map(|w| {
+                    let hm = |k: &str| {
+                        let m = w.get(k).and_then(Value::as_u64).unwrap_or(0);
+                        format!("{:02}:{:02}", m / 60, m % 60)
+                    };
+                    format!("{}-{}", hm("start_minute"), hm("end_minute"))
+                })
+                .unwrap_or_else(|| "any time".into());
+            vec![
+                s(c, "id"),
+                s(c, "name"),
+                s(&kind, "type"),
+                to,
+                levels,
+                window,
+                format!(
+                    "{}/{}",
+                    s(&cfg, "max_per_day"),
+                    s(&cfg, "max_per_host_per_day")
+                ),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "id",
+            "name",
+            "type",
+            "to",
+            "levels",
+            "window",
+            "per day/host",
+        ],
+        &rows,
+    );
+    Ok(())
+}
+
+pub fn outbox(v: &Value, json: bool) -> Result<()> {
+    let items = array(v, "items");
+    if json {
+        json_lines(items);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|i| {
+            let attempts = array(i, "attempts");
+            let last = attempts
+                .last()
+                .map(|a| {
+                    let o = a.get("outcome").cloned().unwrap_or_default();
+                    match s(&o, "outcome").as_str() {
+                        "failed" => format!("failed: {}", s(&o, "message")),
+                        other => other.to_string(),
+                    }
+                })
+                .unwrap_or_default();
+            vec![
+                s(i, "id"),
+                s(i, "channel_id"),
+                s(i, "alert_id"),
+                s(i, "state"),
+                attempts.len().to_string(),
+                time(i, "next_at"),
+                last,
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "id",
+            "channel",
+            "alert",
+            "state",
+            "attempts",
+            "next (utc)",
+            "last attempt",
+        ],
+        &rows,
+    );
+    Ok(())
+}
+
+pub fn inbox(v: &Value, json: bool) -> Result<()> {
+    let messages = array(v, "messages");
+    if json {
+        json_lines(messages);
+        return Ok(());
+    }
+    for m in messages {
+        let unread = if m.get("read_at").is_some_and(Value::is_null) {
+            "*"
+        } else {
+            " "
+        };
+        println!("{unread} {} {}", time(m, "created_at"), s(m, "title"));
+    }
+    println!("{} unread", s(v, "unread"));
+    Ok(())
+}
