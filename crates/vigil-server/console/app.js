@@ -684,7 +684,11 @@
         renderAlert(fresh, { onChange, result: resultsNotice(action, results), note: noteIn.value.trim() });
       },
     });
-    if (inProgress) buttons.forEach((b) => { b.disabled = true; });
+    // In progress, the alert is the agent's until it reports: nothing else applies meanwhile.
+    if (inProgress) {
+      buttons.forEach((b) => { b.disabled = true; });
+      noteIn.disabled = true;
+    }
 
     const handle = h('div', { class: 'handle-box', 'data-testid': 'alert-handle' },
       h('div', { class: 'handle-actions' }, bIgnore, bHandled, bWhitelist, bUnwhitelist),
@@ -692,8 +696,8 @@
       wlForm,
       whitelisted ? h('div', { class: 'muted small' }, 'Removing the whitelist deletes its rule: every alert it covered returns to the list.') : null,
       hostBox,
-      inProgress ? hostProgress(a, startedAt, watch) : null,
-      resultBox);
+      resultBox,
+      inProgress ? hostProgress(a, startedAt, watch) : null);
 
     $('#drawer-body').replaceChildren(
       kv([
@@ -1481,20 +1485,23 @@
               emptyText: "No host action yet. Kill a process or quarantine a file from an alert's details.",
               rowAttrs: (c) => ({ 'data-testid': 'command-row', 'data-command-id': c.id, 'data-action': c.action, 'data-state': c.state }),
               columns: [
-                { key: 'id', label: 'ID', width: '56px', cls: 'num' },
-                { key: 'action', label: 'Action', width: '150px', cls: 'nowrap', value: (c) => humanize(c.action), render: (c) => h('span', { class: 'strong' }, humanize(c.action)) },
-                { key: 'target', label: 'Target', width: '26%', cls: 'mono small wrap', value: (c) => commandTarget(c, paths) },
+                { key: 'id', label: 'ID', width: '48px', cls: 'num' },
+                { key: 'action', label: 'Action', width: '140px', cls: 'nowrap', value: (c) => humanize(c.action), render: (c) => h('span', { class: 'strong' }, humanize(c.action)) },
+                { key: 'target', label: 'Target', width: '20%', cls: 'mono small wrap', value: (c) => commandTarget(c, paths) },
                 {
-                  key: 'alert_id', label: 'Alert', width: '70px', value: (c) => c.alert_id || '',
+                  key: 'alert_id', label: 'Alert', width: '60px', value: (c) => c.alert_id || '',
                   render: (c) => (c.alert_id
                     ? h('button', { type: 'button', class: 'btn link small', 'data-testid': 'command-alert', onclick: () => openAlert(c.alert_id, { onChange: () => reload() }) }, `#${c.alert_id}`)
                     : h('span', { class: 'muted' }, '—')),
                 },
                 { key: 'state', label: 'State', width: '100px', render: (c) => badge(c.state, { cls: `cmd-${c.state}`, testid: 'command-state' }) },
-                { key: 'created_by', label: 'By', width: '70px' },
-                { key: 'created_at', label: 'Queued', width: '90px', nofilter: true, render: (c) => timeEl(c.created_at) },
                 {
-                  key: 'finished_at', label: 'Finished', width: '90px', nofilter: true, value: (c) => c.finished_at || 0,
+                  // Sorted by time; the filter also finds who queued it.
+                  key: 'created_at', label: 'Queued', width: '104px', value: (c) => `${c.created_at || 0} ${c.created_by}`,
+                  render: (c) => h('div', null, timeEl(c.created_at), h('div', { class: 'muted small' }, `by ${c.created_by}`)),
+                },
+                {
+                  key: 'finished_at', label: 'Finished', width: '84px', nofilter: true, value: (c) => c.finished_at || 0,
                   render: (c) => (c.finished_at ? timeEl(c.finished_at)
                     : h('span', { class: 'muted small', title: `expires ${fmtTime(c.expires_at)}` }, c.state === 'sent' ? 'running' : `expires ${fmtAgo(c.expires_at)}`)),
                 },
