@@ -248,6 +248,7 @@ impl Collector {
                     if out[i].pid == 0 {
                         out[i].pid = p.pid;
                         out[i].process = p.name.clone();
+                        out[i].exe = p.exe.clone();
                     }
                 }
             }

@@ -81,6 +81,7 @@ fn socket(agent: usize, n: u64, wildcard: bool) -> ListeningSocket {
         uid: 33,
         pid: 1000 + ((n * 17) % 30_000) as u32,
         process: process.to_string(),
+        exe: format!("/usr/sbin/{process}"),
     }
 }
 

@@ -84,6 +84,7 @@ fn parse_line<'a>(
         uid,
         pid: 0,
         process: String::new(),
+        exe: String::new(),
     };
     Ok((state, socket))
 }
@@ -176,6 +177,7 @@ mod tests {
                 uid: 101,
                 pid: 0,
                 process: String::new(),
+                exe: String::new(),
             }]
         );
     }

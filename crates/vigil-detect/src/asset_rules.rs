@@ -33,6 +33,8 @@ pub fn evaluate(events: &[Event]) -> Vec<NewAlert> {
                         ("port".into(), socket.port.to_string()),
                         ("process".into(), socket.process.clone()),
                         ("pid".into(), socket.pid.to_string()),
+                        // Lets a kill check that the pid still runs this executable.
+                        ("exe".into(), socket.exe.clone()),
                     ],
                     time: e.time,
                 });

@@ -99,6 +99,8 @@ pub struct ListeningSocket {
     /// Owning process, found through `/proc/PID/fd` links; 0 when unknown.
     pub pid: u32,
     pub process: String,
+    /// The owning process's executable, when known.
+    pub exe: String,
 }
 
 impl ListeningSocket {

@@ -742,7 +742,7 @@
   function hostTargets(a) {
     const p = evidenceValue(a, ['pid']);
     const pid = p !== null && /^\d{1,10}$/.test(p) && Number(p) > 1 && Number(p) <= 4294967295 ? Number(p) : null;
-    const f = evidenceValue(a, ['path', 'file', 'exe']);
+    const f = evidenceValue(a, ['path', 'file']);
     const file = f !== null && f.startsWith('/') ? f : null;
     return { pid, file, process: evidenceValue(a, ['process', 'name']) };
   }

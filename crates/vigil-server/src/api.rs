@@ -1127,7 +1127,8 @@ fn command_for(action: HandleAction, a: &AlertRecord) -> Result<CommandAction, S
         HandleAction::KillAndQuarantine => {
             Ok(CommandAction::KillAndQuarantine { pid: pid()?, exe })
         }
-        HandleAction::Quarantine => evidence(a, &["path", "file", "exe"])
+        // A running program's executable is quarantined with kill_and_quarantine, not alone.
+        HandleAction::Quarantine => evidence(a, &["path", "file"])
             .filter(|p| p.starts_with('/'))
             .map(|p| CommandAction::QuarantineFile {
                 path: p.to_string(),
@@ -1286,6 +1287,17 @@ async fn restore_file(
                 req.qid, req.host_id
             ))
         })?;
+    let pending = st.store.pending_commands(&req.host_id, st.now()).await?;
+    let already = pending.iter().any(|c| {
+        matches!(serde_json::from_str::<CommandAction>(&c.params),
+            Ok(CommandAction::RestoreFile { quarantine_id, .. }) if quarantine_id == req.qid)
+    });
+    if already {
+        return Err(ApiError::Conflict(format!(
+            "a restore of {} is already waiting for host {}",
+            req.qid, req.host_id
+        )));
+    }
     if file.state != "quarantined" {
         return Err(ApiError::Conflict(format!(
             "file {} was already {}",

@@ -1000,6 +1000,36 @@ async fn host_actions(h: &Harness) {
         .await;
     assert_eq!(cmds["commands"][0]["state"], "timed_out", "{cmds}");
     h.clock.0.fetch_sub(3601, Ordering::SeqCst);
+
+    // One restore at a time per quarantined file.
+    h.store
+        .put_quarantined(&vigil_store::QuarantineRecord {
+            host_id: host.clone(),
+            qid: "00112233aabbccdd".into(),
+            path: "/srv/app/x.php".into(),
+            sha256: "aa".into(),
+            md5: "bb".into(),
+            size: 3,
+            quarantined_at: h.clock.now(),
+            state: "quarantined".into(),
+            restored_at: None,
+            record: "{}".into(),
+        })
+        .await
+        .unwrap();
+    let restore = json!({"host_id": host, "qid": "00112233aabbccdd"});
+    let (s, v) = h
+        .api("POST", "/api/v1/quarantine/restore", Some(restore.clone()))
+        .await;
+    assert_eq!(s, 202, "{v}");
+    let (s, v) = h
+        .api("POST", "/api/v1/quarantine/restore", Some(restore))
+        .await;
+    assert_eq!(s, 409, "{v}");
+    assert!(
+        v["message"].as_str().unwrap().contains("already waiting"),
+        "{v}"
+    );
 }
 
 /// A real SMTP server (aiosmtpd) that saves each message as JSON in a directory.
