@@ -155,6 +155,27 @@ impl AlertKind {
     pub fn parse(s: &str) -> Option<AlertKind> {
         AlertKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
+
+    /// The MITRE ATT&CK tactic an alert of this kind most often belongs to: (id, name).
+    pub fn tactic(self) -> (&'static str, &'static str) {
+        use AlertKind::*;
+        match self {
+            AbnormalLogin => ("TA0001", "Initial Access"),
+            BruteForce => ("TA0006", "Credential Access"),
+            MaliciousFile | MaliciousScript | SuspiciousProcess | ApplicationIntrusion => {
+                ("TA0002", "Execution")
+            }
+            Webshell | Persistence | SuspiciousAccount => ("TA0003", "Persistence"),
+            ReverseShell | MaliciousNetworkAccess | SuspiciousConnection => {
+                ("TA0011", "Command and Control")
+            }
+            SensitiveFileTampering => ("TA0005", "Defense Evasion"),
+            NetworkAttack | SuspiciousPort => ("TA0007", "Discovery"),
+            DataLeak => ("TA0010", "Exfiltration"),
+            WebThreat => ("TA0043", "Reconnaissance"),
+            ConfigurationRisk => ("TA0001", "Initial Access"),
+        }
+    }
 }
 
 /// An alert as an engine raises it, before storage gives it an id and a status.
@@ -187,6 +208,18 @@ mod tests {
             assert_eq!(Level::parse(l.as_str()), Some(l));
         }
         assert_eq!(Level::parse("critical"), None);
+    }
+
+    #[test]
+    fn every_kind_has_an_attack_tactic() {
+        for k in AlertKind::ALL {
+            let (id, name) = k.tactic();
+            assert!(
+                id.starts_with("TA00") && id.len() == 6 && !name.is_empty(),
+                "{k:?}"
+            );
+        }
+        assert_eq!(AlertKind::BruteForce.tactic().0, "TA0006");
     }
 
     #[test]

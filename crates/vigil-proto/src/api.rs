@@ -163,6 +163,8 @@ pub struct AlertView {
     /// The rule covering the alert while it is whitelisted.
     pub whitelist_rule_id: Option<i64>,
     pub group: String,
+    /// MITRE ATT&CK tactic, e.g. `TA0006 Credential Access`.
+    pub tactic: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -590,6 +590,10 @@ async fn alert_views(st: &SharedState, alerts: Vec<AlertRecord>) -> ApiResult<Ve
                 handled_by: a.handled_by,
                 note: a.note,
                 whitelist_rule_id: a.whitelist_rule_id,
+                tactic: {
+                    let (id, name) = a.kind.tactic();
+                    format!("{id} {name}")
+                },
             }
         })
         .collect())

@@ -352,6 +352,7 @@ async fn batches(h: &Harness) {
         (alert["count"].as_i64(), alert["kind"].as_str()),
         (Some(2), Some("suspicious_account"))
     );
+    assert_eq!(alert["tactic"], "TA0003 Persistence");
     let (_, one) = h
         .api("GET", &format!("/api/v1/alerts/{}", alert["id"]), None)
         .await;

@@ -360,6 +360,7 @@ pub fn alert(a: &Value, json: bool) -> Result<()> {
     ] {
         println!("{label:<12} {}", s(a, key));
     }
+    println!("{:<12} {}", "tactic", s(a, "tactic"));
     println!("{:<12} {}", "first seen", time(a, "first_seen"));
     println!("{:<12} {}", "last seen", time(a, "last_seen"));
     println!("evidence:");
