@@ -4,6 +4,7 @@
 //! and store what they return, and `vigil scan …` runs the same code offline.
 
 pub mod asset_rules;
+pub mod correlate;
 pub mod inventory_diff;
 pub mod score;
 pub mod whitelist;

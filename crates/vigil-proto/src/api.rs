@@ -165,6 +165,8 @@ pub struct AlertView {
     pub group: String,
     /// MITRE ATT&CK tactic, e.g. `TA0006 Credential Access`.
     pub tactic: String,
+    /// Alerts about the same process or file on the host, handled together on request.
+    pub related: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -237,6 +239,9 @@ pub struct HandleAlerts {
     /// For `whitelist`: where the rule applies (default: the alert's host).
     #[serde(default)]
     pub scope: WhitelistScope,
+    /// Also act on the alerts linked to these (same process or same file on the host).
+    #[serde(default)]
+    pub include_related: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -351,6 +351,9 @@ async fn events(
         .ingest(&host, seq, &rows, &alerts, st.now())
         .await?;
     if outcome == Ingested::Stored && !alerts.is_empty() {
+        if let Err(e) = link_related(&st, &host, &alerts).await {
+            tracing::error!(%host, error = %e, "linking related alerts failed");
+        }
         // The batch is committed; a notification failure must not make the agent resend it.
         if let Err(e) = crate::notify::on_alerts(&st, &host, &alerts).await {
             tracing::error!(%host, error = %e, "queueing notifications failed");
@@ -395,4 +398,32 @@ async fn command_result(
         // must not keep retrying.
         Ok(StatusCode::OK)
     }
+}
+
+/// Links each raised alert to the host's recent alerts about the same process or file.
+async fn link_related(
+    st: &SharedState,
+    host: &str,
+    alerts: &[(vigil_model::NewAlert, Option<i64>)],
+) -> Result<(), vigil_store::StoreError> {
+    let recent = st
+        .store
+        .alerts(&vigil_store::AlertFilter {
+            host_id: Some(host.to_string()),
+            limit: 200,
+            ..Default::default()
+        })
+        .await?
+        .0;
+    for (a, _) in alerts {
+        let Some(rec) = st.store.alert_by_key(host, a.kind, &a.key).await? else {
+            continue;
+        };
+        for other in recent.iter().filter(|o| o.id != rec.id) {
+            if vigil_detect::correlate::related(&rec.evidence, &other.evidence) {
+                st.store.link_alerts(rec.id, other.id).await?;
+            }
+        }
+    }
+    Ok(())
 }

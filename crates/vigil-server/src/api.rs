@@ -565,6 +565,10 @@ async fn alert_views(st: &SharedState, alerts: Vec<AlertRecord>) -> ApiResult<Ve
         .into_iter()
         .map(|h| (h.id, (h.hostname, h.group)))
         .collect();
+    let mut related = BTreeMap::new();
+    for a in &alerts {
+        related.insert(a.id, st.store.related_alerts(a.id).await?);
+    }
     Ok(alerts
         .into_iter()
         .map(|a| {
@@ -594,6 +598,7 @@ async fn alert_views(st: &SharedState, alerts: Vec<AlertRecord>) -> ApiResult<Ve
                     let (id, name) = a.kind.tactic();
                     format!("{id} {name}")
                 },
+                related: related.remove(&a.id).unwrap_or_default(),
             }
         })
         .collect())
@@ -724,11 +729,20 @@ async fn handle_alerts(
     axum::Extension(op): axum::Extension<Operator>,
     body: Bytes,
 ) -> ApiResult<Json<HandleResponse>> {
-    let req: HandleAlerts = parse_json(&body)?;
+    let mut req: HandleAlerts = parse_json(&body)?;
     if req.ids.is_empty() || req.ids.len() > 1000 {
         return Err(ApiError::BadRequest(
             "ids must list 1 to 1000 alert ids".into(),
         ));
+    }
+    if req.include_related {
+        let mut all = req.ids.clone();
+        for id in &req.ids {
+            all.extend(st.store.related_alerts(*id).await?);
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        all.retain(|id| seen.insert(*id));
+        req.ids = all;
     }
     if req.note.len() > 1000 {
         return Err(ApiError::BadRequest(

@@ -837,6 +837,79 @@ fn pid_batch(seq: u64, port: u16, pid: u32) -> EventBatch {
     b
 }
 
+/// Alerts about the same process are linked and can be handled together.
+async fn related_alerts(h: &Harness) {
+    let (_, code) = h.code("1h").await;
+    let (host, key) = h.enroll(&code).await.unwrap();
+    let with_exe = |seq, port, pid| {
+        let mut b = pid_batch(seq, port, pid);
+        if let EventBody::PortOpened { socket } = &mut b.events[0].body {
+            socket.exe = "/tmp/.x/miner".into();
+        }
+        b
+    };
+    h.post(
+        PATH_EVENTS,
+        &host,
+        &key,
+        codec::encode(&with_exe(1, 3333, 777)),
+    )
+    .await
+    .unwrap();
+    h.post(
+        PATH_EVENTS,
+        &host,
+        &key,
+        codec::encode(&with_exe(2, 4444, 777)),
+    )
+    .await
+    .unwrap();
+    h.post(
+        PATH_EVENTS,
+        &host,
+        &key,
+        codec::encode(&with_exe(3, 5555, 778)),
+    )
+    .await
+    .unwrap();
+    let (_, v) = h
+        .api(
+            "GET",
+            &format!("/api/v1/alerts?host={host}&sort=oldest"),
+            None,
+        )
+        .await;
+    let ids: Vec<i64> = v["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3, "{v}");
+    assert_eq!(
+        v["alerts"][0]["related"],
+        json!([ids[1]]),
+        "same pid and exe: {v}"
+    );
+    assert_eq!(v["alerts"][2]["related"], json!([]), "another process");
+    let (_, r) = handle(
+        h,
+        json!({"ids": [ids[0]], "action": "ignore", "include_related": true}),
+    )
+    .await;
+    let changed: Vec<i64> = r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(changed, vec![ids[0], ids[1]], "{r}");
+    let (_, a) = h
+        .api("GET", &format!("/api/v1/alerts/{}", ids[2]), None)
+        .await;
+    assert_eq!(a["status"], "unhandled");
+}
+
 /// Host actions: signed by the pinned command key, reported once, timed out when not run.
 async fn host_actions(h: &Harness) {
     use base64::Engine;
@@ -1240,6 +1313,7 @@ async fn all(store: Arc<dyn Store>) {
     openapi_matches_routes(&h).await;
     alert_handling(&h).await;
     host_actions(&h).await;
+    related_alerts(&h).await;
     notifications(&h).await;
     h.running.stop().await;
 }

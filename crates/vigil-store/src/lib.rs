@@ -190,6 +190,10 @@ pub trait Store: Send + Sync + 'static {
     async fn quarantined(&self, host_id: Option<&str>) -> Result<Vec<QuarantineRecord>>;
     async fn mark_restored(&self, host_id: &str, qid: &str, now: Timestamp) -> Result<bool>;
 
+    /// Links two alerts both ways (idempotent).
+    async fn link_alerts(&self, a: i64, b: i64) -> Result<()>;
+    /// Alerts linked to `id`.
+    async fn related_alerts(&self, id: i64) -> Result<Vec<i64>>;
     /// The alert a host raised under `key`, if any.
     async fn alert_by_key(
         &self,

@@ -24,6 +24,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../migrations/postgres/005_notifications.sql"),
     ),
+    (
+        6,
+        include_str!("../migrations/postgres/006_alert_links.sql"),
+    ),
 ];
 
 /// Any fixed number works; it only has to be the same for every Vigil server.
@@ -994,6 +998,27 @@ impl Store for PostgresStore {
         )
         .await?
             == 1)
+    }
+
+    async fn link_alerts(&self, a: i64, b: i64) -> Result<()> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO alert_links VALUES ($1, $2), ($2, $1) ON CONFLICT DO NOTHING",
+            &[&a, &b],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn related_alerts(&self, id: i64) -> Result<Vec<i64>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT related_id FROM alert_links WHERE alert_id = $1 ORDER BY related_id",
+                &[&id],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
     async fn alert_by_key(

@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../migrations/sqlite/005_notifications.sql"),
     ),
+    (6, include_str!("../migrations/sqlite/006_alert_links.sql")),
 ];
 
 #[derive(Clone)]
@@ -1033,6 +1034,34 @@ impl Store for SqliteStore {
                  WHERE host_id = ?1 AND qid = ?2 AND state = 'quarantined'",
                 params![h, q, now],
             )? == 1)
+        })
+        .await
+    }
+
+    async fn link_alerts(&self, a: i64, b: i64) -> Result<()> {
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "INSERT OR IGNORE INTO alert_links VALUES (?1, ?2)",
+                params![a, b],
+            )?;
+            tx.execute(
+                "INSERT OR IGNORE INTO alert_links VALUES (?1, ?2)",
+                params![b, a],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn related_alerts(&self, id: i64) -> Result<Vec<i64>> {
+        self.read(move |c| {
+            let mut st = c.prepare(
+                "SELECT related_id FROM alert_links WHERE alert_id = ?1 ORDER BY related_id",
+            )?;
+            let rows = st.query_map([id], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
         })
         .await
     }

@@ -714,6 +714,14 @@ async fn notifications(store: &dyn Store) {
             .unwrap(),
         None
     );
+    store.link_alerts(first.id, 900).await.unwrap();
+    store.link_alerts(900, first.id).await.unwrap();
+    store.link_alerts(first.id, 901).await.unwrap();
+    assert_eq!(
+        store.related_alerts(first.id).await.unwrap(),
+        vec![900, 901]
+    );
+    assert_eq!(store.related_alerts(900).await.unwrap(), vec![first.id]);
 }
 
 /// Time range, text search (wildcards literal) and sort orders of the alert list.

@@ -361,6 +361,9 @@ pub enum AlertsCommand {
         /// For whitelist: host, group or all.
         #[arg(long, default_value = "host")]
         scope: String,
+        /// Also act on related alerts (same process or file on the host).
+        #[arg(long)]
+        related: bool,
         #[command(flatten)]
         api: ApiOpts,
     },
@@ -506,9 +509,10 @@ pub async fn run(cli: Cli) -> Result<()> {
                 action,
                 note,
                 scope,
+                related,
                 api,
             } => {
-                let body = serde_json::json!({ "ids": ids, "action": action, "note": note, "scope": scope });
+                let body = serde_json::json!({ "ids": ids, "action": action, "note": note, "scope": scope, "include_related": related });
                 let v = ApiClient::new(&api)?
                     .post("/api/v1/alerts/handle", &body)
                     .await?;
