@@ -35,6 +35,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/api/v1/hosts/{id}", get(get_host))
         .route("/api/v1/hosts/{id}/fingerprints", get(get_fingerprints))
         .route("/api/v1/hosts/{id}/events", get(get_events))
+        .route("/api/v1/hosts/{id}/report", get(host_report))
         .route("/api/v1/groups", get(list_groups).post(create_group))
         .route("/api/v1/install-codes", get(list_codes).post(create_code))
         .route("/api/v1/install-codes/{id}/revoke", post(revoke_code))
@@ -1509,4 +1510,52 @@ async fn read_inbox(
         return Err(ApiError::NotFound(format!("message {id} not found")));
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The host's printable security report as HTML.
+async fn host_report(State(st): State<SharedState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let host = find_host(&st, &id).await?;
+    let counts = alert_counts(&st).await?.remove(&id).unwrap_or_default();
+    let n = |level: &str| counts.get(level).copied().unwrap_or(0).max(0) as u64;
+    let pending = Pending {
+        alerts_urgent: n("urgent"),
+        alerts_suspicious: n("suspicious"),
+        alerts_reminder: n("reminder"),
+        ..Pending::default()
+    };
+    let filter = AlertFilter {
+        host_id: Some(id.clone()),
+        status: Some(AlertStatus::Unhandled),
+        sort: AlertSort::Level,
+        limit: 500,
+        ..AlertFilter::default()
+    };
+    let (alerts, _) = st.store.alerts(&filter).await?;
+    let inventory: Option<vigil_model::Inventory> = st
+        .store
+        .inventory(&id)
+        .await?
+        .and_then(|j| serde_json::from_str(&j).ok());
+    let commands = st.store.commands(Some(&id), 20).await?;
+    let state = host_state(&st, &host);
+    let html = crate::report::render(&crate::report::ReportInput {
+        host: &host,
+        state: state.as_str(),
+        score: &score(&pending),
+        alerts: &alerts,
+        inventory: inventory.as_ref(),
+        commands: &commands,
+        now: st.now(),
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'",
+            ),
+        ],
+        html,
+    )
+        .into_response())
 }

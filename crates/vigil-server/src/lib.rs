@@ -12,6 +12,7 @@ mod console;
 mod install;
 mod notify;
 pub mod pki;
+mod report;
 mod state;
 mod tls;
 

@@ -812,6 +812,31 @@ async fn alert_handling(h: &Harness) {
         "unhandled"
     );
 
+    // The printable report shows the score, the pending alert, and escapes what hosts report.
+    let page = h
+        .http
+        .get(format!("{}/api/v1/hosts/{host}/report", h.api))
+        .bearer_auth(&h.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("data-testid=\"score\">60<") && html.contains("high risk"),
+        "{html}"
+    );
+    assert!(
+        html.contains("New tcp port 6379 listening on all interfaces"),
+        "{html}"
+    );
+    let (s, _) = h.api("GET", "/api/v1/hosts/h-nope/report", None).await;
+    assert_eq!(s, 404);
+
     // Score: one unhandled reminder caps the host at 60; the fleet is the mean of hosts.
     let (_, sc) = h.api("GET", "/api/v1/score", None).await;
     let mine = sc["hosts"]

@@ -301,6 +301,15 @@ pub enum HostsCommand {
         #[command(flatten)]
         api: ApiOpts,
     },
+    /// Save the host's printable security report (HTML): score, pending alerts, exposure.
+    Report {
+        id: String,
+        /// Write here instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        api: ApiOpts,
+    },
     /// Show one host; --section prints one fingerprint table.
     Show {
         id: String,
@@ -451,6 +460,26 @@ pub async fn run(cli: Cli) -> Result<()> {
                     .get(&format!("/api/v1/hosts?{}", q.join("&")))
                     .await?;
                 output::hosts(&list, api.json)
+            }
+            HostsCommand::Report { id, output, api } => {
+                let v = ApiClient::new(&api)?
+                    .get(&format!("/api/v1/hosts/{}/report", encode(&id)))
+                    .await?;
+                let html = v
+                    .as_str()
+                    .context("the server did not answer with a report")?;
+                match output {
+                    Some(path) => {
+                        std::fs::write(&path, html)
+                            .with_context(|| format!("writing {}", path.display()))?;
+                        println!(
+                            "report written to {} (open it in a browser to print)",
+                            path.display()
+                        );
+                    }
+                    None => print!("{html}"),
+                }
+                Ok(())
             }
             HostsCommand::Show { id, section, api } => {
                 let c = ApiClient::new(&api)?;
