@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds the release binaries and runs Vigil's foundation benchmarks with their defaults:
 #   ingest on SQLite and on PostgreSQL (1,000 agents, 20 s, 100-event batches),
-#   server memory with 1,000 connected agents (30 s), and an idle agent (60 s).
+#   server memory with 1,000 connected agents (30 s), an idle agent (60 s), and alert-list
+#   query latency with 1,000,000 alerts on SQLite and on PostgreSQL (a few minutes each).
 # Everything is written to target/bench-foundation.txt and printed as it runs.
 #
-# Run from the repository root. PostgreSQL is required for the PostgreSQL ingest run:
+# Run from the repository root. PostgreSQL is required for the PostgreSQL ingest and alerts runs:
 # postgres://postgres@127.0.0.1:5432/test by default, VIGIL_TEST_PG_URL overrides.
 # Exits non-zero when any bench fails (the others still run).
 set -euo pipefail
@@ -55,6 +56,8 @@ run ingest --db sqlite --agents "$AGENTS"
 run ingest --db postgres --agents "$AGENTS"
 run server-rss --agents "$AGENTS"
 run agent-idle --seconds 60
+run alerts --db sqlite
+run alerts --db postgres
 
 log ""
 if ((${#failed[@]})); then

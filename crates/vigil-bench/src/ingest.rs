@@ -43,7 +43,7 @@ pub enum Db {
 }
 
 impl Db {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Db::Sqlite => "sqlite",
             Db::Postgres => "postgres",
@@ -152,7 +152,7 @@ async fn run(args: Args, srv: Handle) -> Result<()> {
 }
 
 /// Fails loudly, with the URL, when PostgreSQL cannot be reached.
-async fn check_postgres() -> Result<()> {
+pub(crate) async fn check_postgres() -> Result<()> {
     let base = vigil_store::testing::postgres_base_url();
     match tokio::time::timeout(Duration::from_secs(10), tokio_postgres::connect(&base, tokio_postgres::NoTls)).await {
         Ok(Ok(_)) => Ok(()),

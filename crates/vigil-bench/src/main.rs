@@ -1,11 +1,13 @@
 //! `vigil-bench`: measures Vigil's foundation on this machine — ingest throughput of the real
-//! server, the server's memory with many connected agents, and an idle agent's cost.
+//! server, the server's memory with many connected agents, an idle agent's cost, and the alert
+//! list's query latency with a million alerts.
 //!
 //! Every subcommand prints readable lines and ends with one JSON line (`{"bench":"...",...}`)
 //! that scripts can collect. Child processes are killed when the bench ends, fails or is
 //! interrupted.
 
 mod agent_idle;
+mod alerts;
 mod events;
 mod ingest;
 mod procfs;
@@ -30,6 +32,8 @@ enum Command {
     ServerRss(server_rss::Args),
     /// Memory and CPU of an idle `vigil agent run` child.
     AgentIdle(agent_idle::Args),
+    /// Alert-list query latency (first page and total) with a million alerts in the store.
+    Alerts(alerts::Args),
 }
 
 /// The `vigil` binary beside this one (`target/release/vigil` for a release build).
@@ -48,6 +52,8 @@ fn main() -> std::process::ExitCode {
         Command::Ingest(args) => ingest::main(args),
         Command::ServerRss(args) => util::run_async(server_rss::run(args)),
         Command::AgentIdle(args) => util::run_async(agent_idle::run(args)),
+        // Builds its own runtime, to drop the PostgreSQL schema even when interrupted.
+        Command::Alerts(args) => alerts::main(args),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
