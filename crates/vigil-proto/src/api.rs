@@ -178,7 +178,10 @@ pub struct Evidence {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AlertList {
     pub alerts: Vec<AlertView>,
+    /// Matching alerts, counted up to a cap (10,000 or the page's end).
     pub total: i64,
+    /// True when `total` is the cap: at least that many match.
+    pub total_capped: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]

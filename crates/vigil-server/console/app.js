@@ -309,6 +309,7 @@
     // In the console the banner sits in the page flow, between the top bar and the content.
     if ($('#error-banner').parentElement !== $('.main')) $('.main').insertBefore($('#error-banner'), $('#view'));
     document.querySelectorAll('.nav-link').forEach((a) => a.classList.toggle('active', a.dataset.nav === section));
+    $('#inbox-link').classList.toggle('active', section === 'inbox');
     const name = sessionStorage.getItem(USER_KEY);
     $('#current-user').textContent = name || '…';
     if (!name) {
@@ -358,9 +359,13 @@
     else if (path === '/whitelist') view = () => viewWhitelist(ctx);
     else if (path === '/quarantine') view = () => viewQuarantine(ctx);
     else if (path === '/install') view = () => viewInstall(ctx);
+    else if (path === '/notifications') view = () => viewNotifications(ctx);
+    else if (path === '/inbox') view = () => viewInbox(ctx);
     else view = () => viewNotFound(path);
 
     showApp(section);
+    // The inbox page counts its own messages.
+    if (section !== 'inbox') refreshInboxBadge();
     Promise.resolve()
       .then(view)
       .catch((e) => {
@@ -2150,6 +2155,672 @@
     await load();
   }
 
+  // ---------------------------------------------------------------- inbox
+
+  let inboxSeq = 0;
+
+  function setInboxBadge(n) {
+    const el = $('#inbox-unread');
+    const link = $('#inbox-link');
+    el.textContent = n > 99 ? '99+' : String(n);
+    el.hidden = n === 0;
+    link.dataset.unread = String(n);
+    link.title = n ? `Inbox: ${fmtNum(n)} unread message${n === 1 ? '' : 's'}` : 'Inbox: nothing unread';
+  }
+
+  /** Updates the top bar's unread badge, from `res` (a GET /api/v1/inbox answer) or the server. */
+  async function refreshInboxBadge(res) {
+    const my = ++inboxSeq;
+    if (!res) {
+      try {
+        res = await get('/api/v1/inbox');
+      } catch (e) {
+        // A background count: no banner, the tooltip says why it is stale.
+        if (my === inboxSeq && !e.handled) $('#inbox-link').title = `Inbox: ${errorMessage(e)}`;
+        return;
+      }
+    }
+    if (my === inboxSeq) setInboxBadge(res.unread || 0);
+  }
+
+  async function viewInbox(ctx) {
+    setTitle('Inbox');
+    let messages = [];
+    /** Messages shown with their body. */
+    const expanded = new Set();
+    const list = h('ul', { class: 'inbox-list', 'data-testid': 'inbox-list' }, h('li', null, loading()));
+    const summary = h('span', { class: 'muted small', 'data-testid': 'inbox-summary' });
+    const markAll = h('button', { type: 'button', class: 'btn small', 'data-testid': 'inbox-mark-all', disabled: true }, 'Mark all read');
+
+    function item(m) {
+      const unread = !m.read_at;
+      const open = expanded.has(m.id);
+      const head = h('button', { type: 'button', class: 'inbox-head', 'data-testid': 'inbox-open', 'aria-expanded': open ? 'true' : 'false' },
+        h('span', { class: 'inbox-dot', title: unread ? 'Unread' : null, 'aria-hidden': 'true' }),
+        h('span', { class: 'inbox-title', 'data-testid': 'inbox-title' }, m.title),
+        h('span', { class: 'inbox-time muted small', title: fmtTime(m.created_at) }, fmtAgo(m.created_at)));
+      head.addEventListener('click', () => toggle(m));
+      const body = open
+        ? h('div', { class: 'inbox-body' },
+          h('pre', { class: 'inbox-text', 'data-testid': 'inbox-body' }, m.body),
+          h('div', { class: 'inbox-actions' },
+            m.alert_id ? h('button', { type: 'button', class: 'btn small', 'data-testid': 'inbox-alert', onclick: () => openAlert(m.alert_id, { onChange: () => {} }) }, `Open alert #${m.alert_id}`) : null,
+            m.host_id ? h('a', { href: `#/hosts/${enc(m.host_id)}` }, 'Host details →') : null,
+            h('span', { class: 'muted small' }, `Received ${fmtTime(m.created_at)}${m.read_at ? ` · read ${fmtAgo(m.read_at)}` : ''}`)))
+        : null;
+      return h('li', {
+        class: `inbox-msg${unread ? ' unread' : ''}${open ? ' open' : ''}`,
+        'data-testid': 'inbox-message', 'data-message-id': m.id, 'data-read': unread ? '0' : '1', 'data-alert-id': m.alert_id,
+      }, head, body);
+    }
+
+    function render() {
+      const unread = messages.filter((m) => !m.read_at).length;
+      summary.textContent = `${fmtNum(messages.length)} message${messages.length === 1 ? '' : 's'} · ${fmtNum(unread)} unread`;
+      markAll.disabled = unread === 0;
+      if (!messages.length) {
+        list.replaceChildren(h('li', { class: 'inbox-empty' }, 'No message. Alerts reach this inbox through a channel of type "Console inbox": ',
+          h('a', { href: '#/notifications' }, 'add one on the Notifications page →')));
+        return;
+      }
+      list.replaceChildren(...messages.map(item));
+    }
+
+    /** Opens or closes a message; opening an unread one marks it read on the server. */
+    async function toggle(m) {
+      if (expanded.has(m.id)) expanded.delete(m.id);
+      else expanded.add(m.id);
+      render();
+      if (m.read_at || m.marking) return;
+      m.marking = true;
+      try {
+        await post(`/api/v1/inbox/${enc(m.id)}/read`);
+        m.read_at = Date.now() / 1000;
+      } catch (e) {
+        if (ctx.alive()) showError(e, `Marking message ${m.id} read`);
+        return;
+      } finally {
+        m.marking = false;
+      }
+      if (!ctx.alive()) return;
+      render();
+      refreshInboxBadge();
+    }
+
+    markAll.addEventListener('click', async () => {
+      clearError();
+      markAll.disabled = true;
+      markAll.textContent = 'Marking…';
+      try {
+        for (const m of messages.filter((x) => !x.read_at)) {
+          await post(`/api/v1/inbox/${enc(m.id)}/read`);
+          m.read_at = Date.now() / 1000;
+          if (!ctx.alive()) return;
+        }
+      } catch (e) {
+        if (ctx.alive()) showError(e, 'Marking messages read');
+      } finally {
+        markAll.textContent = 'Mark all read';
+      }
+      if (!ctx.alive()) return;
+      render();
+      refreshInboxBadge();
+    });
+
+    setView(panel('Messages', [
+      h('div', { class: 'table-tools inbox-tools' }, summary, h('span', { class: 'spacer' }), markAll),
+      list,
+    ], {
+      testid: 'inbox-panel',
+      extra: h('span', { class: 'muted small' }, 'Newest first; opening a message marks it read. ',
+        h('a', { href: '#/notifications' }, 'Notification channels →')),
+    }));
+
+    async function load() {
+      const res = await get('/api/v1/inbox');
+      if (!ctx.alive()) return;
+      const marking = new Map(messages.filter((m) => m.marking).map((m) => [m.id, m]));
+      messages = (res.messages || [])
+        .map((m) => marking.get(m.id) || m)
+        .sort((a, b) => (b.created_at - a.created_at) || (b.id - a.id));
+      refreshInboxBadge(res);
+      render();
+    }
+    await load();
+    autoRefresh(ctx, load);
+  }
+
+  // ---------------------------------------------------------------- notifications
+
+  const CHANNEL_TYPES = [['inbox', 'Console inbox'], ['email', 'Email'], ['webhook', 'Webhook']];
+  const WEBHOOK_SHAPES = [['generic', 'Generic JSON'], ['dingtalk', 'DingTalk'], ['slack', 'Slack'], ['feishu', 'Feishu']];
+  const SMTP_TLS = [['start_tls', 'STARTTLS (port 587)'], ['tls', 'TLS (port 465)'], ['none', 'None: plain text']];
+  /** UTC offsets in use somewhere, in minutes. */
+  const UTC_OFFSETS = [-720, -660, -600, -570, -540, -480, -420, -360, -300, -240, -210, -180, -120, -60, 0, 60, 120, 180, 210,
+    240, 270, 300, 330, 345, 360, 390, 420, 480, 525, 540, 570, 600, 630, 660, 720, 765, 780, 840];
+  /** How often the server tries one notification (vigil_notify::outbox). */
+  const MAX_ATTEMPTS = 12;
+
+  function fmtOffset(min) {
+    const a = Math.abs(min);
+    return `UTC${min < 0 ? '−' : '+'}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
+  }
+
+  const fmtMinute = (m) => `${pad(Math.floor(m / 60))}:${pad(m % 60)}`;
+
+  /** `HH:MM` → minutes after midnight (`24:00` only as an end, meaning midnight). */
+  function parseHHMM(text, what, { end = false } = {}) {
+    const m = /^(\d{1,2}):(\d{2})$/.exec(text.trim());
+    const mins = m ? Number(m[1]) * 60 + Number(m[2]) : NaN;
+    if (!m || Number(m[2]) > 59 || mins > 1440 || (mins === 1440 && !end)) {
+      throw new Error(`the ${what} of the time window, "${text.trim()}", is not a time of day as HH:MM`);
+    }
+    return mins % 1440;
+  }
+
+  function parseLimit(text, what) {
+    const t = text.trim();
+    if (!/^\d{1,9}$/.test(t)) throw new Error(`${what} must be a whole number, 0 for no limit`);
+    return Number(t);
+  }
+
+  const channelType = (c) => (c.config && c.config.kind && c.config.kind.type) || 'unknown';
+
+  function channelDest(c) {
+    const k = (c.config && c.config.kind) || {};
+    if (k.type === 'email') return (k.to || []).join(', ');
+    if (k.type === 'webhook') return k.url || '';
+    if (k.type === 'inbox') return 'Console inbox';
+    return '—';
+  }
+
+  function windowText(w) {
+    if (!w) return 'any time';
+    return `${fmtMinute(w.start_minute)}–${fmtMinute(w.end_minute)}${w.start_minute > w.end_minute ? ' (overnight)' : ''}`;
+  }
+
+  function limitsText(cfg) {
+    const n = (v) => (v ? fmtNum(v) : 'no limit');
+    return [`${n(cfg.max_per_day)} in all`, `${n(cfg.max_per_host_per_day)} per host`];
+  }
+
+  async function viewNotifications(ctx) {
+    setTitle('Settings', 'Notifications');
+    let channels = [];
+    let settings = { utc_offset_minutes: 0, smtp: null };
+    let hostNames = new Map();
+    const offsetNow = () => settings.utc_offset_minutes || 0;
+    const chResult = h('div', { class: 'wl-result', 'data-testid': 'channel-result', 'aria-live': 'polite' });
+
+    // ---- the channel list
+    const chTable = dataTable({
+      testid: 'channels-table',
+      filter: false,
+      sort: null,
+      emptyText: 'No channel: alerts notify nobody. Add one below; the console inbox needs no setup.',
+      rowAttrs: (c) => ({ 'data-testid': 'channel-row', 'data-channel-id': c.id, 'data-type': channelType(c), 'data-name': c.name }),
+      columns: [
+        {
+          key: 'name', label: 'Name', width: '15%', cls: 'msg', value: (c) => `${c.name} #${c.id}`,
+          render: (c) => h('div', null, h('span', { class: 'strong', 'data-testid': 'channel-name' }, c.name), h('div', { class: 'muted small' }, `ID ${c.id}`)),
+        },
+        {
+          key: 'dest', label: 'Type and destination', cls: 'msg', value: (c) => `${channelType(c)} ${channelDest(c)}`,
+          render: (c) => {
+            const k = c.config.kind || {};
+            const shape = k.type === 'webhook' ? (WEBHOOK_SHAPES.find(([v]) => v === k.shape) || [k.shape, k.shape])[1] : null;
+            return h('div', { class: 'ch-dest' },
+              h('div', null, badge(channelType(c), { cls: `ch-${channelType(c)}`, testid: 'channel-type' }), shape ? h('span', { class: 'muted small' }, ` ${shape}`) : null),
+              h('div', { class: channelType(c) === 'inbox' ? 'muted small' : 'mono small', 'data-testid': 'channel-dest' }, channelDest(c)));
+          },
+        },
+        {
+          key: 'levels', label: 'Levels', width: '104px', nosort: true, value: (c) => (c.config.levels || []).join(' '),
+          render: (c) => h('span', { class: 'chips', 'data-testid': 'channel-levels' },
+            LEVELS.filter((l) => (c.config.levels || []).includes(l)).map((l) => badge(l))),
+        },
+        {
+          key: 'kinds', label: 'Alert types', width: '15%', nosort: true, value: (c) => (c.config.kinds ? c.config.kinds.map(humanize).join(', ') : 'all types'),
+          render: (c) => {
+            const k = c.config.kinds;
+            if (!k) return h('span', { class: 'muted', 'data-testid': 'channel-kinds' }, 'all types');
+            const shown = k.slice(0, 3);
+            return h('span', { class: 'chips', 'data-testid': 'channel-kinds', title: k.map(humanize).join(', ') },
+              shown.map((x) => h('span', { class: 'chip' }, humanize(x))),
+              k.length > shown.length ? h('span', { class: 'muted small' }, `+${k.length - shown.length} more`) : null);
+          },
+        },
+        {
+          key: 'window', label: 'Time window', width: '112px', value: (c) => windowText(c.config.window),
+          render: (c) => h('span', { 'data-testid': 'channel-window' }, windowText(c.config.window),
+            c.config.window ? h('div', { class: 'muted small' }, fmtOffset(offsetNow())) : null),
+        },
+        {
+          key: 'limits', label: 'Daily limits', width: '150px', cls: 'nowrap', nosort: true, value: (c) => limitsText(c.config).join(', '),
+          render: (c) => {
+            const [day, host] = limitsText(c.config);
+            return h('span', { 'data-testid': 'channel-limits' }, day, h('div', { class: 'muted small' }, host));
+          },
+        },
+        {
+          key: 'enabled', label: 'Enabled', width: '72px', value: (c) => (c.config.enabled ? 'enabled' : 'disabled'),
+          render: (c) => badge(c.config.enabled ? 'yes' : 'no', { cls: c.config.enabled ? 'handled' : 'offline', testid: 'channel-enabled' }),
+        },
+        { key: 'actions', label: '', width: '118px', nosort: true, nofilter: true, value: () => '', render: (c) => deleteButton(c) },
+      ],
+    });
+
+    function deleteButton(c) {
+      const b = h('button', { type: 'button', class: 'btn small danger-outline', 'data-testid': 'channel-delete', 'data-channel-id': c.id }, 'Delete');
+      let timer = null;
+      const disarm = () => {
+        b.dataset.armed = '';
+        b.textContent = 'Delete';
+        b.classList.remove('danger');
+      };
+      b.addEventListener('click', async () => {
+        if (b.dataset.armed !== '1') {
+          b.dataset.armed = '1';
+          b.textContent = 'Confirm delete';
+          b.classList.add('danger');
+          timer = setTimeout(disarm, 6000);
+          return;
+        }
+        clearTimeout(timer);
+        clearError();
+        b.disabled = true;
+        b.textContent = 'Deleting…';
+        try {
+          await api('DELETE', `/api/v1/notify/channels/${enc(c.id)}`);
+          if (!ctx.alive()) return;
+          chResult.replaceChildren(notice(`Channel ${c.id} (${c.name}) deleted: notifications it had queued are not sent.`, { kind: 'ok', testid: 'channel-deleted' }));
+          await loadChannels();
+          outbox.render();
+        } catch (e) {
+          b.disabled = false;
+          disarm();
+          if (ctx.alive()) showError(e, `Deleting channel ${c.id}`);
+        }
+      });
+      return b;
+    }
+
+    const policy = h('div', { class: 'notice n-info policy-notes small', 'data-testid': 'notify-policy' },
+      h('strong', null, 'How channels notify'),
+      h('ul', null,
+        h('li', null, 'An alert notifies once, on its first occurrence: repeats are counted on the alert, not sent again.'),
+        h('li', null, 'Outside its time window a channel holds alerts and sends them when the window next opens (windows and days are counted in the time zone set under Delivery settings).'),
+        h('li', null, 'Limits: by default at most 5 alert notifications a day per channel and 1 a day per host (0 = no limit); days start at local midnight.'),
+        h('li', null, `Failed deliveries are retried with growing delays, up to ${MAX_ATTEMPTS} attempts; every attempt shows in the delivery log below.`)));
+
+    // ---- adding a channel
+    const nameIn = h('input', { type: 'text', id: 'ch-name', 'data-testid': 'ch-name', maxlength: '100', placeholder: 'e.g. Ops mail', autocomplete: 'off' });
+    const typeSel = h('select', { id: 'ch-type', 'data-testid': 'ch-type', 'aria-label': 'Channel type' },
+      CHANNEL_TYPES.map(([v, t]) => h('option', { value: v }, t)));
+    const toIn = h('input', { type: 'text', id: 'ch-to', 'data-testid': 'ch-to', placeholder: 'ops@example.com, Sec Team <sec@example.com>', autocomplete: 'off' });
+    const urlIn = h('input', { type: 'text', id: 'ch-url', 'data-testid': 'ch-url', placeholder: 'https://hooks.example.com/…', autocomplete: 'off', spellcheck: 'false' });
+    const shapeSel = h('select', { id: 'ch-shape', 'data-testid': 'ch-shape', 'aria-label': 'Webhook format' },
+      WEBHOOK_SHAPES.map(([v, t]) => h('option', { value: v }, t)));
+    const levelBoxes = LEVELS.map((l) => h('input', { type: 'checkbox', value: l, checked: true, 'data-testid': `ch-level-${l}`, id: `ch-level-${l}` }));
+    const kindsSel = h('select', { id: 'ch-kinds', 'data-testid': 'ch-kinds', multiple: true, size: '6', 'aria-label': 'Alert types' },
+      KINDS.map((k) => h('option', { value: k }, humanize(k))));
+    const kindsNote = h('small', { class: 'muted', 'data-testid': 'ch-kinds-note' });
+    const kindsClear = h('button', { type: 'button', class: 'btn link small', 'data-testid': 'ch-kinds-clear' }, 'All types');
+    const startIn = h('input', { type: 'text', id: 'ch-window-start', 'data-testid': 'ch-window-start', placeholder: 'HH:MM', maxlength: '5', autocomplete: 'off', 'aria-label': 'Window start' });
+    const endIn = h('input', { type: 'text', id: 'ch-window-end', 'data-testid': 'ch-window-end', placeholder: 'HH:MM', maxlength: '5', autocomplete: 'off', 'aria-label': 'Window end' });
+    const maxDayIn = h('input', { type: 'number', id: 'ch-max-day', 'data-testid': 'ch-max-day', min: '0', step: '1', value: '5', 'aria-label': 'Alert notifications a day' });
+    const maxHostIn = h('input', { type: 'number', id: 'ch-max-host', 'data-testid': 'ch-max-host', min: '0', step: '1', value: '1', 'aria-label': 'Alert notifications per host a day' });
+    const windowNote = h('small', { class: 'muted', 'data-testid': 'ch-window-note' });
+    const renderWindowNote = () => {
+      windowNote.textContent = `Empty: any time. In ${fmtOffset(offsetNow())} (Delivery settings); 22:00 to 06:00 spans midnight.`;
+    };
+    renderWindowNote();
+    const enabledBox = h('input', { type: 'checkbox', id: 'ch-enabled', 'data-testid': 'ch-enabled', checked: true });
+    const addB = h('button', { type: 'submit', class: 'btn primary', id: 'ch-add', 'data-testid': 'ch-add' }, 'Add channel');
+
+    const toField = h('label', { class: 'field span-2' }, h('span', null, 'Recipients'), toIn,
+      h('small', { class: 'muted' }, 'Separated by commas. Mail goes out through the SMTP server under Delivery settings.'));
+    const urlField = h('label', { class: 'field' }, h('span', null, 'Webhook URL'), urlIn,
+      h('small', { class: 'muted' }, 'Receives a JSON POST. Its path and query are never shown again (they often hold a token).'));
+    const shapeField = h('label', { class: 'field' }, h('span', null, 'Format'), shapeSel,
+      h('small', { class: 'muted' }, 'Generic JSON, or the message shape of a chat tool.'));
+    const typeNote = h('small', { class: 'muted' });
+    function renderType() {
+      const t = typeSel.value;
+      toField.hidden = t !== 'email';
+      urlField.hidden = t !== 'webhook';
+      shapeField.hidden = t !== 'webhook';
+      typeNote.textContent = t === 'inbox' ? 'Messages in this console: the Inbox in the top bar.' : '';
+    }
+    function renderKinds() {
+      const n = kindsSel.selectedOptions.length;
+      kindsNote.textContent = n ? `${n} type${n === 1 ? '' : 's'} selected. Ctrl- or ⌘-click to add or remove one.` : 'None selected: every type notifies. Ctrl- or ⌘-click to pick several.';
+      kindsClear.hidden = n === 0;
+    }
+    /** Back to the defaults, keeping the type: the next channel is often of the same kind. */
+    function resetForm() {
+      for (const i of [nameIn, toIn, urlIn, startIn, endIn]) i.value = '';
+      shapeSel.value = 'generic';
+      levelBoxes.forEach((b) => { b.checked = true; });
+      for (const o of kindsSel.options) o.selected = false;
+      maxDayIn.value = '5';
+      maxHostIn.value = '1';
+      enabledBox.checked = true;
+      renderKinds();
+    }
+    typeSel.addEventListener('change', renderType);
+    kindsSel.addEventListener('change', renderKinds);
+    kindsClear.addEventListener('click', () => {
+      for (const o of kindsSel.options) o.selected = false;
+      renderKinds();
+    });
+    renderType();
+    renderKinds();
+
+    const chForm = h('form', { class: 'ch-form', id: 'ch-form', autocomplete: 'off', novalidate: true },
+      h('label', { class: 'field' }, h('span', null, 'Name'), nameIn),
+      h('label', { class: 'field' }, h('span', null, 'Type'), typeSel, typeNote),
+      toField, urlField, shapeField,
+      h('div', { class: 'field' }, h('span', null, 'Alert levels'),
+        h('div', { class: 'check-list', role: 'group', 'aria-label': 'Alert levels' },
+          levelBoxes.map((b) => h('label', { class: 'check', for: b.id }, b, badge(b.value)))),
+),
+      h('div', { class: 'field' }, h('span', null, 'Time window'),
+        h('div', { class: 'range-row' }, startIn, h('span', { class: 'muted' }, 'to'), endIn),
+        windowNote),
+      h('div', { class: 'field' }, h('span', null, 'Alert types'), kindsSel,
+        h('div', { class: 'range-row' }, kindsNote, kindsClear)),
+      h('div', { class: 'field' }, h('span', null, 'Limits'),
+        h('label', { class: 'range-row small', for: 'ch-max-day' }, maxDayIn, 'alert notifications a day'),
+        h('label', { class: 'range-row small', for: 'ch-max-host' }, maxHostIn, 'per host a day'),
+        h('small', { class: 'muted' }, '0 means no limit. Alerts over a limit are counted, not sent.')),
+      h('div', { class: 'form-actions' }, addB,
+        h('label', { class: 'check', for: 'ch-enabled' }, enabledBox, 'Enabled')));
+
+    chForm.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      clearError();
+      const name = nameIn.value.trim();
+      if (!name) {
+        showError('Name the channel.');
+        nameIn.focus();
+        return;
+      }
+      const type = typeSel.value;
+      let kind = { type: 'inbox' };
+      if (type === 'email') kind = { type, to: toIn.value.split(/[,;\n]+/).map((x) => x.trim()).filter(Boolean) };
+      else if (type === 'webhook') kind = { type, url: urlIn.value.trim(), shape: shapeSel.value };
+      let win = null;
+      let maxPerDay;
+      let maxPerHost;
+      try {
+        const [a, b] = [startIn.value.trim(), endIn.value.trim()];
+        if (a || b) {
+          if (!a || !b) throw new Error('give both ends of the time window, or neither for any time');
+          win = { start_minute: parseHHMM(a, 'start'), end_minute: parseHHMM(b, 'end', { end: true }) };
+          if (win.start_minute === win.end_minute) throw new Error('the time window starts and ends at the same time');
+        }
+        maxPerDay = parseLimit(maxDayIn.value, 'Alert notifications a day');
+        maxPerHost = parseLimit(maxHostIn.value, 'Alert notifications per host a day');
+      } catch (e) {
+        showError(e, 'Adding the channel');
+        return;
+      }
+      const kinds = [...kindsSel.selectedOptions].map((o) => o.value);
+      const config = {
+        id: 0,
+        kind,
+        levels: levelBoxes.filter((b) => b.checked).map((b) => b.value),
+        kinds: kinds.length ? kinds : null,
+        window: win,
+        max_per_day: maxPerDay,
+        max_per_host_per_day: maxPerHost,
+        enabled: enabledBox.checked,
+      };
+      addB.disabled = true;
+      addB.textContent = 'Adding…';
+      try {
+        const res = await post('/api/v1/notify/channels', { name, config });
+        if (!ctx.alive()) return;
+        chResult.replaceChildren(notice(`Channel ${res.id} (${name}) added.`, { kind: 'ok', testid: 'channel-added' }));
+        resetForm();
+        await loadChannels();
+      } catch (e) {
+        // The server says what is wrong with the settings (a recipient, the URL, no level…).
+        if (ctx.alive()) showError(e, 'Adding the channel');
+      } finally {
+        addB.disabled = false;
+        addB.textContent = 'Add channel';
+      }
+    });
+
+    // ---- delivery settings: the operators' time zone and the SMTP server
+    const offsetSel = h('select', { id: 'ns-offset', 'data-testid': 'ns-offset', 'aria-label': 'Time zone' });
+    const hostIn = h('input', { type: 'text', id: 'smtp-host', 'data-testid': 'smtp-host', placeholder: 'smtp.example.com', autocomplete: 'off', spellcheck: 'false' });
+    const portIn = h('input', { type: 'number', id: 'smtp-port', 'data-testid': 'smtp-port', min: '1', max: '65535', step: '1', value: '587' });
+    const tlsSel = h('select', { id: 'smtp-tls', 'data-testid': 'smtp-tls', 'aria-label': 'Encryption' },
+      SMTP_TLS.map(([v, t]) => h('option', { value: v }, t)));
+    const userIn = h('input', { type: 'text', id: 'smtp-user', 'data-testid': 'smtp-user', autocomplete: 'off', spellcheck: 'false' });
+    const pwIn = h('input', { type: 'password', id: 'smtp-password', 'data-testid': 'smtp-password', autocomplete: 'new-password' });
+    const pwState = h('div', { class: 'pw-state', 'data-testid': 'smtp-password-state' });
+    const fromIn = h('input', { type: 'text', id: 'smtp-from', 'data-testid': 'smtp-from', placeholder: 'Vigil <vigil@example.com>', autocomplete: 'off', spellcheck: 'false' });
+    const saveB = h('button', { type: 'submit', class: 'btn primary', id: 'ns-save', 'data-testid': 'ns-save' }, 'Save settings');
+    const nsResult = h('div', { class: 'ns-result', 'data-testid': 'settings-result', 'aria-live': 'polite' });
+    const browserOffset = -new Date().getTimezoneOffset();
+    const nsForm = h('form', { class: 'ns-form', id: 'ns-form', autocomplete: 'off', novalidate: true },
+      h('label', { class: 'field span-2' }, h('span', null, 'Time zone'), offsetSel,
+        h('small', { class: 'muted' }, `For time windows and daily limits. This browser is at ${fmtOffset(browserOffset)}.`)),
+      h('label', { class: 'field' }, h('span', null, 'SMTP server'), hostIn),
+      h('label', { class: 'field' }, h('span', null, 'Port'), portIn),
+      h('label', { class: 'field' }, h('span', null, 'Encryption'), tlsSel),
+      h('label', { class: 'field' }, h('span', null, 'Sender'), fromIn),
+      h('label', { class: 'field' }, h('span', null, 'User name'), userIn),
+      h('label', { class: 'field' }, h('span', null, 'Password'), pwIn, pwState),
+      h('div', { class: 'form-actions' }, saveB),
+      h('div', { class: 'span-2' }, nsResult));
+
+    function fillSettings(s) {
+      settings = s;
+      renderWindowNote();
+      const offsets = UTC_OFFSETS.includes(s.utc_offset_minutes) ? UTC_OFFSETS : [...UTC_OFFSETS, s.utc_offset_minutes].sort((a, b) => a - b);
+      offsetSel.replaceChildren(...offsets.map((o) => h('option', { value: String(o) },
+        `${fmtOffset(o)}${o === browserOffset ? ' (this browser)' : ''}`)));
+      offsetSel.value = String(s.utc_offset_minutes || 0);
+      const m = s.smtp || {};
+      hostIn.value = m.host || '';
+      portIn.value = String(m.port || 587);
+      tlsSel.value = m.tls || 'start_tls';
+      userIn.value = m.username || '';
+      fromIn.value = m.from || '';
+      pwIn.value = '';
+      pwIn.placeholder = m.password_set ? 'Saved; type to replace' : 'None';
+      pwState.replaceChildren(m.password_set
+        ? h('span', { class: 'pw-set', 'data-testid': 'smtp-password-set' }, '✓ password set')
+        : h('small', { class: 'muted' }, s.smtp ? 'No password saved.' : 'Not configured: email channels cannot send yet.'));
+      if (m.password_set) {
+        pwState.appendChild(h('small', { class: 'muted pw-note' }, ' Never shown. Changing another SMTP field needs it typed again.'));
+      }
+    }
+
+    nsForm.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      clearError();
+      nsResult.replaceChildren();
+      const old = settings.smtp;
+      const cur = {
+        host: hostIn.value.trim(),
+        port: Number(portIn.value),
+        tls: tlsSel.value,
+        username: userIn.value.trim() || null,
+        from: fromIn.value.trim(),
+      };
+      const pw = pwIn.value;
+      const body = { utc_offset_minutes: Number(offsetSel.value) };
+      if (!cur.host) {
+        if (old) {
+          showError('Saving the settings: the SMTP settings can be replaced but not removed here; enter the SMTP server.');
+          hostIn.focus();
+          return;
+        }
+        if (cur.from || cur.username || pw) {
+          showError('Saving the settings: enter the SMTP server, or clear the SMTP fields.');
+          hostIn.focus();
+          return;
+        }
+      } else {
+        const same = old && cur.host === old.host && cur.port === old.port && cur.tls === old.tls
+          && cur.username === (old.username || null) && cur.from === old.from;
+        // Left out, the saved SMTP settings stay as they are, password included.
+        if (!same || pw) {
+          if (!Number.isInteger(cur.port) || cur.port < 1 || cur.port > 65535) {
+            showError('Saving the settings: the SMTP port must be a number from 1 to 65535.');
+            portIn.focus();
+            return;
+          }
+          // The server replaces the SMTP settings whole and never sends the password back.
+          if (!pw && old && old.password_set && cur.username) {
+            showError('Saving the settings: type the SMTP password again; changing the SMTP settings replaces them whole, and the saved password is never sent back to the console.');
+            pwIn.focus();
+            return;
+          }
+          body.smtp = { ...cur, password: pw || null, ca_cert_pem: (old && old.ca_cert_pem) || null };
+        }
+      }
+      saveB.disabled = true;
+      saveB.textContent = 'Saving…';
+      try {
+        const res = await api('PUT', '/api/v1/notify/settings', body);
+        if (!ctx.alive()) return;
+        fillSettings(res);
+        nsResult.replaceChildren(notice(`Saved: time zone ${fmtOffset(res.utc_offset_minutes || 0)}${res.smtp ? `, SMTP ${res.smtp.host}:${res.smtp.port}` : ''}.`, { kind: 'ok', testid: 'settings-saved' }));
+        chTable.render();
+      } catch (e) {
+        if (ctx.alive()) showError(e, 'Saving the settings');
+      } finally {
+        saveB.disabled = false;
+        saveB.textContent = 'Save settings';
+      }
+    });
+
+    // ---- the delivery log
+    const channelName = (id) => {
+      const c = channels.find((x) => x.id === id);
+      return c ? c.name : `channel ${id} (deleted)`;
+    };
+
+    /** `HH:MM:SS` today, the full local time on another day. */
+    const fmtWhen = (ts) => {
+      const t = fmtTime(ts);
+      return t.slice(0, 10) === fmtTime(Date.now() / 1000).slice(0, 10) ? t.slice(11) : t;
+    };
+
+    function attemptLine(a) {
+      const o = a.outcome || {};
+      const failed = o.outcome !== 'sent';
+      return h('li', { class: `attempt a-${failed ? 'failed' : 'sent'}`, 'data-testid': 'outbox-attempt', 'data-outcome': failed ? 'failed' : 'sent' },
+        h('span', { class: 'attempt-no' }, `#${a.number}`),
+        h('span', { class: 'attempt-at', title: `${fmtTime(a.at)} (${fmtAgo(a.at)})` }, fmtWhen(a.at)), ' ',
+        failed
+          ? [h('b', { title: o.code ? `error code: ${o.code}` : null }, 'failed'), ': ',
+            h('span', { 'data-testid': 'attempt-message' }, o.message || 'no reason given'), ' — ',
+            h('span', { 'data-testid': 'attempt-retry', title: o.retry_at ? fmtTime(o.retry_at) : null },
+              o.retry_at ? `next try ${fmtAgo(o.retry_at)}, at ${fmtWhen(o.retry_at)}` : `no more tries (${a.number} of at most ${MAX_ATTEMPTS})`)]
+          : h('b', null, 'sent'));
+    }
+
+    function attemptsCell(o) {
+      const list = o.attempts || [];
+      if (!list.length) {
+        const now = Date.now() / 1000;
+        let text;
+        if (o.state !== 'pending') text = 'no attempt recorded';
+        else if (o.next_at > o.created_at + 1 && o.next_at > now) text = `held until ${fmtTime(o.next_at)}: outside the channel's time window`;
+        else text = 'waiting to be sent';
+        return h('span', { class: 'muted', 'data-testid': 'outbox-waiting' }, text);
+      }
+      const KEEP = 4;
+      const older = list.slice(0, Math.max(0, list.length - KEEP));
+      const recent = list.slice(-KEEP);
+      return h('div', null,
+        older.length ? h('details', { class: 'attempts-older' }, h('summary', { class: 'muted small' }, `${older.length} earlier attempt${older.length === 1 ? '' : 's'}`),
+          h('ul', { class: 'attempts' }, older.map(attemptLine))) : null,
+        h('ul', { class: 'attempts' }, recent.map(attemptLine)));
+    }
+
+    const outbox = dataTable({
+      testid: 'outbox-table',
+      placeholder: 'Filter by channel, host, state, message…',
+      sort: { key: 'id', dir: -1 },
+      emptyText: 'Nothing sent yet: alerts raised from now on are queued here for every channel that wants them.',
+      rowAttrs: (o) => ({ 'data-testid': 'outbox-row', 'data-outbox-id': o.id, 'data-state': o.state, 'data-channel-id': o.channel_id, 'data-alert-id': o.alert_id ?? '' }),
+      columns: [
+        { key: 'id', label: 'ID', width: '50px', cls: 'num muted' },
+        { key: 'created_at', label: 'Queued', width: '96px', nofilter: true, render: (o) => timeEl(o.created_at) },
+        { key: 'channel', label: 'Channel', width: '15%', cls: 'wrap', value: (o) => channelName(o.channel_id), render: (o) => h('span', { class: 'strong', 'data-testid': 'outbox-channel' }, channelName(o.channel_id)) },
+        {
+          key: 'alert', label: 'Alert', width: '16%', value: (o) => `${o.alert_id ? `#${o.alert_id}` : 'digest'} ${hostNames.get(o.host_id) || o.host_id || ''}`,
+          render: (o) => h('div', null,
+            o.alert_id
+              ? h('button', { type: 'button', class: 'btn link small bare', 'data-testid': 'outbox-alert', onclick: () => openAlert(o.alert_id, { onChange: () => {} }) }, `Alert #${o.alert_id}`)
+              : h('span', { class: 'muted' }, 'digest'),
+            o.host_id ? h('div', { class: 'muted small wrap' }, hostNames.get(o.host_id) || o.host_id) : null),
+        },
+        { key: 'state', label: 'State', width: '84px', render: (o) => badge(o.state, { cls: `ob-${o.state}`, testid: 'outbox-state' }) },
+        {
+          key: 'attempts', label: 'Delivery attempts', cls: 'small msg', nosort: true,
+          value: (o) => (o.attempts || []).map((a) => `${a.outcome?.outcome} ${a.outcome?.message || ''}`).join(' '),
+          render: attemptsCell,
+        },
+      ],
+    });
+    const refreshB = h('button', { type: 'button', class: 'btn small', 'data-testid': 'outbox-refresh' }, 'Refresh');
+    refreshB.addEventListener('click', () => {
+      clearError();
+      loadOutbox().catch((e) => ctx.alive() && showError(e, 'Loading the delivery log'));
+    });
+
+    setView(
+      panel('Notification channels', [chResult, chTable.el, policy], { testid: 'channels-panel' }),
+      h('div', { class: 'notify-grid' },
+        panel('Add a channel', chForm, { testid: 'channel-add-panel' }),
+        panel('Delivery settings', nsForm, { testid: 'notify-settings-panel' })),
+      panel('Delivery log', outbox.el, {
+        testid: 'outbox-panel',
+        extra: h('span', { class: 'table-tools' }, h('span', { class: 'muted small' }, 'The latest 100 notifications, newest first; failed tries in red.'), refreshB),
+      }),
+    );
+
+    async function loadChannels() {
+      const res = await get('/api/v1/notify/channels');
+      if (!ctx.alive()) return;
+      channels = res.channels || [];
+      chTable.setRows(channels);
+    }
+    async function loadSettings() {
+      const res = await get('/api/v1/notify/settings');
+      if (!ctx.alive()) return;
+      fillSettings(res);
+    }
+    async function loadOutbox() {
+      const res = await get('/api/v1/notify/outbox');
+      if (!ctx.alive()) return;
+      outbox.setRows(res.items || []);
+    }
+    // Host names only label the log: without them it shows host ids.
+    const namesP = get('/api/v1/hosts').then((res) => {
+      if (!ctx.alive()) return;
+      hostNames = new Map((res.hosts || []).map((x) => [x.id, x.hostname]));
+      outbox.render();
+    }).catch((e) => {
+      if (e.handled) throw e;
+    });
+    await Promise.all([loadSettings(), loadChannels()]);
+    chTable.render();
+    await loadOutbox();
+    await namesP;
+    autoRefresh(ctx, loadOutbox);
+  }
+
   // ---------------------------------------------------------------- install codes
 
   function parseLabels(text) {
@@ -2411,6 +3082,11 @@
       // Nothing to do: refresh timers skip their turn while the page is hidden.
     });
     window.addEventListener('hashchange', router);
+    // The Inbox badge follows new messages on every page, on the overview's 10 s cycle.
+    setInterval(() => {
+      // The inbox page refreshes its list, and the badge with it, on its own.
+      if (getToken() && !$('#app-view').hidden && document.visibilityState === 'visible' && parseHash().path !== '/inbox') refreshInboxBadge();
+    }, REFRESH_MS);
     router();
   }
 

@@ -644,9 +644,11 @@ async fn list_alerts(
         offset: q.offset.unwrap_or(0).max(0),
     };
     let (alerts, total) = st.store.alerts(&filter).await?;
+    let total_capped = total > vigil_store::alert_count_cap(&filter);
     Ok(Json(AlertList {
         alerts: alert_views(&st, alerts).await?,
         total,
+        total_capped,
     }))
 }
 

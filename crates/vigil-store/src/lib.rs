@@ -133,6 +133,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Ingested>;
     async fn event_count(&self, host_id: Option<&str>) -> Result<i64>;
     async fn events(&self, host_id: &str, limit: i64) -> Result<Vec<StoredEvent>>;
+    /// A page of alerts and how many match, counted up to [`alert_count_cap`] + 1.
+    /// A page of alerts and how many match, counted up to [`alert_count_cap`] + 1.
     async fn alerts(&self, filter: &AlertFilter) -> Result<(Vec<AlertRecord>, i64)>;
     async fn alert(&self, id: i64) -> Result<Option<AlertRecord>>;
     /// Sets `to` on each alert whose status is one of `from`, recording who and why.

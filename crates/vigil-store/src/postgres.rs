@@ -28,6 +28,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../migrations/postgres/006_alert_links.sql"),
     ),
+    (
+        7,
+        include_str!("../migrations/postgres/007_alert_kind_index.sql"),
+    ),
 ];
 
 /// Any fixed number works; it only has to be the same for every Vigil server.
@@ -678,7 +682,13 @@ impl Store for PostgresStore {
         let (wh, args) = alert_where(f, '$');
         let params = as_params(&args);
         let total: i64 = c
-            .query_one(&format!("SELECT COUNT(*) FROM alerts {wh}"), &params)
+            .query_one(
+                &format!(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM alerts {wh} LIMIT {}) capped",
+                    alert_count_cap(f) + 1
+                ),
+                &params,
+            )
             .await?
             .get(0);
         let rows = c

@@ -201,6 +201,13 @@ impl Default for AlertFilter {
     }
 }
 
+/// Alert lists count matches only up to this many (or to the requested page's end, if further):
+/// an exact count of a million rows costs more than the page itself. A total above the cap
+/// means "at least this many".
+pub fn alert_count_cap(f: &AlertFilter) -> i64 {
+    10_000i64.max(f.offset.max(0) + f.limit.clamp(0, 1000))
+}
+
 /// A bound SQL argument of a dynamically built query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum SqlArg {

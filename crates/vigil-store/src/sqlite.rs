@@ -22,6 +22,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/005_notifications.sql"),
     ),
     (6, include_str!("../migrations/sqlite/006_alert_links.sql")),
+    (
+        7,
+        include_str!("../migrations/sqlite/007_alert_kind_index.sql"),
+    ),
 ];
 
 #[derive(Clone)]
@@ -694,7 +698,10 @@ impl Store for SqliteStore {
         self.read(move |c| {
             let (wh, args) = alert_where(&f, '?');
             let total: i64 = c.query_row(
-                &format!("SELECT COUNT(*) FROM alerts {wh}"),
+                &format!(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM alerts {wh} LIMIT {}) capped",
+                    alert_count_cap(&f) + 1
+                ),
                 rusqlite::params_from_iter(args.iter()),
                 |r| r.get(0),
             )?;

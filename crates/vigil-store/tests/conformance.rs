@@ -295,6 +295,7 @@ async fn check(store: Arc<dyn Store>) {
     commands(store.as_ref()).await;
     notifications(store.as_ref()).await;
     alert_queries(store.as_ref()).await;
+    capped_counts(store.as_ref()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -789,6 +790,15 @@ async fn alert_queries(store: &dyn Store) {
     .await;
     assert_eq!(by_level.0.first().unwrap().level, Level::Urgent);
     assert_eq!(by_level.0.last().unwrap().level, Level::Reminder);
+    assert_eq!(alert_count_cap(&AlertFilter::default()), 10_000);
+    assert_eq!(
+        alert_count_cap(&AlertFilter {
+            offset: 20_000,
+            limit: 50,
+            ..AlertFilter::default()
+        }),
+        20_050
+    );
     let oldest = q(AlertFilter {
         sort: AlertSort::Oldest,
         limit: 1,
@@ -799,4 +809,22 @@ async fn alert_queries(store: &dyn Store) {
         oldest.0[0].last_seen,
         all.iter().map(|a| a.last_seen).min().unwrap()
     );
+}
+
+/// Past the cap, the total says "at least"; a page beyond the cap counts to its end.
+async fn capped_counts(store: &dyn Store) {
+    let many: Vec<_> = (0..10_050)
+        .map(|i| alert(&format!("bulk-{i}"), T0 + 600))
+        .collect();
+    store.ingest("h-5", 50, &[], &many, T0 + 600).await.unwrap();
+    let host = |offset| AlertFilter {
+        host_id: Some("h-5".into()),
+        offset,
+        ..AlertFilter::default()
+    };
+    let (page, total) = store.alerts(&host(0)).await.unwrap();
+    assert_eq!((page.len(), total), (50, 10_001));
+    assert!(total > alert_count_cap(&host(0)));
+    let (page, total) = store.alerts(&host(10_000)).await.unwrap();
+    assert_eq!((page.len(), total), (50, 10_050));
 }

@@ -340,7 +340,16 @@ pub fn alerts(v: &Value, json: bool) -> Result<()> {
         ],
         &rows,
     );
-    println!("{} of {} alerts", alerts.len(), s(v, "total"));
+    let more = if v
+        .get("total_capped")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+    {
+        "+"
+    } else {
+        ""
+    };
+    println!("{} of {}{more} alerts", alerts.len(), s(v, "total"));
     Ok(())
 }
 

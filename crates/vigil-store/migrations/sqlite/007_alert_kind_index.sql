@@ -1,0 +1,1 @@
+CREATE INDEX alerts_by_kind_status_time ON alerts(kind, status, last_seen);
