@@ -185,6 +185,45 @@
     }
   }
 
+  /**
+   * A button that acts only on a second click within 6 s (no browser dialogs), shows `busy`
+   * while `act` runs, and hands a failure to `onError`.
+   */
+  function confirmButton({ label, confirm, busy, attrs = {}, armedClass = 'danger', act, onError }) {
+    const b = h('button', { type: 'button', ...attrs }, label);
+    let timer = null;
+    const disarm = () => {
+      clearTimeout(timer);
+      b.dataset.armed = '';
+      b.textContent = label;
+      b.classList.remove(armedClass);
+    };
+    b.addEventListener('click', async () => {
+      if (b.dataset.armed !== '1') {
+        b.dataset.armed = '1';
+        b.textContent = confirm;
+        b.classList.add(armedClass);
+        timer = setTimeout(disarm, 6000);
+        return;
+      }
+      clearTimeout(timer);
+      clearError();
+      b.disabled = true;
+      b.textContent = busy;
+      try {
+        await act();
+      } catch (e) {
+        if (onError) onError(e);
+      } finally {
+        if (b.isConnected) {
+          b.disabled = false;
+          disarm();
+        }
+      }
+    });
+    return b;
+  }
+
   let pendingLoginMessage = null;
 
   const getToken = () => sessionStorage.getItem(TOKEN_KEY);
@@ -1815,26 +1854,12 @@
     });
 
     function deleteButton(r) {
-      const b = h('button', { type: 'button', class: 'btn small danger-outline', 'data-testid': 'rule-delete', 'data-rule-id': r.id }, 'Delete');
-      let timer = null;
-      const disarm = () => {
-        b.dataset.armed = '';
-        b.textContent = 'Delete';
-        b.classList.remove('danger');
-      };
-      b.addEventListener('click', async () => {
-        if (b.dataset.armed !== '1') {
-          b.dataset.armed = '1';
-          b.textContent = 'Confirm delete';
-          b.classList.add('danger');
-          timer = setTimeout(disarm, 6000);
-          return;
-        }
-        clearTimeout(timer);
-        clearError();
-        b.disabled = true;
-        b.textContent = 'Deleting…';
-        try {
+      return confirmButton({
+        label: 'Delete',
+        confirm: 'Confirm delete',
+        busy: 'Deleting…',
+        attrs: { class: 'btn small danger-outline', 'data-testid': 'rule-delete', 'data-rule-id': r.id },
+        act: async () => {
           const res = await api('DELETE', `/api/v1/whitelist/${enc(r.id)}`);
           if (!ctx.alive()) return;
           const n = res.restored || 0;
@@ -1842,13 +1867,9 @@
             `Rule ${res.deleted} (${humanize(r.kind)}, ${fieldsText(r)}) deleted: ${fmtNum(n)} alert${n === 1 ? '' : 's'} back in the list.`,
             { kind: 'ok', testid: 'rule-deleted' }));
           await load();
-        } catch (e) {
-          b.disabled = false;
-          disarm();
-          if (ctx.alive()) showError(e, `Deleting whitelist rule ${r.id}`);
-        }
+        },
+        onError: (e) => { if (ctx.alive()) showError(e, `Deleting whitelist rule ${r.id}`); },
       });
-      return b;
     }
 
     // ---- adding a rule by hand: one input per key field of the chosen alert type
@@ -2026,36 +2047,17 @@
 
     /** Two clicks: Restore, then Confirm restore. */
     function restoreButton(f, { overwrite = false } = {}) {
-      const label = overwrite ? 'Restore and overwrite' : 'Restore';
-      const b = h('button', {
-        type: 'button', class: `btn small ${overwrite ? 'danger-outline' : ''}`,
-        'data-testid': overwrite ? 'restore-overwrite' : 'restore', 'data-qid': f.qid,
-      }, label);
-      let timer = null;
-      const disarm = () => {
-        b.dataset.armed = '';
-        b.textContent = label;
-        b.classList.remove(overwrite ? 'danger' : 'primary');
-      };
-      b.addEventListener('click', () => {
-        if (b.dataset.armed !== '1') {
-          b.dataset.armed = '1';
-          b.textContent = overwrite ? 'Confirm overwrite' : 'Confirm restore';
-          b.classList.add(overwrite ? 'danger' : 'primary');
-          timer = setTimeout(disarm, 6000);
-          return;
-        }
-        clearTimeout(timer);
-        b.disabled = true;
-        b.textContent = 'Restoring…';
-        restore(f, overwrite).finally(() => {
-          if (b.isConnected) {
-            b.disabled = false;
-            disarm();
-          }
-        });
+      return confirmButton({
+        label: overwrite ? 'Restore and overwrite' : 'Restore',
+        confirm: overwrite ? 'Confirm overwrite' : 'Confirm restore',
+        busy: 'Restoring…',
+        armedClass: overwrite ? 'danger' : 'primary',
+        attrs: {
+          class: `btn small ${overwrite ? 'danger-outline' : ''}`,
+          'data-testid': overwrite ? 'restore-overwrite' : 'restore', 'data-qid': f.qid,
+        },
+        act: () => restore(f, overwrite),
       });
-      return b;
     }
 
     function restoreCell(f) {
@@ -2411,38 +2413,20 @@
     });
 
     function deleteButton(c) {
-      const b = h('button', { type: 'button', class: 'btn small danger-outline', 'data-testid': 'channel-delete', 'data-channel-id': c.id }, 'Delete');
-      let timer = null;
-      const disarm = () => {
-        b.dataset.armed = '';
-        b.textContent = 'Delete';
-        b.classList.remove('danger');
-      };
-      b.addEventListener('click', async () => {
-        if (b.dataset.armed !== '1') {
-          b.dataset.armed = '1';
-          b.textContent = 'Confirm delete';
-          b.classList.add('danger');
-          timer = setTimeout(disarm, 6000);
-          return;
-        }
-        clearTimeout(timer);
-        clearError();
-        b.disabled = true;
-        b.textContent = 'Deleting…';
-        try {
+      return confirmButton({
+        label: 'Delete',
+        confirm: 'Confirm delete',
+        busy: 'Deleting…',
+        attrs: { class: 'btn small danger-outline', 'data-testid': 'channel-delete', 'data-channel-id': c.id },
+        act: async () => {
           await api('DELETE', `/api/v1/notify/channels/${enc(c.id)}`);
           if (!ctx.alive()) return;
           chResult.replaceChildren(notice(`Channel ${c.id} (${c.name}) deleted: notifications it had queued are not sent.`, { kind: 'ok', testid: 'channel-deleted' }));
           await loadChannels();
           outbox.render();
-        } catch (e) {
-          b.disabled = false;
-          disarm();
-          if (ctx.alive()) showError(e, `Deleting channel ${c.id}`);
-        }
+        },
+        onError: (e) => { if (ctx.alive()) showError(e, `Deleting channel ${c.id}`); },
       });
-      return b;
     }
 
     const policy = h('div', { class: 'notice n-info policy-notes small', 'data-testid': 'notify-policy' },
@@ -2901,36 +2885,18 @@
 
     function revokeButton(c) {
       if (c.state !== 'active') return h('span', { class: 'muted small' }, '—');
-      const b = h('button', { type: 'button', class: 'btn small danger-outline', 'data-testid': 'revoke', 'data-code-id': c.id }, 'Revoke');
-      let timer = null;
-      b.addEventListener('click', async () => {
-        if (b.dataset.armed !== '1') {
-          b.dataset.armed = '1';
-          b.textContent = 'Confirm revoke';
-          b.classList.add('danger');
-          timer = setTimeout(() => {
-            b.dataset.armed = '';
-            b.textContent = 'Revoke';
-            b.classList.remove('danger');
-          }, 6000);
-          return;
-        }
-        clearTimeout(timer);
-        b.disabled = true;
-        b.textContent = 'Revoking…';
-        try {
+      return confirmButton({
+        label: 'Revoke',
+        confirm: 'Confirm revoke',
+        busy: 'Revoking…',
+        attrs: { class: 'btn small danger-outline', 'data-testid': 'revoke', 'data-code-id': c.id },
+        act: async () => {
           await post(`/api/v1/install-codes/${enc(c.id)}/revoke`);
           if (result.dataset.codeId === c.id) markShownRevoked();
           await loadCodes();
-        } catch (e) {
-          b.disabled = false;
-          b.textContent = 'Revoke';
-          b.dataset.armed = '';
-          b.classList.remove('danger');
-          showError(e, `Revoking ${c.id}`);
-        }
+        },
+        onError: (e) => showError(e, `Revoking ${c.id}`),
       });
-      return b;
     }
 
     async function loadCodes() {

@@ -122,6 +122,12 @@ impl From<vigil_store::StoreError> for ApiError {
 
 type ApiResult<T> = Result<T, ApiError>;
 
+/// A numeric id from a path segment.
+fn parse_id(what: &str, raw: &str) -> ApiResult<i64> {
+    raw.parse()
+        .map_err(|_| ApiError::BadRequest(format!("{what} id {raw:?} is not a number")))
+}
+
 fn parse_json<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
     serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("request body: {e}")))
 }
@@ -656,9 +662,7 @@ async fn get_alert(
     State(st): State<SharedState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<AlertView>> {
-    let id: i64 = id
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("alert id {id:?} is not a number")))?;
+    let id = parse_id("alert", &id)?;
     let a = st
         .store
         .alert(id)
@@ -1058,9 +1062,7 @@ async fn delete_rule(
     State(st): State<SharedState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let id: i64 = id
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("rule id {id:?} is not a number")))?;
+    let id = parse_id("rule", &id)?;
     let restored = st
         .store
         .delete_whitelist_rule(id)
@@ -1395,9 +1397,7 @@ async fn delete_channel(
     State(st): State<SharedState>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let id: i64 = id
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("channel id {id:?} is not a number")))?;
+    let id = parse_id("channel", &id)?;
     if !st.store.delete_notify_channel(id).await? {
         return Err(ApiError::NotFound(format!("channel {id} not found")));
     }
@@ -1505,9 +1505,7 @@ async fn read_inbox(
     State(st): State<SharedState>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let id: i64 = id
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("message id {id:?} is not a number")))?;
+    let id = parse_id("message", &id)?;
     if !st.store.mark_inbox_read(id, st.now()).await? {
         return Err(ApiError::NotFound(format!("message {id} not found")));
     }
