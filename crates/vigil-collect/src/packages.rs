@@ -418,6 +418,21 @@ fn c_string(data: &[u8], offset: usize) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// (name, version, arch, source, source version) of each package, for compact asserts.
+    fn fields(pkgs: &[Package]) -> Vec<(&str, &str, &str, &str, &str)> {
+        pkgs.iter()
+            .map(|p| {
+                (
+                    &*p.name,
+                    &*p.version,
+                    &*p.arch,
+                    &*p.source,
+                    &*p.source_version,
+                )
+            })
+            .collect()
+    }
+
     #[test]
     fn dpkg_source_forms() {
         let text = "Package: a\nStatus: install ok installed\nVersion: 1.0-1+b2\n\
@@ -427,19 +442,7 @@ mod tests {
                     Description: x\n more\n\tmore\n";
         let p = dpkg_status(text);
         assert!(p.skipped.is_empty(), "{:?}", p.skipped);
-        let got: Vec<(&str, &str, &str, &str, &str)> = p
-            .value
-            .iter()
-            .map(|p| {
-                (
-                    p.name.as_str(),
-                    p.version.as_str(),
-                    p.arch.as_str(),
-                    p.source.as_str(),
-                    p.source_version.as_str(),
-                )
-            })
-            .collect();
+        let got = fields(&p.value);
         assert_eq!(
             got,
             [
@@ -506,19 +509,7 @@ mod tests {
                     short\tline\n\
                     bad\tx\t1\t1\tnoarch\t(none)\n";
         let p = rpm_qa(text);
-        let got: Vec<(&str, &str, &str, &str, &str)> = p
-            .value
-            .iter()
-            .map(|p| {
-                (
-                    p.name.as_str(),
-                    p.version.as_str(),
-                    p.arch.as_str(),
-                    p.source.as_str(),
-                    p.source_version.as_str(),
-                )
-            })
-            .collect();
+        let got = fields(&p.value);
         assert_eq!(
             got,
             [
