@@ -8,6 +8,7 @@ pub mod alert;
 pub mod event;
 pub mod host;
 pub mod inventory;
+pub mod login;
 
 pub use alert::{
     AlertKind, AlertStatus, Level, NewAlert, ALERT_EXPIRES_AFTER_SECS, QUARANTINE_KEEP_SECS,
@@ -18,6 +19,7 @@ pub use inventory::{
     Account, AccountPassword, Inventory, ListeningSocket, OsInfo, Package, PackageFormat,
     ProcessInfo, Protocol,
 };
+pub use login::{LoginEvent, LoginMethod, LoginOutcome, LoginProtocol};
 
 /// Seconds since the Unix epoch (UTC).
 pub type Timestamp = i64;
