@@ -1,6 +1,7 @@
 //! Runs the server's commands (kill, quarantine, restore) after checking that the server's
 //! pinned command key signed them, that they are for this host, not expired, and not run before.
 
+use crate::firewall::{Firewall, Protected};
 use crate::quarantine::{QuarantineBox, QuarantinedFile, RETENTION_SECS};
 use crate::respond;
 use anyhow::{Context, Result};
@@ -21,6 +22,7 @@ pub struct Executor {
     done_file: PathBuf,
     done: VecDeque<i64>,
     last_purge: i64,
+    firewall: Firewall,
 }
 
 impl Executor {
@@ -43,7 +45,23 @@ impl Executor {
             done_file,
             done,
             last_purge: 0,
+            firewall: Firewall::system(),
         })
+    }
+
+    /// Uses another `nft` (tests run it inside a network namespace).
+    pub fn with_firewall(mut self, firewall: Firewall) -> Executor {
+        self.firewall = firewall;
+        self
+    }
+
+    /// Addresses block commands must never cover: the server, the proxy, the access whitelist.
+    pub fn set_protected(&mut self, protected: Vec<Protected>) {
+        self.firewall.set_protected(protected);
+    }
+
+    pub fn firewall(&self) -> &Firewall {
+        &self.firewall
     }
 
     fn remember(&mut self, id: i64) {
@@ -155,6 +173,61 @@ impl Executor {
                     true,
                     format!("{} restored", r.file.original_path),
                     serde_json::json!({ "file": json(&r.file) }),
+                ),
+                Err(e) => (false, e.to_string(), serde_json::Value::Null),
+            },
+            CommandAction::BlockIp {
+                rule_id,
+                target,
+                direction,
+                until,
+            } => {
+                let secs = match until {
+                    Some(u) if *u <= now => {
+                        return (
+                            false,
+                            format!("the block of {target} ended before it reached this host"),
+                            serde_json::Value::Null,
+                        )
+                    }
+                    Some(u) => Some((*u - now) as u64),
+                    None => None,
+                };
+                let done = self
+                    .firewall
+                    .ensure()
+                    .and_then(|()| self.firewall.block(target, *direction, secs));
+                match done {
+                    Ok(net) => (
+                        true,
+                        match secs {
+                            Some(s) => format!(
+                                "{net} blocked ({}) for {}",
+                                direction.as_str(),
+                                vigil_proto::api::format_duration(s as i64)
+                            ),
+                            None => {
+                                format!("{net} blocked ({}) until unblocked", direction.as_str())
+                            }
+                        },
+                        serde_json::json!({ "rule_id": rule_id, "target": net.to_string() }),
+                    ),
+                    Err(e) => (false, e.to_string(), serde_json::Value::Null),
+                }
+            }
+            CommandAction::UnblockIp {
+                rule_id,
+                target,
+                direction,
+            } => match self.firewall.unblock(target, *direction) {
+                Ok(was) => (
+                    true,
+                    if was {
+                        format!("{target} unblocked ({})", direction.as_str())
+                    } else {
+                        format!("{target} was not blocked ({}) any more", direction.as_str())
+                    },
+                    serde_json::json!({ "rule_id": rule_id, "was_blocked": was }),
                 ),
                 Err(e) => (false, e.to_string(), serde_json::Value::Null),
             },

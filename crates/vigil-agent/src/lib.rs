@@ -5,6 +5,7 @@
 pub mod client;
 pub mod collect;
 pub mod commands;
+pub mod firewall;
 pub mod identity;
 pub mod quarantine;
 pub mod respond;

@@ -99,6 +99,46 @@ pub enum CommandAction {
         quarantine_id: String,
         overwrite: bool,
     },
+    /// Drop traffic from (or to) an address or network until `until` (`None`: until unblocked).
+    BlockIp {
+        rule_id: i64,
+        target: String,
+        direction: Direction,
+        until: Option<i64>,
+    },
+    /// Lift a block now.
+    UnblockIp {
+        rule_id: i64,
+        target: String,
+        direction: Direction,
+    },
+}
+
+/// Which way a block drops traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// From the address to the host (and to containers it forwards to).
+    In,
+    /// From the host to the address.
+    Out,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Direction> {
+        match s {
+            "in" => Some(Direction::In),
+            "out" => Some(Direction::Out),
+            _ => None,
+        }
+    }
 }
 
 impl CommandAction {
@@ -108,6 +148,8 @@ impl CommandAction {
             CommandAction::QuarantineFile { .. } => "quarantine_file",
             CommandAction::KillAndQuarantine { .. } => "kill_and_quarantine",
             CommandAction::RestoreFile { .. } => "restore_file",
+            CommandAction::BlockIp { .. } => "block_ip",
+            CommandAction::UnblockIp { .. } => "unblock_ip",
         }
     }
 }

@@ -351,12 +351,32 @@ pub fn parse_duration(s: &str) -> Option<i64> {
     n.checked_mul(mult).filter(|&v| v > 0)
 }
 
+/// The shortest exact text for a duration in seconds: `12h`, `90m`, `7d`, `45s`.
+pub fn format_duration(secs: i64) -> String {
+    for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60)] {
+        if secs >= size && secs % size == 0 {
+            return format!("{}{unit}", secs / size);
+        }
+    }
+    format!("{secs}s")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn durations() {
+        for (secs, text) in [
+            (43_200, "12h"),
+            (5400, "90m"),
+            (604_800, "7d"),
+            (45, "45s"),
+            (3601, "3601s"),
+        ] {
+            assert_eq!(format_duration(secs), text);
+            assert_eq!(parse_duration(text), Some(secs));
+        }
         assert_eq!(parse_duration("24h"), Some(86_400));
         assert_eq!(parse_duration("30m"), Some(1800));
         assert_eq!(parse_duration("7d"), Some(604_800));

@@ -249,6 +249,33 @@ pub trait Store: Send + Sync + 'static {
 
     /// Unhandled alerts per (host, level).
     async fn unhandled_alert_counts(&self) -> Result<Vec<(String, String, i64)>>;
+
+    // --- IP policy library ---
+    async fn add_ip_rule(&self, rule: &NewIpRule) -> Result<i64>;
+    /// Rules, newest first; `status` filters when given.
+    async fn ip_rules(&self, status: Option<&str>) -> Result<Vec<IpRuleRecord>>;
+    async fn ip_rule(&self, id: i64) -> Result<Option<IpRuleRecord>>;
+    /// Ends an active rule (`disabled` or `expired`); `None` when it was not active.
+    async fn end_ip_rule(
+        &self,
+        id: i64,
+        status: &str,
+        now: Timestamp,
+        by: &str,
+    ) -> Result<Option<IpRuleRecord>>;
+    /// Marks active rules whose time is up as expired and returns them.
+    async fn expire_ip_rules(&self, now: Timestamp) -> Result<Vec<IpRuleRecord>>;
+    /// Records a rule's state on one host (insert or update).
+    async fn set_ip_rule_host(
+        &self,
+        rule_id: i64,
+        host_id: &str,
+        state: &str,
+        message: &str,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// Per-host states of one rule, or of every rule.
+    async fn ip_rule_hosts(&self, rule_id: Option<i64>) -> Result<Vec<IpRuleHostRecord>>;
 }
 
 /// Opens the store a URL names: `sqlite://PATH` (created if missing) or `postgres://…`.

@@ -32,6 +32,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../migrations/postgres/007_alert_kind_index.sql"),
     ),
+    (8, include_str!("../migrations/postgres/008_ip_rules.sql")),
 ];
 
 /// Any fixed number works; it only has to be the same for every Vigil server.
@@ -1273,5 +1274,152 @@ impl Store for PostgresStore {
             .iter()
             .map(|r| (r.get(0), r.get(1), r.get(2)))
             .collect())
+    }
+
+    async fn add_ip_rule(&self, r: &NewIpRule) -> Result<i64> {
+        let c = self.client().await?;
+        let hosts = serde_json::to_string(&r.hosts).unwrap_or_else(|_| "[]".into());
+        let row = c
+            .query_one(
+                "INSERT INTO ip_rules (target, direction, hosts, origin, reason, alert_id, created_at, created_by, expires_at, status) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active') RETURNING id",
+                &[
+                    &r.target,
+                    &r.direction,
+                    &hosts,
+                    &r.origin,
+                    &r.reason,
+                    &r.alert_id,
+                    &r.created_at,
+                    &r.created_by,
+                    &r.expires_at,
+                ],
+            )
+            .await?;
+        Ok(row.get(0))
+    }
+
+    async fn ip_rules(&self, status: Option<&str>) -> Result<Vec<IpRuleRecord>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT {IP_RULE_COLUMNS} FROM ip_rules WHERE ($1::TEXT IS NULL OR status = $1) ORDER BY id DESC"
+                ),
+                &[&status],
+            )
+            .await?;
+        Ok(rows.iter().map(ip_rule_from_row).collect())
+    }
+
+    async fn ip_rule(&self, id: i64) -> Result<Option<IpRuleRecord>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                &format!("SELECT {IP_RULE_COLUMNS} FROM ip_rules WHERE id = $1"),
+                &[&id],
+            )
+            .await?;
+        Ok(row.as_ref().map(ip_rule_from_row))
+    }
+
+    async fn end_ip_rule(
+        &self,
+        id: i64,
+        status: &str,
+        now: Timestamp,
+        by: &str,
+    ) -> Result<Option<IpRuleRecord>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                &format!(
+                    "UPDATE ip_rules SET status = $2, ended_at = $3, ended_by = $4 \
+                     WHERE id = $1 AND status = 'active' RETURNING {IP_RULE_COLUMNS}"
+                ),
+                &[&id, &status, &now, &by],
+            )
+            .await?;
+        Ok(row.as_ref().map(ip_rule_from_row))
+    }
+
+    async fn expire_ip_rules(&self, now: Timestamp) -> Result<Vec<IpRuleRecord>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "UPDATE ip_rules SET status = 'expired', ended_at = expires_at, ended_by = 'expiry' \
+                     WHERE status = 'active' AND expires_at IS NOT NULL AND expires_at <= $1 \
+                     RETURNING {IP_RULE_COLUMNS}"
+                ),
+                &[&now],
+            )
+            .await?;
+        Ok(rows.iter().map(ip_rule_from_row).collect())
+    }
+
+    async fn set_ip_rule_host(
+        &self,
+        rule_id: i64,
+        host_id: &str,
+        state: &str,
+        message: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO ip_rule_hosts (rule_id, host_id, state, message, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (rule_id, host_id) DO UPDATE SET state = excluded.state, message = excluded.message, \
+             updated_at = excluded.updated_at",
+            &[&rule_id, &host_id, &state, &message, &now],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn ip_rule_hosts(&self, rule_id: Option<i64>) -> Result<Vec<IpRuleHostRecord>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT rule_id, host_id, state, message, updated_at FROM ip_rule_hosts \
+                 WHERE ($1::BIGINT IS NULL OR rule_id = $1) ORDER BY rule_id DESC, host_id",
+                &[&rule_id],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| IpRuleHostRecord {
+                rule_id: r.get(0),
+                host_id: r.get(1),
+                state: r.get(2),
+                message: r.get(3),
+                updated_at: r.get(4),
+            })
+            .collect())
+    }
+}
+
+const IP_RULE_COLUMNS: &str =
+    "id, target, direction, hosts, origin, reason, alert_id, created_at, \
+     created_by, expires_at, status, ended_at, ended_by";
+
+fn ip_rule_from_row(r: &tokio_postgres::Row) -> IpRuleRecord {
+    let hosts: String = r.get(3);
+    IpRuleRecord {
+        id: r.get(0),
+        rule: NewIpRule {
+            target: r.get(1),
+            direction: r.get(2),
+            hosts: serde_json::from_str(&hosts).unwrap_or_default(),
+            origin: r.get(4),
+            reason: r.get(5),
+            alert_id: r.get(6),
+            created_at: r.get(7),
+            created_by: r.get(8),
+            expires_at: r.get(9),
+        },
+        status: r.get(10),
+        ended_at: r.get(11),
+        ended_by: r.get(12),
     }
 }

@@ -376,3 +376,43 @@ pub struct InboxRow {
     pub created_at: Timestamp,
     pub read_at: Option<Timestamp>,
 }
+
+/// A block in the IP policy library, as created (SPEC R-LG8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewIpRule {
+    /// Normalized CIDR, e.g. `192.0.2.7/32`.
+    pub target: String,
+    /// `in` or `out`.
+    pub direction: String,
+    /// Host ids the rule applies to; empty means every host.
+    pub hosts: Vec<String>,
+    /// `system` (raised by a defense rule) or `custom` (an operator's).
+    pub origin: String,
+    pub reason: String,
+    pub alert_id: Option<i64>,
+    pub created_at: Timestamp,
+    pub created_by: String,
+    /// `None`: until disabled.
+    pub expires_at: Option<Timestamp>,
+}
+
+/// A block with its lifecycle: `active`, then `disabled` by a person or `expired`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpRuleRecord {
+    pub id: i64,
+    pub rule: NewIpRule,
+    pub status: String,
+    pub ended_at: Option<Timestamp>,
+    pub ended_by: String,
+}
+
+/// Where a rule stands on one host: `pending`, `applied`, `failed`, `removing`, `removed`,
+/// `expired`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpRuleHostRecord {
+    pub rule_id: i64,
+    pub host_id: String,
+    pub state: String,
+    pub message: String,
+    pub updated_at: Timestamp,
+}

@@ -26,6 +26,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../migrations/sqlite/007_alert_kind_index.sql"),
     ),
+    (8, include_str!("../migrations/sqlite/008_ip_rules.sql")),
 ];
 
 #[derive(Clone)]
@@ -1314,4 +1315,152 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn add_ip_rule(&self, r: &NewIpRule) -> Result<i64> {
+        let r = r.clone();
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO ip_rules (target, direction, hosts, origin, reason, alert_id, created_at, created_by, expires_at, status) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'active')",
+                params![
+                    r.target,
+                    r.direction,
+                    serde_json::to_string(&r.hosts).unwrap_or_else(|_| "[]".into()),
+                    r.origin,
+                    r.reason,
+                    r.alert_id,
+                    r.created_at,
+                    r.created_by,
+                    r.expires_at
+                ],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+        .await
+    }
+
+    async fn ip_rules(&self, status: Option<&str>) -> Result<Vec<IpRuleRecord>> {
+        let status = status.map(str::to_string);
+        self.read(move |c| {
+            let mut st = c.prepare(&format!(
+                "SELECT {IP_RULE_COLUMNS} FROM ip_rules WHERE (?1 IS NULL OR status = ?1) ORDER BY id DESC"
+            ))?;
+            let rows = st.query_map(params![status], ip_rule_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn ip_rule(&self, id: i64) -> Result<Option<IpRuleRecord>> {
+        self.read(move |c| {
+            Ok(c.query_row(
+                &format!("SELECT {IP_RULE_COLUMNS} FROM ip_rules WHERE id = ?1"),
+                params![id],
+                ip_rule_from_row,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn end_ip_rule(
+        &self,
+        id: i64,
+        status: &str,
+        now: Timestamp,
+        by: &str,
+    ) -> Result<Option<IpRuleRecord>> {
+        let (status, by) = (status.to_string(), by.to_string());
+        self.write(move |c| {
+            Ok(c.query_row(
+                &format!(
+                    "UPDATE ip_rules SET status = ?2, ended_at = ?3, ended_by = ?4 \
+                     WHERE id = ?1 AND status = 'active' RETURNING {IP_RULE_COLUMNS}"
+                ),
+                params![id, status, now, by],
+                ip_rule_from_row,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn expire_ip_rules(&self, now: Timestamp) -> Result<Vec<IpRuleRecord>> {
+        self.write(move |c| {
+            let mut st = c.prepare(&format!(
+                "UPDATE ip_rules SET status = 'expired', ended_at = expires_at, ended_by = 'expiry' \
+                 WHERE status = 'active' AND expires_at IS NOT NULL AND expires_at <= ?1 \
+                 RETURNING {IP_RULE_COLUMNS}"
+            ))?;
+            let rows = st.query_map(params![now], ip_rule_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn set_ip_rule_host(
+        &self,
+        rule_id: i64,
+        host_id: &str,
+        state: &str,
+        message: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        let (h, s, m) = (host_id.to_string(), state.to_string(), message.to_string());
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO ip_rule_hosts (rule_id, host_id, state, message, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (rule_id, host_id) DO UPDATE SET state = excluded.state, message = excluded.message, \
+                 updated_at = excluded.updated_at",
+                params![rule_id, h, s, m, now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn ip_rule_hosts(&self, rule_id: Option<i64>) -> Result<Vec<IpRuleHostRecord>> {
+        self.read(move |c| {
+            let mut st = c.prepare(
+                "SELECT rule_id, host_id, state, message, updated_at FROM ip_rule_hosts \
+                 WHERE (?1 IS NULL OR rule_id = ?1) ORDER BY rule_id DESC, host_id",
+            )?;
+            let rows = st.query_map(params![rule_id], |r| {
+                Ok(IpRuleHostRecord {
+                    rule_id: r.get(0)?,
+                    host_id: r.get(1)?,
+                    state: r.get(2)?,
+                    message: r.get(3)?,
+                    updated_at: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+}
+
+const IP_RULE_COLUMNS: &str =
+    "id, target, direction, hosts, origin, reason, alert_id, created_at, \
+     created_by, expires_at, status, ended_at, ended_by";
+
+fn ip_rule_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IpRuleRecord> {
+    let hosts: String = r.get(3)?;
+    Ok(IpRuleRecord {
+        id: r.get(0)?,
+        rule: NewIpRule {
+            target: r.get(1)?,
+            direction: r.get(2)?,
+            hosts: serde_json::from_str(&hosts).unwrap_or_default(),
+            origin: r.get(4)?,
+            reason: r.get(5)?,
+            alert_id: r.get(6)?,
+            created_at: r.get(7)?,
+            created_by: r.get(8)?,
+            expires_at: r.get(9)?,
+        },
+        status: r.get(10)?,
+        ended_at: r.get(11)?,
+        ended_by: r.get(12)?,
+    })
 }

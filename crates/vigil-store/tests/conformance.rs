@@ -296,6 +296,7 @@ async fn check(store: Arc<dyn Store>) {
     notifications(store.as_ref()).await;
     alert_queries(store.as_ref()).await;
     capped_counts(store.as_ref()).await;
+    ip_rules(store.as_ref()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -827,4 +828,100 @@ async fn capped_counts(store: &dyn Store) {
     assert!(total > alert_count_cap(&host(0)));
     let (page, total) = store.alerts(&host(10_000)).await.unwrap();
     assert_eq!((page.len(), total), (50, 10_050));
+}
+
+/// The IP policy library: active rules end once, by a person or by time; per-host states upsert.
+async fn ip_rules(store: &dyn Store) {
+    let rule = |target: &str, expires_at| NewIpRule {
+        target: target.into(),
+        direction: "in".into(),
+        hosts: vec!["h-1".into(), "h-2".into()],
+        origin: "custom".into(),
+        reason: "scanner".into(),
+        alert_id: Some(7),
+        created_at: T0,
+        created_by: "admin".into(),
+        expires_at,
+    };
+    let timed = store
+        .add_ip_rule(&rule("192.0.2.7/32", Some(T0 + 60)))
+        .await
+        .unwrap();
+    let mut forever = rule("198.51.100.0/24", None);
+    forever.hosts.clear();
+    forever.origin = "system".into();
+    let forever = store.add_ip_rule(&forever).await.unwrap();
+    assert!(forever > timed);
+
+    let all = store.ip_rules(None).await.unwrap();
+    assert_eq!(
+        all.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![forever, timed]
+    );
+    let got = store.ip_rule(timed).await.unwrap().unwrap();
+    assert_eq!(got.rule, rule("192.0.2.7/32", Some(T0 + 60)));
+    assert_eq!((got.status.as_str(), got.ended_at), ("active", None));
+    assert!(store.ip_rule(9999).await.unwrap().is_none());
+
+    // Nothing is due before its time; at its time it expires exactly once.
+    assert!(store.expire_ip_rules(T0 + 59).await.unwrap().is_empty());
+    let expired = store.expire_ip_rules(T0 + 61).await.unwrap();
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0].id, timed);
+    assert_eq!(expired[0].status, "expired");
+    assert_eq!(expired[0].ended_at, Some(T0 + 60));
+    assert!(store.expire_ip_rules(T0 + 3600).await.unwrap().is_empty());
+    // An expired rule cannot be disabled; an active one is, once.
+    assert!(store
+        .end_ip_rule(timed, "disabled", T0 + 70, "admin")
+        .await
+        .unwrap()
+        .is_none());
+    let ended = store
+        .end_ip_rule(forever, "disabled", T0 + 70, "admin")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (ended.status.as_str(), ended.ended_by.as_str()),
+        ("disabled", "admin")
+    );
+    assert!(store
+        .end_ip_rule(forever, "disabled", T0 + 71, "bob")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(store.ip_rules(Some("active")).await.unwrap().len(), 0);
+    assert_eq!(store.ip_rules(Some("expired")).await.unwrap().len(), 1);
+
+    store
+        .set_ip_rule_host(timed, "h-1", "pending", "", T0)
+        .await
+        .unwrap();
+    store
+        .set_ip_rule_host(timed, "h-2", "pending", "", T0)
+        .await
+        .unwrap();
+    store
+        .set_ip_rule_host(timed, "h-1", "failed", "nft failed: x", T0 + 5)
+        .await
+        .unwrap();
+    let states = store.ip_rule_hosts(Some(timed)).await.unwrap();
+    assert_eq!(
+        states
+            .iter()
+            .map(|s| (
+                s.host_id.as_str(),
+                s.state.as_str(),
+                s.message.as_str(),
+                s.updated_at
+            ))
+            .collect::<Vec<_>>(),
+        vec![
+            ("h-1", "failed", "nft failed: x", T0 + 5),
+            ("h-2", "pending", "", T0)
+        ]
+    );
+    assert_eq!(store.ip_rule_hosts(None).await.unwrap().len(), 2);
+    assert!(store.ip_rule_hosts(Some(forever)).await.unwrap().is_empty());
 }
