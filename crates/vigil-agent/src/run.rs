@@ -26,6 +26,8 @@ pub struct AgentConfig {
     pub spool_max_bytes: u64,
     /// Server URL to use instead of the one saved at enrollment.
     pub server: Option<String>,
+    /// The `nft` command (with any prefix, e.g. `ip netns exec NS nft`).
+    pub nft: Vec<String>,
 }
 
 impl AgentConfig {
@@ -36,6 +38,7 @@ impl AgentConfig {
             collect_secs: 60,
             spool_max_bytes: 64 << 20,
             server: None,
+            nft: vec!["nft".into()],
         }
     }
 }
@@ -171,11 +174,11 @@ pub async fn run(cfg: AgentConfig, mut shutdown: watch::Receiver<bool>) -> Resul
         shutdown.clone(),
     ));
 
-    let executor = Arc::new(Mutex::new(crate::commands::Executor::open(
-        &cfg.data_dir,
-        &id.host_id,
-        &id.command_key,
-    )?));
+    let mut executor =
+        crate::commands::Executor::open(&cfg.data_dir, &id.host_id, &id.command_key)?
+            .with_firewall(crate::firewall::Firewall::new(cfg.nft.clone()));
+    executor.set_protected(protected_addresses(server).await);
+    let executor = Arc::new(Mutex::new(executor));
     let mut unreported: Vec<vigil_proto::agent::CommandResult> = Vec::new();
     let mut settings = AgentSettings {
         heartbeat_secs: 10,
@@ -275,6 +278,59 @@ pub async fn run(cfg: AgentConfig, mut shutdown: watch::Receiver<bool>) -> Resul
     };
     sender.abort();
     result
+}
+
+/// The server's and the proxy's addresses: a block must never cut the agent off from them.
+async fn protected_addresses(server: &str) -> Vec<crate::firewall::Protected> {
+    let mut out = Vec::new();
+    let mut add = |url: &str, why: &str, addrs: Vec<std::net::IpAddr>| {
+        for ip in addrs {
+            tracing::debug!(%ip, %url, "never blocked: {why}");
+            out.push(crate::firewall::Protected {
+                net: vigil_detect::ip::Cidr::host(ip),
+                why: why.to_string(),
+            });
+        }
+    };
+    add(server, "the management server", resolve(server).await);
+    for var in ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
+        if let Ok(proxy) = std::env::var(var) {
+            if !proxy.is_empty() {
+                add(
+                    &proxy,
+                    "the proxy to the management server",
+                    resolve(&proxy).await,
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The addresses of a URL's host (`https://h:8601`, `http://proxy:3128`, `socks5://…`).
+async fn resolve(url: &str) -> Vec<std::net::IpAddr> {
+    let Ok(u) = url::Url::parse(url) else {
+        return Vec::new();
+    };
+    let Some(host) = u.host_str() else {
+        return Vec::new();
+    };
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return vec![ip];
+    }
+    let port = u.port_or_known_default().unwrap_or(443);
+    let found = tokio::net::lookup_host((host.as_str(), port)).await;
+    match found {
+        Ok(addrs) => addrs.map(|a| a.ip()).collect(),
+        Err(e) => {
+            tracing::warn!(%host, error = %e, "cannot resolve; its addresses are not protected from blocks");
+            Vec::new()
+        }
+    }
 }
 
 /// Sends spooled batches oldest first, one at a time, forgetting each only once committed.

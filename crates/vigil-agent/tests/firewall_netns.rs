@@ -266,3 +266,153 @@ fn missing_nft_is_a_clear_error() {
     let err = fw.ensure().unwrap_err().to_string();
     assert!(err.contains("nftables package"), "{err}");
 }
+
+/// The IP policy library end to end: an operator blocks an address through the API, the real
+/// agent applies it with nft inside namespace b, the rule shows `applied`; disabling it lifts the
+/// block at once and the rule shows `removed` on the host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_library_blocks_through_the_agent() {
+    use serde_json::{json, Value};
+    use std::sync::Arc;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut p = Pair::new("e", 2);
+    p.listen(8023);
+    assert!(p.connects(8023));
+
+    let dir = tempfile::tempdir().unwrap();
+    let server_dir = dir.path().join("server");
+    std::fs::create_dir_all(&server_dir).unwrap();
+    let store = vigil_store::open(&format!("sqlite://{}", server_dir.join("v.db").display()))
+        .await
+        .unwrap();
+    let creds = vigil_server::bootstrap_admin(store.as_ref(), &server_dir, 0)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut cfg = vigil_server::ServerConfig::new(server_dir.clone());
+    cfg.api_listen = "127.0.0.1:0".parse().unwrap();
+    cfg.agent_listen = "127.0.0.1:0".parse().unwrap();
+    cfg.heartbeat_secs = 1;
+    let server = vigil_server::start(cfg, store.clone(), Arc::new(vigil_server::SystemClock))
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let base = format!("http://{}", server.api_addr);
+    let call = |method: &'static str, path: String, body: Option<Value>| {
+        let (http, base, token) = (http.clone(), base.clone(), creds.api_token.clone());
+        async move {
+            let mut req = if method == "GET" {
+                http.get(format!("{base}{path}"))
+            } else {
+                http.post(format!("{base}{path}"))
+            }
+            .bearer_auth(token);
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (_, code) = call("POST", "/api/v1/install-codes".into(), Some(json!({}))).await;
+    let agent_dir = dir.path().join("agent");
+    let url = format!("https://127.0.0.1:{}", server.agent_addr.port());
+    let id = vigil_agent::enroll(
+        &url,
+        code["code"].as_str().unwrap(),
+        &server.ca_fingerprint,
+        &agent_dir,
+    )
+    .await
+    .unwrap();
+    let mut acfg = vigil_agent::AgentConfig::new(agent_dir.clone());
+    acfg.nft = vec![
+        "ip".into(),
+        "netns".into(),
+        "exec".into(),
+        p.b.clone(),
+        "nft".into(),
+    ];
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let agent = tokio::spawn(vigil_agent::run(acfg, rx));
+
+    let state_on_host = |rule: i64, want: &'static str| {
+        async move {
+            let start = Instant::now();
+            loop {
+                let (_, v) = call("GET", "/api/v1/ip-rules".into(), None).await;
+                let rule = v["rules"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|r| r["id"] == rule)
+                    .cloned()
+                    .unwrap();
+                if rule["on_hosts"][0]["state"] == want {
+                    return rule;
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(30),
+                    "rule never became {want}: {rule}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+
+    let (s, made) = call(
+        "POST",
+        "/api/v1/ip-rules".into(),
+        Some(json!({"target": p.a_ip, "hosts": [id.host_id], "duration": "12h", "reason": "scanner"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{made}");
+    assert_eq!(made["sent_to_hosts"], 1);
+    let rule_id = made["id"].as_i64().unwrap();
+    let rule = state_on_host(rule_id, "applied").await;
+    assert!(
+        rule["on_hosts"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("blocked (in) for"),
+        "{rule}"
+    );
+    assert!(!p.connects(8023), "the block reached nftables");
+    let listed = p.firewall().list().unwrap();
+    assert!(
+        listed[0].expires_in.is_some_and(|s| s > 43_000),
+        "{listed:?}"
+    );
+
+    let (s, v) = call("POST", format!("/api/v1/ip-rules/{rule_id}/disable"), None).await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("disabled")), "{v}");
+    state_on_host(rule_id, "removed").await;
+    assert!(p.connects(8023), "disabling the rule lifted the block");
+    let (s, _) = call("POST", format!("/api/v1/ip-rules/{rule_id}/disable"), None).await;
+    assert_eq!(s, 409);
+
+    // nft failing on the host is reported on the rule with nft's words (an overlapping
+    // interval is refused by nftables itself).
+    p.firewall()
+        .block("10.231.2.0/24", Direction::In, Some(600))
+        .unwrap();
+    let (_, made) = call(
+        "POST",
+        "/api/v1/ip-rules".into(),
+        Some(json!({"target": "10.231.2.0/25", "hosts": [id.host_id], "duration": "1h"})),
+    )
+    .await;
+    let rule = state_on_host(made["id"].as_i64().unwrap(), "failed").await;
+    assert!(
+        rule["on_hosts"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("nft failed:"),
+        "{rule}"
+    );
+
+    stop.send(true).unwrap();
+    agent.await.unwrap().unwrap();
+    server.stop().await;
+}

@@ -4,7 +4,11 @@
 //! and store what they return, and `vigil scan …` runs the same code offline.
 
 pub mod asset_rules;
+pub mod bruteforce;
 pub mod correlate;
+pub mod error;
 pub mod inventory_diff;
+pub mod ip;
+pub mod login_model;
 pub mod score;
 pub mod whitelist;

@@ -209,6 +209,8 @@ pub enum HandleAction {
     Quarantine,
     /// Kill the process and quarantine its executable.
     KillAndQuarantine,
+    /// Block the alert's `source_ip` on its host for `duration` (an IP policy rule).
+    BlockIp,
 }
 
 /// Where a whitelist rule applies.
@@ -245,6 +247,9 @@ pub struct HandleAlerts {
     /// Also act on the alerts linked to these (same process or same file on the host).
     #[serde(default)]
     pub include_related: bool,
+    /// For `block_ip`: how long, `30m`, `12h`, `7d`, or `permanent`.
+    #[serde(default)]
+    pub duration: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -385,5 +390,32 @@ mod tests {
         assert_eq!(parse_duration("h"), None);
         assert_eq!(parse_duration("5w"), None);
         assert_eq!(parse_duration("99999999999999999999d"), None);
+    }
+}
+
+/// A block to add to the IP policy library.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateIpRule {
+    /// An address or CIDR network.
+    pub target: String,
+    /// `in` (default) or `out`.
+    #[serde(default)]
+    pub direction: Option<String>,
+    /// Host ids; empty or absent: every host.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// `30m`, `12h`, `7d`, or `permanent`.
+    pub duration: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Parses a block validity: a duration or `permanent` (`None`).
+pub fn parse_validity(s: &str) -> Result<Option<i64>, String> {
+    match s.trim() {
+        "permanent" | "forever" => Ok(None),
+        other => parse_duration(other)
+            .map(Some)
+            .ok_or_else(|| format!("{other:?} is not a duration like 30m, 12h, 7d, or permanent")),
     }
 }

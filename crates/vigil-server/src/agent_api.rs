@@ -249,6 +249,7 @@ async fn enroll(
     match st.store.enroll_host(&code_hash, &host, st.now()).await? {
         Ok(rec) => {
             tracing::info!(host = %rec.id, hostname = %rec.hostname, group = %rec.group, "host enrolled");
+            crate::ip_policy::on_enroll(&st, &rec.id).await?;
             Ok(Json(EnrollResponse {
                 host_id: rec.id,
                 group: rec.group,

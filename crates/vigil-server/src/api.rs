@@ -45,6 +45,8 @@ pub fn router(state: SharedState) -> Router {
         .route("/api/v1/whitelist/{id}", axum::routing::delete(delete_rule))
         .route("/api/v1/score", get(fleet_score))
         .route("/api/v1/commands", get(list_commands))
+        .route("/api/v1/ip-rules", get(list_ip_rules).post(create_ip_rule))
+        .route("/api/v1/ip-rules/{id}/disable", post(disable_ip_rule))
         .route(
             "/api/v1/notify/channels",
             get(list_channels).post(create_channel),
@@ -81,6 +83,18 @@ pub enum ApiError {
     NotFound(String),
     Conflict(String),
     Unavailable(String),
+}
+
+impl From<crate::ip_policy::PolicyError> for ApiError {
+    fn from(e: crate::ip_policy::PolicyError) -> ApiError {
+        use crate::ip_policy::PolicyError as P;
+        match e {
+            P::Invalid(m) => ApiError::BadRequest(m),
+            P::NotFound(m) => ApiError::NotFound(m),
+            P::Conflict(m) => ApiError::Conflict(m),
+            P::Store(e) => e.into(),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -707,13 +721,14 @@ fn allowed_from(action: HandleAction) -> &'static [AlertStatus] {
             AlertStatus::Handled,
         ],
         HandleAction::Unwhitelist => &[AlertStatus::Whitelisted],
-        HandleAction::KillProcess | HandleAction::Quarantine | HandleAction::KillAndQuarantine => {
-            &[
-                AlertStatus::Unhandled,
-                AlertStatus::Expired,
-                AlertStatus::Ignored,
-            ]
-        }
+        HandleAction::KillProcess
+        | HandleAction::Quarantine
+        | HandleAction::KillAndQuarantine
+        | HandleAction::BlockIp => &[
+            AlertStatus::Unhandled,
+            AlertStatus::Expired,
+            AlertStatus::Ignored,
+        ],
     }
 }
 
@@ -812,6 +827,7 @@ async fn handle_alerts(
         HandleAction::KillProcess | HandleAction::Quarantine | HandleAction::KillAndQuarantine => {
             host_actions(&st, &req, &op.0).await?
         }
+        HandleAction::BlockIp => block_sources(&st, &req, &op.0).await?,
     };
     Ok(Json(HandleResponse { results }))
 }
@@ -1231,6 +1247,219 @@ async fn host_actions(
         ));
     }
     Ok(results)
+}
+
+/// Blocks each alert's source address on the alert's host, as an IP policy rule; the alert is
+/// `in_progress` until the agent reports the nftables outcome.
+async fn block_sources(
+    st: &SharedState,
+    req: &HandleAlerts,
+    by: &str,
+) -> ApiResult<Vec<HandleResult>> {
+    let Some(duration) = req.duration.as_deref() else {
+        return Err(ApiError::BadRequest(
+            "block_ip needs a duration: 30m, 12h, 7d, or permanent".into(),
+        ));
+    };
+    let validity = vigil_proto::api::parse_validity(duration).map_err(ApiError::BadRequest)?;
+    let mut results = Vec::new();
+    for &id in &req.ids {
+        let Some(a) = st.store.alert(id).await? else {
+            results.push(result(id, "missing", None, format!("alert {id} not found")));
+            continue;
+        };
+        let Some(source) = evidence(&a, &["source_ip", "ip", "src_ip"]) else {
+            results.push(result(
+                id,
+                "refused",
+                Some(a.status),
+                format!("alert {id} names no source address (no source_ip in its evidence)"),
+            ));
+            continue;
+        };
+        let target = match crate::ip_policy::parse_target(source) {
+            Ok(t) => t.to_string(),
+            Err(e) => {
+                results.push(result(id, "refused", Some(a.status), e.to_string()));
+                continue;
+            }
+        };
+        match st.store.host(&a.host_id).await? {
+            Some(h) if h.uninstalled_at.is_none() => {}
+            _ => {
+                results.push(result(
+                    id,
+                    "refused",
+                    Some(a.status),
+                    format!("host {} is uninstalled", a.host_id),
+                ));
+                continue;
+            }
+        }
+        let now = st.now();
+        let claimed = st
+            .store
+            .transition_alerts(
+                &[id],
+                allowed_from(req.action),
+                AlertStatus::InProgress,
+                by,
+                &req.note,
+                now,
+            )
+            .await?;
+        if let Some(Transition::Unchanged { status, .. }) = claimed.first() {
+            results.push(result(
+                id,
+                "unchanged",
+                Some(*status),
+                format!("alert {id} is {}", status.as_str()),
+            ));
+            continue;
+        }
+        let reason = if req.note.is_empty() {
+            format!("alert {id}: {}", a.name)
+        } else {
+            format!("alert {id}: {} ({})", a.name, req.note)
+        };
+        let made = crate::ip_policy::create(
+            st,
+            crate::ip_policy::BlockRequest {
+                target: target.clone(),
+                direction: vigil_proto::agent::Direction::In,
+                hosts: vec![a.host_id.clone()],
+                origin: "custom",
+                reason,
+                alert_id: Some(id),
+                expires_at: validity.map(|v| now + v),
+            },
+            by,
+        )
+        .await;
+        match made {
+            Ok((rule, _)) => results.push(result(
+                id,
+                "changed",
+                Some(AlertStatus::InProgress),
+                format!(
+                    "{target} block queued as IP rule {} for host {} ({}); the alert shows the outcome when the host reports",
+                    rule.id,
+                    a.host_id,
+                    match validity {
+                        Some(v) => format!("for {}", vigil_proto::api::format_duration(v)),
+                        None => "permanent".into(),
+                    }
+                ),
+            )),
+            Err(e) => {
+                st.store
+                    .transition_alerts(&[id], &[AlertStatus::InProgress], a.status, by, "", now)
+                    .await?;
+                results.push(result(id, "refused", Some(a.status), e.to_string()));
+            }
+        }
+    }
+    Ok(results)
+}
+
+#[derive(Debug, Deserialize)]
+struct IpRuleFilter {
+    status: Option<String>,
+    host: Option<String>,
+}
+
+/// The IP policy library, newest first, each rule with its state on every host.
+async fn list_ip_rules(
+    State(st): State<SharedState>,
+    q: Result<Query<IpRuleFilter>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let status = q.status.as_deref().filter(|s| !s.is_empty());
+    if let Some(s) = status {
+        if !["active", "disabled", "expired"].contains(&s) {
+            return Err(ApiError::BadRequest(format!(
+                "status must be active, disabled or expired (got {s:?})"
+            )));
+        }
+    }
+    let host = q.host.as_deref().filter(|h| !h.is_empty());
+    let mut per_rule: BTreeMap<i64, Vec<serde_json::Value>> = BTreeMap::new();
+    for h in st.store.ip_rule_hosts(None).await? {
+        per_rule.entry(h.rule_id).or_default().push(serde_json::json!({
+            "host_id": h.host_id, "state": h.state, "message": h.message, "updated_at": h.updated_at,
+        }));
+    }
+    let rules: Vec<_> = st
+        .store
+        .ip_rules(status)
+        .await?
+        .into_iter()
+        .filter(|r| {
+            host.is_none_or(|h| r.rule.hosts.is_empty() || r.rule.hosts.iter().any(|x| x == h))
+        })
+        .map(|r| {
+            serde_json::json!({
+                "id": r.id, "target": r.rule.target, "direction": r.rule.direction,
+                "hosts": r.rule.hosts, "origin": r.rule.origin, "reason": r.rule.reason,
+                "alert_id": r.rule.alert_id, "created_at": r.rule.created_at,
+                "created_by": r.rule.created_by, "expires_at": r.rule.expires_at,
+                "status": r.status, "ended_at": r.ended_at, "ended_by": r.ended_by,
+                "on_hosts": per_rule.remove(&r.id).unwrap_or_default(),
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "rules": rules })))
+}
+
+async fn create_ip_rule(
+    State(st): State<SharedState>,
+    axum::Extension(op): axum::Extension<Operator>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let req: vigil_proto::api::CreateIpRule = parse_json(&body)?;
+    let d = req.direction.as_deref().unwrap_or("in");
+    let direction = vigil_proto::agent::Direction::parse(d)
+        .ok_or_else(|| ApiError::BadRequest(format!("direction must be in or out (got {d:?})")))?;
+    let validity = vigil_proto::api::parse_validity(&req.duration).map_err(ApiError::BadRequest)?;
+    if req.reason.len() > 1000 {
+        return Err(ApiError::BadRequest(
+            "reason must be at most 1000 characters".into(),
+        ));
+    }
+    let now = st.now();
+    let (rule, hosts) = crate::ip_policy::create(
+        &st,
+        crate::ip_policy::BlockRequest {
+            target: req.target,
+            direction,
+            hosts: req.hosts,
+            origin: "custom",
+            reason: req.reason,
+            alert_id: None,
+            expires_at: validity.map(|v| now + v),
+        },
+        &op.0,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({
+            "id": rule.id, "target": rule.rule.target, "direction": rule.rule.direction,
+            "expires_at": rule.rule.expires_at, "sent_to_hosts": hosts,
+        })),
+    ))
+}
+
+async fn disable_ip_rule(
+    State(st): State<SharedState>,
+    axum::Extension(op): axum::Extension<Operator>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let id = parse_id("IP rule", &id)?;
+    let rule = crate::ip_policy::disable(&st, id, &op.0).await?;
+    Ok(Json(serde_json::json!({
+        "id": rule.id, "status": rule.status, "target": rule.rule.target,
+    })))
 }
 
 #[derive(Debug, Deserialize)]

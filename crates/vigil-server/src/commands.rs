@@ -18,6 +18,18 @@ pub async fn queue(
     action: &CommandAction,
     by: &str,
 ) -> Result<i64, StoreError> {
+    queue_for(st, host_id, alert_id, action, by, COMMAND_TTL_SECS).await
+}
+
+/// Queues an action that waits up to `ttl` seconds for its host.
+pub async fn queue_for(
+    st: &SharedState,
+    host_id: &str,
+    alert_id: Option<i64>,
+    action: &CommandAction,
+    by: &str,
+    ttl: i64,
+) -> Result<i64, StoreError> {
     let now = st.now();
     st.store
         .queue_command(&NewCommand {
@@ -27,7 +39,7 @@ pub async fn queue(
             params: serde_json::to_string(action).expect("actions serialize"),
             created_at: now,
             created_by: by.into(),
-            expires_at: now + COMMAND_TTL_SECS,
+            expires_at: now + ttl,
         })
         .await
 }
@@ -126,6 +138,7 @@ pub async fn finish(
             _ => {}
         }
     }
+    crate::ip_policy::on_command_done(st, &cmd, r.ok, &r.message).await?;
     settle_alert(st, &cmd, r.ok, &r.message).await?;
     tracing::info!(host = %host_id, id = r.id, action = %cmd.action, ok = r.ok, message = %r.message, "command finished");
     Ok(true)
@@ -156,13 +169,9 @@ fn quarantine_record(host_id: &str, data: &serde_json::Value) -> Option<Quaranti
 pub async fn expire(st: &SharedState) -> Result<usize, StoreError> {
     let expired = st.store.expire_commands(st.now()).await?;
     for cmd in &expired {
-        settle_alert(
-            st,
-            cmd,
-            false,
-            "timed out: the host did not run it in time (offline?)",
-        )
-        .await?;
+        let why = "timed out: the host did not run it in time (offline?)";
+        crate::ip_policy::on_command_done(st, cmd, false, why).await?;
+        settle_alert(st, cmd, false, why).await?;
     }
     Ok(expired.len())
 }

@@ -10,6 +10,7 @@ mod api;
 mod commands;
 mod console;
 mod install;
+mod ip_policy;
 mod notify;
 pub mod pki;
 mod report;
@@ -183,7 +184,7 @@ async fn dispatch_notifications(state: state::SharedState, mut shutdown: watch::
 }
 
 /// Every `maintenance_secs` (and at start): alerts unhandled for 30 days become expired, and
-/// host actions their hosts did not run in time are timed out.
+/// host actions their hosts did not run in time are timed out, IP blocks past their time end.
 async fn maintenance(state: state::SharedState, mut shutdown: watch::Receiver<bool>) {
     loop {
         let cutoff = state.now() - vigil_model::ALERT_EXPIRES_AFTER_SECS;
@@ -196,6 +197,11 @@ async fn maintenance(state: state::SharedState, mut shutdown: watch::Receiver<bo
             Ok(0) => {}
             Ok(n) => tracing::info!(timed_out = n, "host actions timed out"),
             Err(e) => tracing::warn!(error = %e, "timing out host actions failed; retrying later"),
+        }
+        match ip_policy::expire(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "IP block rules expired"),
+            Err(e) => tracing::warn!(error = %e, "expiring IP block rules failed; retrying later"),
         }
         let pause = std::time::Duration::from_secs(state.config.maintenance_secs.max(1));
         tokio::select! {

@@ -1,0 +1,233 @@
+//! The IP policy library (SPEC R-LG8): blocks of an address or network on chosen hosts, sent to
+//! each agent as a signed command, with the outcome recorded per host. Disabling a rule unblocks
+//! at once; a rule whose time is up is marked expired (nftables already dropped the element).
+
+use crate::state::SharedState;
+use vigil_detect::ip::Cidr;
+use vigil_model::Timestamp;
+use vigil_proto::agent::{CommandAction, Direction};
+use vigil_store::{CommandRecord, IpRuleRecord, NewIpRule, StoreError};
+
+/// A block command waits at most this long for an offline host (a shorter rule waits less).
+pub const BLOCK_COMMAND_TTL_SECS: i64 = 7 * 86_400;
+
+/// Why a block request cannot be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What an operator or a defense rule asks for.
+#[derive(Debug, Clone)]
+pub struct BlockRequest {
+    pub target: String,
+    pub direction: Direction,
+    /// Host ids; empty means every host.
+    pub hosts: Vec<String>,
+    pub origin: &'static str,
+    pub reason: String,
+    pub alert_id: Option<i64>,
+    /// `None`: until disabled.
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Parses and vets a target: a single address or a network, never loopback, unspecified or
+/// the whole address space.
+pub fn parse_target(target: &str) -> Result<Cidr, PolicyError> {
+    let net = Cidr::parse(target).map_err(|e| PolicyError::Invalid(e.to_string()))?;
+    if net.prefix() == 0 || net.addr().is_loopback() || net.addr().is_unspecified() {
+        return Err(PolicyError::Invalid(format!(
+            "{net} cannot be blocked: loopback, unspecified and whole-internet targets are refused"
+        )));
+    }
+    Ok(net)
+}
+
+/// Records the rule and queues the block on each of its hosts. Returns the rule and the number
+/// of hosts it was sent to.
+pub async fn create(
+    st: &SharedState,
+    req: BlockRequest,
+    by: &str,
+) -> Result<(IpRuleRecord, usize), PolicyError> {
+    let net = parse_target(&req.target)?;
+    let now = st.now();
+    if req.expires_at.is_some_and(|t| t <= now) {
+        return Err(PolicyError::Invalid(
+            "the block would end before it starts".into(),
+        ));
+    }
+    let live: Vec<String> = st
+        .store
+        .hosts()
+        .await?
+        .into_iter()
+        .filter(|h| h.uninstalled_at.is_none())
+        .map(|h| h.id)
+        .collect();
+    for h in &req.hosts {
+        if !live.contains(h) {
+            return Err(PolicyError::NotFound(format!(
+                "host {h} is not an enrolled, installed host"
+            )));
+        }
+    }
+    let targets = if req.hosts.is_empty() {
+        live
+    } else {
+        req.hosts.clone()
+    };
+    let id = st
+        .store
+        .add_ip_rule(&NewIpRule {
+            target: net.to_string(),
+            direction: req.direction.as_str().into(),
+            hosts: req.hosts.clone(),
+            origin: req.origin.into(),
+            reason: req.reason.clone(),
+            alert_id: req.alert_id,
+            created_at: now,
+            created_by: by.into(),
+            expires_at: req.expires_at,
+        })
+        .await?;
+    let rule = st
+        .store
+        .ip_rule(id)
+        .await?
+        .ok_or_else(|| PolicyError::Invalid("rule vanished".into()))?;
+    for host in &targets {
+        send_block(st, &rule, host, by).await?;
+    }
+    tracing::info!(rule = id, target = %rule.rule.target, hosts = targets.len(), "IP block rule created");
+    Ok((rule, targets.len()))
+}
+
+async fn send_block(
+    st: &SharedState,
+    rule: &IpRuleRecord,
+    host: &str,
+    by: &str,
+) -> Result<(), StoreError> {
+    let now = st.now();
+    let action = CommandAction::BlockIp {
+        rule_id: rule.id,
+        target: rule.rule.target.clone(),
+        direction: Direction::parse(&rule.rule.direction).unwrap_or(Direction::In),
+        until: rule.rule.expires_at,
+    };
+    let ttl = rule.rule.expires_at.map_or(BLOCK_COMMAND_TTL_SECS, |t| {
+        (t - now).min(BLOCK_COMMAND_TTL_SECS)
+    });
+    let cmd =
+        crate::commands::queue_for(st, host, rule.rule.alert_id, &action, by, ttl.max(1)).await?;
+    st.store
+        .set_ip_rule_host(
+            rule.id,
+            host,
+            "pending",
+            &format!("command {cmd} queued"),
+            now,
+        )
+        .await
+}
+
+/// Disables an active rule and queues the unblock on every host it reached or may reach.
+pub async fn disable(st: &SharedState, id: i64, by: &str) -> Result<IpRuleRecord, PolicyError> {
+    let now = st.now();
+    let Some(rule) = st.store.end_ip_rule(id, "disabled", now, by).await? else {
+        return Err(match st.store.ip_rule(id).await? {
+            Some(r) => PolicyError::Conflict(format!("rule {id} is already {}", r.status)),
+            None => PolicyError::NotFound(format!("IP rule {id} not found")),
+        });
+    };
+    let direction = Direction::parse(&rule.rule.direction).unwrap_or(Direction::In);
+    for h in st.store.ip_rule_hosts(Some(id)).await? {
+        if !matches!(h.state.as_str(), "pending" | "applied" | "failed") {
+            continue;
+        }
+        let action = CommandAction::UnblockIp {
+            rule_id: id,
+            target: rule.rule.target.clone(),
+            direction,
+        };
+        let cmd =
+            crate::commands::queue_for(st, &h.host_id, None, &action, by, BLOCK_COMMAND_TTL_SECS)
+                .await?;
+        st.store
+            .set_ip_rule_host(
+                id,
+                &h.host_id,
+                "removing",
+                &format!("command {cmd} queued"),
+                now,
+            )
+            .await?;
+    }
+    Ok(rule)
+}
+
+/// Sends every active all-hosts rule to a host that just enrolled.
+pub async fn on_enroll(st: &SharedState, host_id: &str) -> Result<(), StoreError> {
+    for rule in st.store.ip_rules(Some("active")).await? {
+        if rule.rule.hosts.is_empty() {
+            send_block(st, &rule, host_id, "system").await?;
+        }
+    }
+    Ok(())
+}
+
+/// Records a block or unblock command's outcome on its rule.
+pub async fn on_command_done(
+    st: &SharedState,
+    cmd: &CommandRecord,
+    ok: bool,
+    message: &str,
+) -> Result<(), StoreError> {
+    let (rule_id, unblock) = match serde_json::from_str::<CommandAction>(&cmd.params) {
+        Ok(CommandAction::BlockIp { rule_id, .. }) => (rule_id, false),
+        Ok(CommandAction::UnblockIp { rule_id, .. }) => (rule_id, true),
+        _ => return Ok(()),
+    };
+    let state = match (unblock, ok) {
+        (false, true) => "applied",
+        (true, true) => "removed",
+        (_, false) => "failed",
+    };
+    // A block reported after its rule was disabled must not overwrite the removal in flight.
+    if !unblock {
+        let current = st.store.ip_rule_hosts(Some(rule_id)).await?;
+        if current
+            .iter()
+            .any(|h| h.host_id == cmd.host_id && h.state == "removing")
+        {
+            return Ok(());
+        }
+    }
+    st.store
+        .set_ip_rule_host(rule_id, &cmd.host_id, state, message, st.now())
+        .await
+}
+
+/// Marks rules whose time is up as expired, on every host too.
+pub async fn expire(st: &SharedState) -> Result<usize, StoreError> {
+    let now = st.now();
+    let expired = st.store.expire_ip_rules(now).await?;
+    for rule in &expired {
+        for h in st.store.ip_rule_hosts(Some(rule.id)).await? {
+            if h.state == "applied" || h.state == "pending" {
+                st.store
+                    .set_ip_rule_host(rule.id, &h.host_id, "expired", "", now)
+                    .await?;
+            }
+        }
+    }
+    Ok(expired.len())
+}
