@@ -38,9 +38,18 @@ impl AgentConfig {
             collect_secs: 60,
             spool_max_bytes: 64 << 20,
             server: None,
-            nft: vec!["nft".into()],
+            nft: nft_command(),
         }
     }
+}
+
+/// `VIGIL_NFT` (e.g. `ip netns exec lab nft`) or `nft`.
+fn nft_command() -> Vec<String> {
+    std::env::var("VIGIL_NFT")
+        .ok()
+        .map(|v| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| vec!["nft".into()])
 }
 
 /// Enrolls this host with an install code and saves the identity in `data_dir`.

@@ -337,27 +337,25 @@ async fn policy_library_blocks_through_the_agent() {
     let (stop, rx) = tokio::sync::watch::channel(false);
     let agent = tokio::spawn(vigil_agent::run(acfg, rx));
 
-    let state_on_host = |rule: i64, want: &'static str| {
-        async move {
-            let start = Instant::now();
-            loop {
-                let (_, v) = call("GET", "/api/v1/ip-rules".into(), None).await;
-                let rule = v["rules"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .find(|r| r["id"] == rule)
-                    .cloned()
-                    .unwrap();
-                if rule["on_hosts"][0]["state"] == want {
-                    return rule;
-                }
-                assert!(
-                    start.elapsed() < Duration::from_secs(30),
-                    "rule never became {want}: {rule}"
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
+    let state_on_host = |rule: i64, want: &'static str| async move {
+        let start = Instant::now();
+        loop {
+            let (_, v) = call("GET", "/api/v1/ip-rules".into(), None).await;
+            let rule = v["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["id"] == rule)
+                .cloned()
+                .unwrap();
+            if rule["on_hosts"][0]["state"] == want {
+                return rule;
             }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "rule never became {want}: {rule}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     };
 

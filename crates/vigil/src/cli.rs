@@ -51,8 +51,52 @@ pub enum Command {
     /// Notification channels, the mail relay, the outbox and the inbox.
     #[command(subcommand)]
     Notify(NotifyCommand),
+    /// The IP policy library: block addresses on hosts with nftables, list and disable blocks.
+    #[command(subcommand, name = "ip-policy")]
+    IpPolicy(IpPolicyCommand),
     /// The security score of the fleet and of each host.
     Score {
+        #[command(flatten)]
+        api: ApiOpts,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IpPolicyCommand {
+    /// Rules, newest first, with their state on each host.
+    List {
+        /// active, disabled or expired
+        #[arg(long)]
+        status: Option<String>,
+        /// Only rules that apply to this host.
+        #[arg(long)]
+        host: Option<String>,
+        #[command(flatten)]
+        api: ApiOpts,
+    },
+    /// Block an address or network. Each agent applies it in its own nftables table, with the
+    /// timeout in the kernel, so the block ends on time even if the agent is down. The server,
+    /// the proxy and access-whitelisted addresses are refused by the agent.
+    Block {
+        /// IP address or CIDR network, e.g. 192.0.2.7 or 198.51.100.0/24.
+        target: String,
+        /// How long: 30m, 12h, 7d or permanent.
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: String,
+        /// Host ids (repeatable); default: every host.
+        #[arg(long)]
+        host: Vec<String>,
+        /// Drop traffic to the address instead of from it.
+        #[arg(long)]
+        outbound: bool,
+        #[arg(long, default_value = "")]
+        reason: String,
+        #[command(flatten)]
+        api: ApiOpts,
+    },
+    /// Disable a rule: every host it reached unblocks at once.
+    Disable {
+        id: i64,
         #[command(flatten)]
         api: ApiOpts,
     },
@@ -356,14 +400,19 @@ pub enum AlertsCommand {
         api: ApiOpts,
     },
     /// Handle alerts: ignore, handled, whitelist (a rule keyed by the alert type's fields, for the
-    /// alert's host, its group or all hosts) or unwhitelist.
+    /// alert's host, its group or all hosts), unwhitelist, or act on the host: kill_process,
+    /// quarantine, kill_and_quarantine, block_ip (the alert's source address, for --duration).
     Handle {
         /// Alert ids.
         #[arg(required = true)]
         ids: Vec<i64>,
-        /// ignore, handled, whitelist or unwhitelist
+        /// ignore, handled, whitelist, unwhitelist, kill_process, quarantine,
+        /// kill_and_quarantine or block_ip
         #[arg(long)]
         action: String,
+        /// For block_ip: 30m, 12h, 7d or permanent.
+        #[arg(long)]
+        duration: Option<String>,
         /// Why (kept with the alert or the rule).
         #[arg(long, default_value = "")]
         note: String,
@@ -411,6 +460,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Agent(cmd) => agent(cmd).await,
         Command::Whitelist(cmd) => whitelist(cmd).await,
         Command::Notify(cmd) => notify(cmd).await,
+        Command::IpPolicy(cmd) => ip_policy(cmd).await,
         Command::Score { api } => {
             let v = ApiClient::new(&api)?.get("/api/v1/score").await?;
             output::score(&v, api.json)
@@ -536,12 +586,16 @@ pub async fn run(cli: Cli) -> Result<()> {
             AlertsCommand::Handle {
                 ids,
                 action,
+                duration,
                 note,
                 scope,
                 related,
                 api,
             } => {
-                let body = serde_json::json!({ "ids": ids, "action": action, "note": note, "scope": scope, "include_related": related });
+                if action == "block_ip" && duration.is_none() {
+                    bail!("--action block_ip needs --duration (30m, 12h, 7d or permanent)");
+                }
+                let body = serde_json::json!({ "ids": ids, "action": action, "note": note, "scope": scope, "include_related": related, "duration": duration });
                 let v = ApiClient::new(&api)?
                     .post("/api/v1/alerts/handle", &body)
                     .await?;
@@ -693,6 +747,67 @@ async fn whitelist(cmd: WhitelistCommand) -> Result<()> {
                 &v,
                 api.json,
                 &format!("whitelist rule {id} removed; {restored} alert(s) back in the list"),
+            )
+        }
+    }
+}
+
+async fn ip_policy(cmd: IpPolicyCommand) -> Result<()> {
+    match cmd {
+        IpPolicyCommand::List { status, host, api } => {
+            let mut q = Vec::new();
+            if let Some(s) = status {
+                q.push(format!("status={}", encode(&s)));
+            }
+            if let Some(h) = host {
+                q.push(format!("host={}", encode(&h)));
+            }
+            let v = ApiClient::new(&api)?
+                .get(&format!("/api/v1/ip-rules?{}", q.join("&")))
+                .await?;
+            output::ip_rules(&v, api.json)
+        }
+        IpPolicyCommand::Block {
+            target,
+            duration,
+            host,
+            outbound,
+            reason,
+            api,
+        } => {
+            let body = serde_json::json!({
+                "target": target, "duration": duration, "hosts": host, "reason": reason,
+                "direction": if outbound { "out" } else { "in" },
+            });
+            let v = ApiClient::new(&api)?
+                .post("/api/v1/ip-rules", &body)
+                .await?;
+            let hosts = v.get("sent_to_hosts").and_then(|n| n.as_i64()).unwrap_or(0);
+            output::one(
+                &v,
+                api.json,
+                &format!(
+                    "rule {} blocks {} ({}); sent to {hosts} host(s); see `vigil ip-policy list` for each host's outcome",
+                    output::s(&v, "id"),
+                    output::s(&v, "target"),
+                    output::s(&v, "direction"),
+                ),
+            )
+        }
+        IpPolicyCommand::Disable { id, api } => {
+            let v = ApiClient::new(&api)?
+                .post(
+                    &format!("/api/v1/ip-rules/{id}/disable"),
+                    &serde_json::json!({}),
+                )
+                .await?;
+            output::one(
+                &v,
+                api.json,
+                &format!(
+                    "rule {id} disabled; its hosts unblock {} now",
+                    output::s(&v, "target")
+                ),
             )
         }
     }

@@ -2,8 +2,9 @@
 
 use anyhow::Result;
 use serde_json::Value;
+use std::collections::BTreeMap;
 
-fn s(v: &Value, key: &str) -> String {
+pub fn s(v: &Value, key: &str) -> String {
     match v.get(key) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),
@@ -602,5 +603,69 @@ pub fn inbox(v: &Value, json: bool) -> Result<()> {
         println!("{unread} {} {}", time(m, "created_at"), s(m, "title"));
     }
     println!("{} unread", s(v, "unread"));
+    Ok(())
+}
+
+/// The IP policy library: one line per rule, hosts' outcomes summed up.
+pub fn ip_rules(v: &Value, json: bool) -> Result<()> {
+    let rules = array(v, "rules");
+    if json {
+        json_lines(rules);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = rules
+        .iter()
+        .map(|r| {
+            let hosts = match r.get("hosts").and_then(Value::as_array) {
+                Some(h) if !h.is_empty() => h
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                _ => "all".into(),
+            };
+            let mut states: BTreeMap<String, usize> = BTreeMap::new();
+            let mut failure = String::new();
+            for h in array(r, "on_hosts") {
+                *states.entry(s(h, "state")).or_default() += 1;
+                if s(h, "state") == "failed" && failure.is_empty() {
+                    failure = format!(" ({})", s(h, "message"));
+                }
+            }
+            let on_hosts = states
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            vec![
+                s(r, "id"),
+                s(r, "target"),
+                s(r, "direction"),
+                hosts,
+                s(r, "status"),
+                match time(r, "expires_at") {
+                    t if t.is_empty() => "permanent".into(),
+                    t => t,
+                },
+                format!("{on_hosts}{failure}"),
+                s(r, "origin"),
+                s(r, "reason"),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "id",
+            "target",
+            "dir",
+            "hosts",
+            "status",
+            "expires (utc)",
+            "on hosts",
+            "origin",
+            "reason",
+        ],
+        &rows,
+    );
     Ok(())
 }
