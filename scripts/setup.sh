@@ -9,6 +9,7 @@ command -v psql >/dev/null || need+=(postgresql-client)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
 command -v nft >/dev/null || need+=(nftables)
+/usr/bin/python3 -c 'import rpm' 2>/dev/null || need+=(python3-rpm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -16,3 +17,4 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 python3 -c 'import aiosmtpd' 2>/dev/null || { echo "setup: installing aiosmtpd (the SMTP server the notification tests send to)"; python3 -m pip install -q aiosmtpd; }
+python3 -c 'import packaging.version' 2>/dev/null || { echo "setup: installing packaging (the PEP 440 oracle of the version tests)"; python3 -m pip install -q packaging; }
