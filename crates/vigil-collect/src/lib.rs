@@ -7,11 +7,13 @@
 //! the rest of a file.
 
 pub mod accounts;
+pub mod auth;
 pub mod ifaddr;
 pub mod net;
 pub mod os;
 pub mod packages;
 pub mod process;
+pub mod utmp;
 
 use std::fmt::Display;
 

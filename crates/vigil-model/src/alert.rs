@@ -180,6 +180,7 @@ impl AlertKind {
 
 /// An alert as an engine raises it, before storage gives it an id and a status.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct NewAlert {
     pub kind: AlertKind,
     pub level: Level,

@@ -1,6 +1,8 @@
 //! Events: what an agent observed on its host, in the order it observed it.
 
+use crate::alert::NewAlert;
 use crate::inventory::{Account, ListeningSocket, Package};
+use crate::login::LoginEvent;
 use crate::Timestamp;
 
 /// One observation from a host. Events are stored as they arrive and fed to the engines.
@@ -48,6 +50,41 @@ pub enum EventBody {
         before: Package,
         after: Package,
     },
+    /// A successful login (failures arrive summed up in [`EventBody::LoginFailures`]).
+    Login {
+        login: LoginEvent,
+    },
+    /// Failed logins from one source to one service, summed up by the agent over a short period.
+    LoginFailures {
+        source: Option<String>,
+        service: String,
+        failures: u32,
+        /// Up to ten of the accounts tried.
+        users: Vec<String>,
+        first: Timestamp,
+        last: Timestamp,
+    },
+    /// An alert an engine on the agent raised (brute force), with what the agent did about it.
+    AgentAlert {
+        alert: NewAlert,
+        #[cfg_attr(feature = "serde", serde(default))]
+        response: Option<Response>,
+    },
+}
+
+/// An automatic response the agent took for an alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Response {
+    /// `block_ip`.
+    pub action: String,
+    /// What it acted on, e.g. `192.0.2.7/32`.
+    pub target: String,
+    /// When the block ends; `None`: permanent.
+    pub until: Option<Timestamp>,
+    pub ok: bool,
+    /// What was done, or the exact error.
+    pub message: String,
 }
 
 impl EventBody {
@@ -62,6 +99,9 @@ impl EventBody {
             EventBody::PackageInstalled { .. } => "package_installed",
             EventBody::PackageRemoved { .. } => "package_removed",
             EventBody::PackageChanged { .. } => "package_changed",
+            EventBody::Login { .. } => "login",
+            EventBody::LoginFailures { .. } => "login_failures",
+            EventBody::AgentAlert { .. } => "agent_alert",
         }
     }
 }

@@ -13,7 +13,7 @@ pub mod login;
 pub use alert::{
     AlertKind, AlertStatus, Level, NewAlert, ALERT_EXPIRES_AFTER_SECS, QUARANTINE_KEEP_SECS,
 };
-pub use event::{Event, EventBody};
+pub use event::{Event, EventBody, Response};
 pub use host::{HostId, HostState};
 pub use inventory::{
     Account, AccountPassword, Inventory, ListeningSocket, OsInfo, Package, PackageFormat,

@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use rand::Rng;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use vigil_detect::whitelist::first_match;
 use vigil_proto::agent::*;
 use vigil_proto::auth::{self, AuthError};
@@ -339,7 +340,32 @@ async fn events(
         })
         .collect();
     let rules = st.whitelist_rules().await?;
-    let alerts: Vec<_> = vigil_detect::asset_rules::evaluate(&batch.events)
+    let mut raised = vigil_detect::asset_rules::evaluate(&batch.events);
+    let mut blocks = Vec::new();
+    for e in &batch.events {
+        if let vigil_model::EventBody::AgentAlert { alert, response } = &e.body {
+            let mut alert = alert.clone();
+            if let Some(r) = response {
+                let what = if r.ok {
+                    match r.until {
+                        Some(t) => format!("{} blocked until {}", r.target, rfc3339(t)),
+                        None => format!("{} blocked permanently", r.target),
+                    }
+                } else {
+                    format!(
+                        "block of {} failed, the agent retries: {}",
+                        r.target, r.message
+                    )
+                };
+                alert.evidence.push(("response".into(), what));
+                if r.ok && r.action == "block_ip" {
+                    blocks.push((alert.key.clone(), alert.name.clone(), r.clone()));
+                }
+            }
+            raised.push(alert);
+        }
+    }
+    let alerts: Vec<_> = raised
         .into_iter()
         .map(|a| {
             let rule = first_match(&rules, a.kind, &a.evidence, &host, &cached.group);
@@ -351,6 +377,19 @@ async fn events(
         .store
         .ingest(&host, seq, &rows, &alerts, st.now())
         .await?;
+    if outcome == Ingested::Stored {
+        let failures = login_failure_rows(&batch.events);
+        if !failures.is_empty() {
+            if let Err(e) = st.store.add_login_failures(&host, &failures).await {
+                tracing::error!(%host, error = %e, "recording failed logins failed");
+            }
+        }
+    }
+    if outcome == Ingested::Stored && !blocks.is_empty() {
+        if let Err(e) = crate::ip_policy::record_agent_blocks(&st, &host, &blocks).await {
+            tracing::error!(%host, error = %e, "recording the agent's blocks failed");
+        }
+    }
     if outcome == Ingested::Stored && !alerts.is_empty() {
         if let Err(e) = link_related(&st, &host, &alerts).await {
             tracing::error!(%host, error = %e, "linking related alerts failed");
@@ -364,6 +403,35 @@ async fn events(
         seq: batch.seq,
         stored: outcome == Ingested::Stored,
     }))
+}
+
+/// Failed-login counts per UTC day, source and service, for the attack analysis.
+fn login_failure_rows(events: &[vigil_model::Event]) -> Vec<vigil_store::LoginFailureRow> {
+    let mut sums: BTreeMap<(i64, String, String), i64> = BTreeMap::new();
+    for e in events {
+        if let vigil_model::EventBody::LoginFailures {
+            source,
+            service,
+            failures,
+            last,
+            ..
+        } = &e.body
+        {
+            let day = last - last.rem_euclid(86_400);
+            let source = source.clone().unwrap_or_else(|| "local".into());
+            *sums.entry((day, source, service.clone())).or_default() += i64::from(*failures);
+        }
+    }
+    sums.into_iter()
+        .map(
+            |((day, source, service), failures)| vigil_store::LoginFailureRow {
+                day,
+                source,
+                service,
+                failures,
+            },
+        )
+        .collect()
 }
 
 async fn uninstall(

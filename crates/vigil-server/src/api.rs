@@ -46,6 +46,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/api/v1/score", get(fleet_score))
         .route("/api/v1/commands", get(list_commands))
         .route("/api/v1/ip-rules", get(list_ip_rules).post(create_ip_rule))
+        .route("/api/v1/attacks", get(attacks))
         .route("/api/v1/ip-rules/{id}/disable", post(disable_ip_rule))
         .route(
             "/api/v1/notify/channels",
@@ -1360,6 +1361,63 @@ async fn block_sources(
         }
     }
     Ok(results)
+}
+
+#[derive(Debug, Deserialize)]
+struct AttackQuery {
+    host: Option<String>,
+    days: Option<i64>,
+}
+
+/// Attack analysis (SPEC R-LG10): failed logins, distinct sources and automatic blocks per host
+/// per UTC day, and the sources that failed most.
+async fn attacks(
+    State(st): State<SharedState>,
+    q: Result<Query<AttackQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let days = q.days.unwrap_or(30);
+    if !(1..=366).contains(&days) {
+        return Err(ApiError::BadRequest(format!(
+            "days must be 1 to 366 (got {days})"
+        )));
+    }
+    let host = q.host.as_deref().filter(|h| !h.is_empty());
+    let now = st.now();
+    let since = now - now.rem_euclid(86_400) - (days - 1) * 86_400;
+    let mut rows: BTreeMap<(i64, String), (i64, i64, i64)> = BTreeMap::new();
+    for d in st.store.attack_days(host, since).await? {
+        rows.insert((d.day, d.host_id), (d.failures, d.sources, 0));
+    }
+    for r in st.store.ip_rules(None).await? {
+        if r.rule.origin != "system" || r.rule.created_at < since {
+            continue;
+        }
+        let Some(h) = r.rule.hosts.first() else {
+            continue;
+        };
+        if host.is_some_and(|x| x != h) {
+            continue;
+        }
+        let day = r.rule.created_at - r.rule.created_at.rem_euclid(86_400);
+        rows.entry((day, h.clone())).or_default().2 += 1;
+    }
+    let days: Vec<_> = rows
+        .into_iter()
+        .map(|((day, host_id), (failures, sources, blocks))| {
+            serde_json::json!({ "day": day, "host_id": host_id, "failures": failures, "sources": sources, "blocks": blocks })
+        })
+        .collect();
+    let top: Vec<_> = st
+        .store
+        .top_attack_sources(host, since, 10)
+        .await?
+        .into_iter()
+        .map(|(source, failures)| serde_json::json!({ "source": source, "failures": failures }))
+        .collect();
+    Ok(Json(
+        serde_json::json!({ "since": since, "days": days, "top_sources": top }),
+    ))
 }
 
 #[derive(Debug, Deserialize)]

@@ -231,3 +231,59 @@ pub async fn expire(st: &SharedState) -> Result<usize, StoreError> {
     }
     Ok(expired.len())
 }
+
+/// Records the blocks an agent applied on its own (brute-force rule): the alert becomes
+/// `blocked`, and the block joins the library as a system rule already applied on that host.
+pub async fn record_agent_blocks(
+    st: &SharedState,
+    host: &str,
+    blocks: &[(String, String, vigil_model::Response)],
+) -> Result<(), StoreError> {
+    let now = st.now();
+    let active = st.store.ip_rules(Some("active")).await?;
+    for (key, name, r) in blocks {
+        let alert = st
+            .store
+            .alert_by_key(host, vigil_model::AlertKind::BruteForce, key)
+            .await?;
+        if let Some(a) = &alert {
+            st.store
+                .transition_alerts(
+                    &[a.id],
+                    &[
+                        vigil_model::AlertStatus::Unhandled,
+                        vigil_model::AlertStatus::Expired,
+                    ],
+                    vigil_model::AlertStatus::Blocked,
+                    "agent",
+                    &r.message,
+                    now,
+                )
+                .await?;
+        }
+        let known = active.iter().any(|x| {
+            x.rule.origin == "system" && x.rule.target == r.target && x.rule.hosts == [host]
+        });
+        if known || r.until.is_some_and(|u| u <= now) {
+            continue;
+        }
+        let id = st
+            .store
+            .add_ip_rule(&NewIpRule {
+                target: r.target.clone(),
+                direction: Direction::In.as_str().into(),
+                hosts: vec![host.to_string()],
+                origin: "system".into(),
+                reason: name.clone(),
+                alert_id: alert.map(|a| a.id),
+                created_at: now,
+                created_by: "agent".into(),
+                expires_at: r.until,
+            })
+            .await?;
+        st.store
+            .set_ip_rule_host(id, host, "applied", &r.message, now)
+            .await?;
+    }
+    Ok(())
+}

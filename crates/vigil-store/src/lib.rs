@@ -276,6 +276,19 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// Per-host states of one rule, or of every rule.
     async fn ip_rule_hosts(&self, rule_id: Option<i64>) -> Result<Vec<IpRuleHostRecord>>;
+
+    // --- attack analysis ---
+    /// Adds failed-login counts (summed into existing rows).
+    async fn add_login_failures(&self, host_id: &str, rows: &[LoginFailureRow]) -> Result<()>;
+    /// Per host and day since `since` (a day start), oldest first; one host or all.
+    async fn attack_days(&self, host_id: Option<&str>, since: Timestamp) -> Result<Vec<AttackDay>>;
+    /// The sources that failed most on a host (or all) since `since`: (source, failures).
+    async fn top_attack_sources(
+        &self,
+        host_id: Option<&str>,
+        since: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<(String, i64)>>;
 }
 
 /// Opens the store a URL names: `sqlite://PATH` (created if missing) or `postgres://…`.

@@ -33,6 +33,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/007_alert_kind_index.sql"),
     ),
     (8, include_str!("../migrations/postgres/008_ip_rules.sql")),
+    (
+        9,
+        include_str!("../migrations/postgres/009_login_sources.sql"),
+    ),
 ];
 
 /// Any fixed number works; it only has to be the same for every Vigil server.
@@ -1396,6 +1400,60 @@ impl Store for PostgresStore {
                 updated_at: r.get(4),
             })
             .collect())
+    }
+
+    async fn add_login_failures(&self, host_id: &str, rows: &[LoginFailureRow]) -> Result<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let st = tx
+            .prepare_cached(
+                "INSERT INTO login_sources (host_id, day, source, service, failures) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (host_id, day, source, service) DO UPDATE SET failures = login_sources.failures + excluded.failures",
+            )
+            .await?;
+        for r in rows {
+            tx.execute(&st, &[&host_id, &r.day, &r.source, &r.service, &r.failures])
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn attack_days(&self, host_id: Option<&str>, since: Timestamp) -> Result<Vec<AttackDay>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT host_id, day, SUM(failures)::BIGINT, COUNT(DISTINCT source) FROM login_sources \
+                 WHERE day >= $1 AND ($2::TEXT IS NULL OR host_id = $2) GROUP BY host_id, day ORDER BY day, host_id",
+                &[&since, &host_id],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| AttackDay {
+                host_id: r.get(0),
+                day: r.get(1),
+                failures: r.get(2),
+                sources: r.get(3),
+            })
+            .collect())
+    }
+
+    async fn top_attack_sources(
+        &self,
+        host_id: Option<&str>,
+        since: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<(String, i64)>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT source, SUM(failures)::BIGINT AS n FROM login_sources \
+                 WHERE day >= $1 AND ($2::TEXT IS NULL OR host_id = $2) GROUP BY source ORDER BY n DESC, source LIMIT $3",
+                &[&since, &host_id, &limit],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 }
 

@@ -416,3 +416,23 @@ pub struct IpRuleHostRecord {
     pub message: String,
     pub updated_at: Timestamp,
 }
+
+/// Failed logins from one source to one service on a host during one UTC day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginFailureRow {
+    /// Start of the UTC day.
+    pub day: Timestamp,
+    pub source: String,
+    pub service: String,
+    pub failures: i64,
+}
+
+/// One host's day in the attack analysis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttackDay {
+    pub host_id: String,
+    pub day: Timestamp,
+    pub failures: i64,
+    /// Distinct sources that failed.
+    pub sources: i64,
+}

@@ -27,6 +27,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/007_alert_kind_index.sql"),
     ),
     (8, include_str!("../migrations/sqlite/008_ip_rules.sql")),
+    (
+        9,
+        include_str!("../migrations/sqlite/009_login_sources.sql"),
+    ),
 ];
 
 #[derive(Clone)]
@@ -1434,6 +1438,63 @@ impl Store for SqliteStore {
                     updated_at: r.get(4)?,
                 })
             })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn add_login_failures(&self, host_id: &str, rows: &[LoginFailureRow]) -> Result<()> {
+        let (h, rows) = (host_id.to_string(), rows.to_vec());
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            {
+                let mut st = tx.prepare_cached(
+                    "INSERT INTO login_sources (host_id, day, source, service, failures) VALUES (?1, ?2, ?3, ?4, ?5) \
+                     ON CONFLICT (host_id, day, source, service) DO UPDATE SET failures = failures + excluded.failures",
+                )?;
+                for r in &rows {
+                    st.execute(params![h, r.day, r.source, r.service, r.failures])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn attack_days(&self, host_id: Option<&str>, since: Timestamp) -> Result<Vec<AttackDay>> {
+        let h = host_id.map(str::to_string);
+        self.read(move |c| {
+            let mut st = c.prepare(
+                "SELECT host_id, day, SUM(failures), COUNT(DISTINCT source) FROM login_sources \
+                 WHERE day >= ?1 AND (?2 IS NULL OR host_id = ?2) GROUP BY host_id, day ORDER BY day, host_id",
+            )?;
+            let rows = st.query_map(params![since, h], |r| {
+                Ok(AttackDay {
+                    host_id: r.get(0)?,
+                    day: r.get(1)?,
+                    failures: r.get(2)?,
+                    sources: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn top_attack_sources(
+        &self,
+        host_id: Option<&str>,
+        since: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<(String, i64)>> {
+        let h = host_id.map(str::to_string);
+        self.read(move |c| {
+            let mut st = c.prepare(
+                "SELECT source, SUM(failures) AS n FROM login_sources \
+                 WHERE day >= ?1 AND (?2 IS NULL OR host_id = ?2) GROUP BY source ORDER BY n DESC, source LIMIT ?3",
+            )?;
+            let rows = st.query_map(params![since, h, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await

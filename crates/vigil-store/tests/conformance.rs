@@ -297,6 +297,7 @@ async fn check(store: Arc<dyn Store>) {
     alert_queries(store.as_ref()).await;
     capped_counts(store.as_ref()).await;
     ip_rules(store.as_ref()).await;
+    attacks(store.as_ref()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -924,4 +925,71 @@ async fn ip_rules(store: &dyn Store) {
     );
     assert_eq!(store.ip_rule_hosts(None).await.unwrap().len(), 2);
     assert!(store.ip_rule_hosts(Some(forever)).await.unwrap().is_empty());
+}
+
+/// Failed-login counts add up per (host, day, source, service); days count distinct sources.
+async fn attacks(store: &dyn Store) {
+    let day = 20_000 * 86_400;
+    let row = |day, source: &str, service: &str, failures| LoginFailureRow {
+        day,
+        source: source.into(),
+        service: service.into(),
+        failures,
+    };
+    store
+        .add_login_failures(
+            "h-1",
+            &[
+                row(day, "192.0.2.7", "sshd", 50),
+                row(day, "192.0.2.8", "sshd", 3),
+            ],
+        )
+        .await
+        .unwrap();
+    store
+        .add_login_failures(
+            "h-1",
+            &[
+                row(day, "192.0.2.7", "sshd", 40),
+                row(day, "192.0.2.7", "vsftpd", 2),
+            ],
+        )
+        .await
+        .unwrap();
+    store
+        .add_login_failures("h-2", &[row(day + 86_400, "192.0.2.7", "sshd", 5)])
+        .await
+        .unwrap();
+    let days = store.attack_days(None, day).await.unwrap();
+    assert_eq!(
+        days,
+        vec![
+            AttackDay {
+                host_id: "h-1".into(),
+                day,
+                failures: 95,
+                sources: 2
+            },
+            AttackDay {
+                host_id: "h-2".into(),
+                day: day + 86_400,
+                failures: 5,
+                sources: 1
+            },
+        ]
+    );
+    assert_eq!(store.attack_days(Some("h-2"), day).await.unwrap().len(), 1);
+    assert!(store
+        .attack_days(None, day + 2 * 86_400)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store.top_attack_sources(None, day, 10).await.unwrap(),
+        vec![("192.0.2.7".to_string(), 97), ("192.0.2.8".to_string(), 3)]
+    );
+    assert_eq!(
+        store.top_attack_sources(Some("h-1"), day, 1).await.unwrap(),
+        vec![("192.0.2.7".to_string(), 92)]
+    );
 }

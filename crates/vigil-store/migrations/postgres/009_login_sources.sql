@@ -1,0 +1,10 @@
+-- Failed logins per host, UTC day, source and service: the attack analysis (SPEC R-LG10).
+CREATE TABLE login_sources (
+    host_id  TEXT NOT NULL,
+    day      BIGINT NOT NULL,
+    source   TEXT NOT NULL,
+    service  TEXT NOT NULL,
+    failures BIGINT NOT NULL,
+    PRIMARY KEY (host_id, day, source, service)
+);
+CREATE INDEX login_sources_by_day ON login_sources(day);
