@@ -28,6 +28,10 @@ pub struct AgentConfig {
     pub server: Option<String>,
     /// The `nft` command (with any prefix, e.g. `ip netns exec NS nft`).
     pub nft: Vec<String>,
+    /// Login logs to follow.
+    pub login_logs: Vec<PathBuf>,
+    /// How often the login logs are read, in milliseconds.
+    pub login_poll_ms: u64,
 }
 
 impl AgentConfig {
@@ -39,6 +43,11 @@ impl AgentConfig {
             spool_max_bytes: 64 << 20,
             server: None,
             nft: nft_command(),
+            login_logs: crate::logins::DEFAULT_LOGS
+                .iter()
+                .map(PathBuf::from)
+                .collect(),
+            login_poll_ms: 200,
         }
     }
 }
@@ -183,11 +192,19 @@ pub async fn run(cfg: AgentConfig, mut shutdown: watch::Receiver<bool>) -> Resul
         shutdown.clone(),
     ));
 
-    let mut executor =
-        crate::commands::Executor::open(&cfg.data_dir, &id.host_id, &id.command_key)?
-            .with_firewall(crate::firewall::Firewall::new(cfg.nft.clone()));
-    executor.set_protected(protected_addresses(server).await);
+    let mut firewall = crate::firewall::Firewall::new(cfg.nft.clone());
+    firewall.set_protected(protected_addresses(server).await);
+    let executor = crate::commands::Executor::open(&cfg.data_dir, &id.host_id, &id.command_key)?
+        .with_firewall(firewall.clone());
     let executor = Arc::new(Mutex::new(executor));
+    let watch = Arc::new(Mutex::new(crate::logins::LoginWatch::open(
+        &cfg.data_dir,
+        &cfg.login_logs,
+        firewall,
+        unix_now(),
+    )));
+    let mut login_tick = tokio::time::interval(Duration::from_millis(cfg.login_poll_ms.max(10)));
+    login_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut unreported: Vec<vigil_proto::agent::CommandResult> = Vec::new();
     let mut settings = AgentSettings {
         heartbeat_secs: 10,
@@ -249,6 +266,18 @@ pub async fn run(cfg: AgentConfig, mut shutdown: watch::Receiver<bool>) -> Resul
                     }
                     Err(CallError::Identity(e)) => break Err(anyhow::anyhow!("agent stopped: {}", e.message)),
                     Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+                }
+            }
+            _ = login_tick.tick() => {
+                let w = watch.clone();
+                let events = tokio::task::spawn_blocking(move || {
+                    w.lock().unwrap_or_else(|p| p.into_inner()).poll(unix_now())
+                })
+                .await
+                .unwrap_or_default();
+                if !events.is_empty() {
+                    spool.lock().unwrap_or_else(|p| p.into_inner()).append(events);
+                    wake.notify_one();
                 }
             }
             _ = collect.tick() => {

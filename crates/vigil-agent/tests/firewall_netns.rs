@@ -414,3 +414,163 @@ async fn policy_library_blocks_through_the_agent() {
     agent.await.unwrap().unwrap();
     server.stop().await;
 }
+
+/// Brute force end to end: failed SSH logins appended to a followed log make the agent block
+/// the source in nftables by itself, within a poll; the server shows the alert as blocked and
+/// the block as a system rule applied on the host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn brute_force_in_a_followed_log_is_blocked() {
+    use serde_json::Value;
+    use std::io::Write;
+    use std::sync::Arc;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut p = Pair::new("b", 3);
+    p.listen(8024);
+    assert!(p.connects(8024));
+
+    let dir = tempfile::tempdir().unwrap();
+    let server_dir = dir.path().join("server");
+    std::fs::create_dir_all(&server_dir).unwrap();
+    let store = vigil_store::open(&format!("sqlite://{}", server_dir.join("v.db").display()))
+        .await
+        .unwrap();
+    let creds = vigil_server::bootstrap_admin(store.as_ref(), &server_dir, 0)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut cfg = vigil_server::ServerConfig::new(server_dir.clone());
+    cfg.api_listen = "127.0.0.1:0".parse().unwrap();
+    cfg.agent_listen = "127.0.0.1:0".parse().unwrap();
+    cfg.heartbeat_secs = 1;
+    let server = vigil_server::start(cfg, store.clone(), Arc::new(vigil_server::SystemClock))
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let get = |path: String| {
+        let (http, base, token) = (
+            http.clone(),
+            format!("http://{}", server.api_addr),
+            creds.api_token.clone(),
+        );
+        async move {
+            http.get(format!("{base}{path}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let code = http
+        .post(format!("http://{}/api/v1/install-codes", server.api_addr))
+        .bearer_auth(&creds.api_token)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let agent_dir = dir.path().join("agent");
+    let url = format!("https://127.0.0.1:{}", server.agent_addr.port());
+    vigil_agent::enroll(
+        &url,
+        code["code"].as_str().unwrap(),
+        &server.ca_fingerprint,
+        &agent_dir,
+    )
+    .await
+    .unwrap();
+    let log = dir.path().join("auth.log");
+    std::fs::write(&log, "").unwrap();
+    let mut acfg = vigil_agent::AgentConfig::new(agent_dir.clone());
+    acfg.nft = vec![
+        "ip".into(),
+        "netns".into(),
+        "exec".into(),
+        p.b.clone(),
+        "nft".into(),
+    ];
+    acfg.login_logs = vec![log.clone()];
+    acfg.login_poll_ms = 100;
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let agent = tokio::spawn(vigil_agent::run(acfg, rx));
+    tokio::time::sleep(Duration::from_millis(500)).await; // the follower has seen the file
+
+    // 80 failures are not more than 80: no block yet.
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    let now = chrono_like_now();
+    for i in 0..80 {
+        writeln!(
+            f,
+            "{now} web1 sshd[4242]: Failed password for root from {} port {} ssh2",
+            p.a_ip,
+            40_000 + i
+        )
+        .unwrap();
+    }
+    f.flush().unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(
+        p.connects(8024),
+        "blocked at 80 failures; the rule is more than 80"
+    );
+    let appended = Instant::now();
+    writeln!(
+        f,
+        "{now} web1 sshd[4242]: Failed password for root from {} port 40080 ssh2",
+        p.a_ip
+    )
+    .unwrap();
+    f.flush().unwrap();
+    wait_until(
+        "the 81st failure blocks the source",
+        Duration::from_secs(10),
+        || !p.connects(8024),
+    );
+    let took = appended.elapsed();
+    assert!(took < Duration::from_secs(5), "block took {took:?}");
+    let listed = p.firewall().list().unwrap();
+    assert_eq!(listed[0].target, format!("{}/32", p.a_ip));
+    assert!(
+        listed[0]
+            .expires_in
+            .is_some_and(|s| s > 21_000 && s <= 21_600),
+        "{listed:?}"
+    );
+
+    let start = Instant::now();
+    loop {
+        let alerts = get("/api/v1/alerts?kind=brute_force".into()).await;
+        let rules = get("/api/v1/ip-rules".into()).await;
+        let blocked = alerts["alerts"][0]["status"] == "blocked";
+        let applied = rules["rules"].as_array().is_some_and(|r| {
+            r.iter()
+                .any(|r| r["origin"] == "system" && r["on_hosts"][0]["state"] == "applied")
+        });
+        if blocked && applied {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{alerts} {rules}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let attacks = get("/api/v1/attacks".into()).await;
+    // Failures are summed up once a minute; the block is counted at once.
+    assert_eq!(attacks["days"][0]["blocks"], 1, "{attacks}");
+
+    stop.send(true).unwrap();
+    agent.await.unwrap().unwrap();
+    server.stop().await;
+}
+
+/// The current time as RFC 3339 syslog (rsyslog's default on Debian 12) writes it.
+fn chrono_like_now() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6f+00:00")
+        .to_string()
+}
