@@ -302,7 +302,7 @@ mod tests {
         std::fs::write(&log, "").unwrap();
         let fw = Firewall::new(vec!["/nonexistent/nft".into()]);
         let t0 = 1_795_000_000;
-        let mut w = LoginWatch::open(dir.path(), &[log.clone()], fw, t0);
+        let mut w = LoginWatch::open(dir.path(), std::slice::from_ref(&log), fw, t0);
         assert!(w.poll(t0).is_empty());
         let stamp = "2026-11-19T08:26:40.000000+00:00"; // t0
         let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
