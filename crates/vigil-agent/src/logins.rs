@@ -92,9 +92,11 @@ impl LoginWatch {
         }
     }
 
-    /// Replaces the brute-force rule and access whitelist (from the server's settings).
-    pub fn set_config(&mut self, config: BruteForceConfig) {
+    /// Replaces the brute-force rule and the addresses blocks must never cover (from the
+    /// server's settings).
+    pub fn apply(&mut self, config: BruteForceConfig, protected: Vec<crate::firewall::Protected>) {
         self.engine.set_config(config);
+        self.firewall.set_protected(protected);
     }
 
     pub fn stats(&self) -> WatchStats {

@@ -192,8 +192,10 @@ pub async fn run(cfg: AgentConfig, mut shutdown: watch::Receiver<bool>) -> Resul
         shutdown.clone(),
     ));
 
+    let base_protected = protected_addresses(server).await;
+    let mut login_settings: Option<LoginSettings> = None;
     let mut firewall = crate::firewall::Firewall::new(cfg.nft.clone());
-    firewall.set_protected(protected_addresses(server).await);
+    firewall.set_protected(base_protected.clone());
     let executor = crate::commands::Executor::open(&cfg.data_dir, &id.host_id, &id.command_key)?
         .with_firewall(firewall.clone());
     let executor = Arc::new(Mutex::new(executor));
@@ -238,6 +240,23 @@ pub async fn run(cfg: AgentConfig, mut shutdown: watch::Receiver<bool>) -> Resul
                                 settings = r.settings;
                                 heartbeat = tokio::time::interval(Duration::from_secs(settings.heartbeat_secs));
                                 heartbeat.reset();
+                            }
+                            if r.login.is_some() && r.login != login_settings {
+                                let ls = r.login.clone().unwrap_or_default();
+                                match ls.to_config() {
+                                    Ok(config) => {
+                                        let mut protected = base_protected.clone();
+                                        protected.extend(config.whitelist.0.iter().map(|net| crate::firewall::Protected {
+                                            net: *net,
+                                            why: "the access whitelist".into(),
+                                        }));
+                                        executor.lock().unwrap_or_else(|p| p.into_inner()).set_protected(protected.clone());
+                                        watch.lock().unwrap_or_else(|p| p.into_inner()).apply(config, protected);
+                                        tracing::info!(span_mins = ls.span_mins, max_failures = ls.max_failures, block_mins = ls.block_mins, whitelist = ls.access_whitelist.len(), "login defense settings applied");
+                                    }
+                                    Err(e) => tracing::warn!(error = %e, "the server's login settings are not valid here; keeping the previous ones"),
+                                }
+                                login_settings = r.login.clone();
                             }
                             // Actions run off the async thread; their reports wait for delivery.
                             let commands = r.commands;

@@ -71,6 +71,85 @@ pub struct HeartbeatResponse {
     /// Actions for this host, each signed by the server's command key.
     #[serde(default)]
     pub commands: Vec<SignedCommand>,
+    /// The brute-force rule and access whitelist the agent enforces.
+    #[serde(default)]
+    pub login: Option<LoginSettings>,
+}
+
+/// Brute-force defense settings (SPEC R-LG7, R-LG9), as the console edits them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct LoginSettings {
+    /// Block when a source fails more than `max_failures` times within `span_mins`.
+    pub enabled: bool,
+    /// 1, 2, 5, 10 or 15.
+    pub span_mins: u32,
+    /// 2, 3, 4, 5, 10, 50, 80 or 100.
+    pub max_failures: u32,
+    /// 5, 15, 30, 60, 120, 360, 720, 1440 or 10080; 0 blocks permanently.
+    pub block_mins: u32,
+    /// Which of `ssh`, `ftp`, `mysql` are watched.
+    pub protocols: Vec<String>,
+    /// Addresses and networks never blocked (an administrator's own, a bastion).
+    pub access_whitelist: Vec<String>,
+}
+
+impl LoginSettings {
+    /// The engine configuration the settings describe, or what is wrong with them.
+    pub fn to_config(&self) -> Result<vigil_detect::bruteforce::BruteForceConfig, String> {
+        use vigil_detect::bruteforce::{
+            AccessWhitelist, BlockDuration, BruteForceConfig, BruteForceRule,
+        };
+        use vigil_model::LoginProtocol;
+        let block = if self.block_mins == 0 {
+            BlockDuration::Permanent
+        } else {
+            BlockDuration::minutes(self.block_mins).map_err(|e| e.to_string())?
+        };
+        let mut protocols = Vec::new();
+        for p in &self.protocols {
+            protocols.push(match p.as_str() {
+                "ssh" => LoginProtocol::Ssh,
+                "ftp" => LoginProtocol::Ftp,
+                "mysql" => LoginProtocol::Mysql,
+                other => return Err(format!("protocol {other:?} is not ssh, ftp or mysql")),
+            });
+        }
+        let rule = BruteForceRule::new(
+            self.span_mins,
+            self.max_failures,
+            block,
+            protocols,
+            self.enabled,
+        )
+        .map_err(|e| e.to_string())?;
+        if self.access_whitelist.len() > 1000 {
+            return Err("the access whitelist holds at most 1000 entries".into());
+        }
+        let whitelist = self
+            .access_whitelist
+            .iter()
+            .map(|c| vigil_detect::ip::Cidr::parse(c).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(BruteForceConfig {
+            rule,
+            whitelist: AccessWhitelist(whitelist),
+            ..BruteForceConfig::default()
+        })
+    }
+}
+
+impl Default for LoginSettings {
+    fn default() -> Self {
+        LoginSettings {
+            enabled: true,
+            span_mins: 10,
+            max_failures: 80,
+            block_mins: 360,
+            protocols: vec!["ssh".into(), "ftp".into(), "mysql".into()],
+            access_whitelist: Vec::new(),
+        }
+    }
 }
 
 /// An action the server asks one host to take. Carried as the exact JSON text that was signed.
@@ -214,4 +293,73 @@ pub mod codes {
     pub const BAD_REQUEST: &str = "bad_request";
     pub const TOO_LARGE: &str = "too_large";
     pub const INTERNAL: &str = "internal";
+}
+
+#[cfg(test)]
+mod login_settings_tests {
+    use super::*;
+
+    #[test]
+    fn settings_convert_or_say_what_is_wrong() {
+        let d = LoginSettings::default().to_config().unwrap();
+        assert_eq!((d.rule.span_mins(), d.rule.max_failures()), (10, 80));
+        for (change, fragment) in [
+            (
+                LoginSettings {
+                    span_mins: 7,
+                    ..Default::default()
+                },
+                "span",
+            ),
+            (
+                LoginSettings {
+                    max_failures: 6,
+                    ..Default::default()
+                },
+                "failures",
+            ),
+            (
+                LoginSettings {
+                    block_mins: 7,
+                    ..Default::default()
+                },
+                "7",
+            ),
+            (
+                LoginSettings {
+                    protocols: vec!["telnet".into()],
+                    ..Default::default()
+                },
+                "telnet",
+            ),
+            (
+                LoginSettings {
+                    protocols: vec![],
+                    ..Default::default()
+                },
+                "protocol",
+            ),
+            (
+                LoginSettings {
+                    access_whitelist: vec!["10.0.0.0/33".into()],
+                    ..Default::default()
+                },
+                "10.0.0.0/33",
+            ),
+        ] {
+            let err = change.to_config().unwrap_err();
+            assert!(err.to_lowercase().contains(fragment), "{err}");
+        }
+        let ok = LoginSettings {
+            block_mins: 0,
+            access_whitelist: vec!["192.0.2.0/24".into()],
+            ..Default::default()
+        };
+        let c = ok.to_config().unwrap();
+        assert_eq!(
+            c.rule.block(),
+            vigil_detect::bruteforce::BlockDuration::Permanent
+        );
+        assert!(c.whitelist.covers("192.0.2.9".parse().unwrap()));
+    }
 }

@@ -293,6 +293,7 @@ async fn heartbeat(
     Ok(Json(HeartbeatResponse {
         settings: settings(&st),
         commands,
+        login: Some(crate::login_settings::load(&st).await?),
     }))
 }
 

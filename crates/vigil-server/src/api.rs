@@ -47,6 +47,10 @@ pub fn router(state: SharedState) -> Router {
         .route("/api/v1/commands", get(list_commands))
         .route("/api/v1/ip-rules", get(list_ip_rules).post(create_ip_rule))
         .route("/api/v1/attacks", get(attacks))
+        .route(
+            "/api/v1/login-settings",
+            get(get_login_settings).put(put_login_settings),
+        )
         .route("/api/v1/ip-rules/{id}/disable", post(disable_ip_rule))
         .route(
             "/api/v1/notify/channels",
@@ -1361,6 +1365,30 @@ async fn block_sources(
         }
     }
     Ok(results)
+}
+
+async fn get_login_settings(
+    State(st): State<SharedState>,
+) -> ApiResult<Json<vigil_proto::agent::LoginSettings>> {
+    Ok(Json(crate::login_settings::load(&st).await?))
+}
+
+/// Replaces the brute-force rule and access whitelist; agents pick them up with their next
+/// heartbeat.
+async fn put_login_settings(
+    State(st): State<SharedState>,
+    body: Bytes,
+) -> ApiResult<Json<vigil_proto::agent::LoginSettings>> {
+    let mut req: vigil_proto::agent::LoginSettings = parse_json(&body)?;
+    req.to_config().map_err(ApiError::BadRequest)?;
+    req.access_whitelist = req
+        .access_whitelist
+        .iter()
+        .filter_map(|c| vigil_detect::ip::Cidr::parse(c).ok())
+        .map(|c| c.to_string())
+        .collect();
+    crate::login_settings::save(&st, &req).await?;
+    Ok(Json(req))
 }
 
 #[derive(Debug, Deserialize)]

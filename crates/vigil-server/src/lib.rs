@@ -11,6 +11,7 @@ mod commands;
 mod console;
 mod install;
 mod ip_policy;
+mod login_settings;
 mod notify;
 pub mod pki;
 mod report;
