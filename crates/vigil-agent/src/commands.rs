@@ -200,11 +200,13 @@ impl Executor {
                 match done {
                     Ok(net) => (
                         true,
-                        match secs {
-                            Some(s) => format!(
-                                "{net} blocked ({}) for {}",
+                        match until {
+                            Some(u) => format!(
+                                "{net} blocked ({}) until {}",
                                 direction.as_str(),
-                                vigil_proto::api::format_duration(s as i64)
+                                chrono::DateTime::from_timestamp(*u, 0)
+                                    .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                                    .unwrap_or_else(|| u.to_string())
                             ),
                             None => {
                                 format!("{net} blocked ({}) until unblocked", direction.as_str())

@@ -373,7 +373,7 @@ async fn policy_library_blocks_through_the_agent() {
         rule["on_hosts"][0]["message"]
             .as_str()
             .unwrap()
-            .contains("blocked (in) for"),
+            .contains("blocked (in) until"),
         "{rule}"
     );
     assert!(!p.connects(8023), "the block reached nftables");

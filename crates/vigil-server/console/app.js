@@ -20,6 +20,14 @@
     'application_intrusion',
   ];
   const HOST_STATES = ['online', 'offline', 'uninstalled'];
+  /** The alert list's time presets: label and how far back, in seconds. */
+  const TIME_PRESETS = { '24h': ['Last 24 hours', 86400], '7d': ['Last 7 days', 7 * 86400], '30d': ['Last 30 days', 30 * 86400] };
+  const ALERT_SORTS = [['newest', 'Newest first'], ['oldest', 'Oldest first'], ['level', 'Level, then newest']];
+  const SEARCH_DEBOUNCE_MS = 400;
+  const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+  /** Block durations the API takes, for alerts and the IP policy library. */
+  const BLOCK_DURATIONS = [['30m', '30 minutes'], ['1h', '1 hour'], ['12h', '12 hours'], ['24h', '24 hours'], ['7d', '7 days'], ['permanent', 'Permanent']];
+  const DEFAULT_BLOCK_DURATION = '12h';
 
   // ---------------------------------------------------------------- DOM helpers
 
@@ -74,6 +82,17 @@
     const d = new Date(ts * 1000);
     if (Number.isNaN(d.getTime())) return '—';
     return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  }
+
+  /** A local date as `YYYY-MM-DD` (what `<input type=date>` holds). */
+  const isoDate = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+
+  /** `YYYY-MM-DD` → Unix seconds at local midnight of that day (`nextDay`: of the day after); null if not a date. */
+  function dateToUnix(text, { nextDay = false } = {}) {
+    if (!DATE_RE.test(text || '')) return null;
+    const [y, m, d] = text.split('-').map(Number);
+    const t = new Date(y, m - 1, d + (nextDay ? 1 : 0)).getTime();
+    return Number.isNaN(t) ? null : Math.floor(t / 1000);
   }
 
   /** Unix seconds → `12 s ago`, `5 min ago`, `3 h ago`, `2 d ago`, or `in 23 h` for the future. */
@@ -397,6 +416,7 @@
     else if (path === '/alerts') view = () => viewAlerts(ctx);
     else if (path === '/whitelist') view = () => viewWhitelist(ctx);
     else if (path === '/quarantine') view = () => viewQuarantine(ctx);
+    else if (path === '/ip-policy') view = () => viewIpPolicy(ctx);
     else if (path === '/install') view = () => viewInstall(ctx);
     else if (path === '/notifications') view = () => viewNotifications(ctx);
     else if (path === '/inbox') view = () => viewInbox(ctx);
@@ -788,19 +808,29 @@
     const pid = p !== null && /^\d{1,10}$/.test(p) && Number(p) > 1 && Number(p) <= 4294967295 ? Number(p) : null;
     const f = evidenceValue(a, ['path', 'file']);
     const file = f !== null && f.startsWith('/') ? f : null;
-    return { pid, file, process: evidenceValue(a, ['process', 'name']) };
+    // Blocking needs the address the alert came from (the server checks it is one).
+    const ip = evidenceValue(a, ['source_ip']);
+    return { pid, file, ip, process: evidenceValue(a, ['process', 'name']) };
   }
 
   /** Statuses a host action may start from (the server refuses the others). */
   const HOST_ACTION_FROM = ['unhandled', 'expired', 'ignored'];
 
+  /** A select of block durations, `value` chosen. */
+  function durationSelect(attrs, value = DEFAULT_BLOCK_DURATION) {
+    const s = h('select', { 'aria-label': 'Block for', ...attrs }, BLOCK_DURATIONS.map(([v, t]) => h('option', { value: v }, t)));
+    s.value = value;
+    return s;
+  }
+
   /**
    * The drawer's "On the host" box: Kill process, Kill and quarantine (the alert names a pid),
-   * Quarantine file (it names an absolute path). Each asks for a second click.
+   * Quarantine file (it names an absolute path), Block source IP for a chosen time (it names a
+   * source_ip). Each asks for a second click.
    */
   function hostActions(a, { disableAll, noteText, live, onQueued, onRefused }) {
     const t = hostTargets(a);
-    if (t.pid === null && t.file === null) return null;
+    if (t.pid === null && t.file === null && t.ip === null) return null;
     if (!HOST_ACTION_FROM.includes(a.status)) return null;
     const list = [];
     if (t.pid !== null) {
@@ -808,6 +838,8 @@
       list.push(['kill_and_quarantine', 'Kill and quarantine', 'Confirm kill and quarantine']);
     }
     if (t.file !== null) list.push(['quarantine', 'Quarantine file', 'Confirm quarantine']);
+    const durationSel = t.ip !== null ? durationSelect({ class: 'block-duration', 'data-testid': 'handle-block-duration' }) : null;
+    if (t.ip !== null) list.push(['block_ip', 'Block source IP', 'Confirm block']);
     const hostButtons = [];
     let timer = null;
     const disarm = () => {
@@ -839,10 +871,11 @@
       clearError();
       const label = btn.dataset.label;
       hostButtons.forEach((b) => { b.disabled = true; });
+      if (durationSel) durationSel.disabled = true;
       disableAll(true);
       btn.textContent = 'Sending…';
       try {
-        const results = await handleAlerts([a.id], action, { note: noteText() });
+        const results = await handleAlerts([a.id], action, { note: noteText(), duration: durationSel ? durationSel.value : undefined });
         if (!live()) return;
         const r = results.find((x) => x.id === a.id) || results[0];
         if (r && r.outcome === 'changed') onQueued(results, action);
@@ -850,6 +883,7 @@
       } catch (e) {
         if (!live()) return;
         hostButtons.forEach((b) => { b.disabled = false; });
+        if (durationSel) durationSel.disabled = false;
         disableAll(false);
         btn.textContent = label;
         btn.dataset.armed = '';
@@ -861,11 +895,18 @@
     const target = [];
     if (t.pid !== null) target.push(h('span', null, 'process ', h('b', null, t.process || 'unknown'), ` (pid ${t.pid})`));
     if (t.file !== null) target.push(h('span', null, 'file ', h('code', null, t.file)));
+    if (t.ip !== null) target.push(h('span', { 'data-testid': 'host-action-ip' }, 'source IP ', h('code', null, t.ip)));
+    const blockB = hostButtons.find((b) => b.dataset.testid === 'handle-block_ip');
+    const others = hostButtons.filter((b) => b !== blockB);
     return h('div', { class: 'host-actions', 'data-testid': 'host-actions' },
       h('div', { class: 'host-target small', 'data-testid': 'host-action-target' },
         h('span', { class: 'muted' }, 'On the host: '), target.flatMap((x, i) => (i ? [' · ', x] : [x]))),
-      h('div', { class: 'handle-actions' }, hostButtons),
-      h('div', { class: 'muted small' }, "Runs on the host as a signed command when its agent next checks in; the alert is in progress until the agent reports. Quarantined files can be restored from the Quarantine box for 30 days."));
+      others.length ? h('div', { class: 'handle-actions' }, others) : null,
+      blockB ? h('div', { class: 'handle-actions block-row', 'data-testid': 'handle-block' },
+        blockB, h('label', { class: 'inline' }, 'for ', durationSel)) : null,
+      h('div', { class: 'muted small' }, 'Runs on the host as a signed command when its agent next checks in; the alert is in progress until the agent reports.',
+        t.pid !== null || t.file !== null ? ' Quarantined files can be restored from the Quarantine box for 30 days.' : null,
+        blockB ? [' Blocks go to the ', h('a', { href: '#/ip-policy', 'data-testid': 'host-action-ip-policy-link' }, 'IP policy'), ' library, where they can be disabled.'] : null));
   }
 
   /** What the server said when it queued a host action. */
@@ -884,17 +925,19 @@
         watching
           ? ['A host action is running: waiting for the agent on ', h('b', null, a.hostname || a.host_id), ' to report… ',
             h('span', { class: 'muted', 'data-testid': 'host-action-elapsed' }, `${secs} s`)]
-          : [`No report from ${a.hostname || a.host_id} after ${Math.round(HOST_ACTION_WAIT_MS / 1000)} s: the command stays queued until the host checks in (it times out after 60 min). `,
+          : [`No report from ${a.hostname || a.host_id} after ${Math.round(HOST_ACTION_WAIT_MS / 1000)} s: the command stays queued until the host checks in or the command times out. `,
             h('button', { type: 'button', class: 'btn small', 'data-testid': 'host-action-check' }, 'Check again')]));
   }
 
   /** How the host action ended, from the alert it left `in_progress` with. */
   function hostOutcomeNotice(a) {
     const quarantined = /quarantined as /.test(a.note || '');
+    const blocked = /^block_ip\b/.test(a.note || '');
     if (a.status === 'handled') {
       return h('div', { class: 'notice n-ok', 'data-testid': 'host-action-outcome', 'data-outcome': 'handled' },
         h('strong', null, 'Done on the host. '), a.note || '',
-        quarantined ? [' ', h('a', { href: hashWith('/quarantine', { host: a.host_id }) }, 'Open the quarantine box →')] : null);
+        quarantined ? [' ', h('a', { href: hashWith('/quarantine', { host: a.host_id }) }, 'Open the quarantine box →')] : null,
+        blocked ? [' ', h('a', { href: '#/ip-policy', 'data-testid': 'host-action-ip-policy' }, 'Open the IP policy →')] : null);
     }
     if (a.status === 'unhandled') {
       return h('div', { class: 'notice n-error', 'data-testid': 'host-action-outcome', 'data-outcome': 'failed' },
@@ -937,8 +980,12 @@
   const ACTION_LABELS = {
     ignore: 'Ignore', handled: 'Mark handled', whitelist: 'Whitelist', unwhitelist: 'Remove whitelist',
     kill_process: 'Kill process', quarantine: 'Quarantine file', kill_and_quarantine: 'Kill and quarantine',
+    block_ip: 'Block source IP',
   };
-  const ACTION_DONE = { ignore: 'ignored', handled: 'marked handled', whitelist: 'whitelisted', unwhitelist: 'taken off the whitelist' };
+  const ACTION_DONE = {
+    ignore: 'ignored', handled: 'marked handled', whitelist: 'whitelisted', unwhitelist: 'taken off the whitelist',
+    block_ip: 'queued to block their source IP',
+  };
 
   /** Evidence fields a whitelist rule of each alert type is keyed by (SPEC R-AL4; the server decides). */
   const KEY_FIELDS = {
@@ -962,9 +1009,10 @@
     configuration_risk: ['check'],
   };
 
-  async function handleAlerts(ids, action, { note = '', scope = 'host' } = {}) {
+  async function handleAlerts(ids, action, { note = '', scope = 'host', duration = DEFAULT_BLOCK_DURATION } = {}) {
     const body = { ids, action, note };
     if (action === 'whitelist') body.scope = scope;
+    if (action === 'block_ip') body.duration = duration;
     const res = await post('/api/v1/alerts/handle', body);
     return res.results || [];
   }
@@ -1234,6 +1282,7 @@
     }
     if (p.path) return p.path;
     if (p.pid) return `pid ${p.pid}${p.exe ? ` ${p.exe}` : ''}`;
+    if (p.target) return `${p.target} (${p.direction === 'out' ? 'outbound' : 'inbound'})${p.rule_id ? `, IP rule ${p.rule_id}` : ''}`;
     return '—';
   }
 
@@ -1638,13 +1687,33 @@
       status: p.get('status') || 'unhandled',
       kind: p.get('kind') || '',
       host: p.get('host') || '',
+      q: (p.get('q') || '').slice(0, 200),
+      // A preset (24h, 7d, 30d) counts back from each load; custom takes the dates below.
+      time: p.get('time') || '',
+      since: p.get('since') || '',
+      until: p.get('until') || '',
+      sort: p.get('sort') || '',
     };
     if (f.status !== 'all' && !STATUSES.includes(f.status)) f.status = 'unhandled';
+    if (!ALERT_SORTS.some(([v]) => v === f.sort) || f.sort === 'newest') f.sort = '';
+    // Dates in the URL without a preset are a custom range.
+    if (!f.time && (f.since || f.until)) f.time = 'custom';
+    if (f.time && !TIME_PRESETS[f.time] && f.time !== 'custom') f.time = '';
+    if (f.time !== 'custom') {
+      f.since = '';
+      f.until = '';
+    }
     const limit = 50;
     const offset = Math.max(0, parseInt(p.get('offset') || '0', 10) || 0);
     const hashOf = (changes) => {
       const next = { ...f, offset: '', ...changes };
       if (next.status === 'unhandled') next.status = '';
+      // The defaults stay out of the URL.
+      if (next.sort === 'newest') next.sort = '';
+      if (next.time !== 'custom') {
+        next.since = '';
+        next.until = '';
+      }
       return hashWith('/alerts', next);
     };
     const go = (changes) => {
@@ -1653,15 +1722,69 @@
     const select = (name, label, all, options, value) => {
       const s = h('select', { 'data-testid': `alerts-${name}`, id: `alerts-${name}`, 'aria-label': label },
         all === null ? null : h('option', { value: '' }, all),
-        options.map((o) => h('option', { value: o }, o === 'all' ? 'All statuses' : humanize(o))));
+        options.map((o) => (Array.isArray(o)
+          ? h('option', { value: o[0] }, o[1])
+          : h('option', { value: o }, o === 'all' ? 'All statuses' : humanize(o)))));
       s.value = value;
       s.addEventListener('change', () => go({ [name]: s.value, offset: '' }));
       return s;
     };
+
+    // ---- text search: typed text goes to the URL (and the server) after a pause
+    // The page is rebuilt on every URL change: a search box that had the focus keeps it.
+    // The page is rebuilt on every URL change: the control that had the focus gets it back,
+    // and the search box keeps what was typed meanwhile.
+    const focused = document.activeElement;
+    const refocus = focused && focused.id && focused.id.startsWith('alerts-') && focused.closest('#view') ? focused.id : null;
+    const prevSearch = document.getElementById('alerts-search');
+    const carry = prevSearch && refocus === 'alerts-search'
+      ? { value: prevSearch.value, start: prevSearch.selectionStart, end: prevSearch.selectionEnd }
+      : null;
+    const searchIn = h('input', {
+      type: 'search', id: 'alerts-search', class: 'filter alerts-search', 'data-testid': 'alerts-search',
+      placeholder: 'Search alert names…', 'aria-label': 'Search alert names', maxlength: '200', autocomplete: 'off', spellcheck: 'false',
+      value: carry ? carry.value : f.q,
+    });
+    let searchTimer = null;
+    const searchNow = () => {
+      clearTimeout(searchTimer);
+      const q = searchIn.value.trim();
+      if (q !== f.q) go({ q, offset: '' });
+    };
+    searchIn.addEventListener('input', () => {
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(searchNow, SEARCH_DEBOUNCE_MS);
+    });
+    searchIn.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') searchNow();
+    });
+
+    // ---- time: presets, or a custom range of local dates (the until day included)
+    const timeSel = select('time', 'Last seen', 'Any time', [...Object.entries(TIME_PRESETS).map(([v, [t]]) => [v, t]), ['custom', 'Custom range…']], f.time);
+    const dateIn = (name, label, value) => {
+      const d = h('input', { type: 'date', id: `alerts-${name}`, 'data-testid': `alerts-${name}`, 'aria-label': label, value, max: isoDate(new Date()) });
+      d.addEventListener('change', () => {
+        if (d.value && !DATE_RE.test(d.value)) return;
+        go({ [name]: d.value, time: 'custom', offset: '' });
+      });
+      return d;
+    };
+    const sinceIn = dateIn('since', 'From (date)', f.since);
+    const untilIn = dateIn('until', 'To (date, included)', f.until);
+    if (f.since) untilIn.min = f.since;
+    const range = h('span', { class: 'date-range', 'data-testid': 'alerts-date-range', hidden: f.time !== 'custom' },
+      sinceIn, h('span', { class: 'muted' }, 'to'), untilIn,
+      f.since && f.until && f.since > f.until ? h('span', { class: 'range-warn small', 'data-testid': 'alerts-range-warn' }, 'ends before it starts') : null);
+    const sortSel = select('sort', 'Sort', null, ALERT_SORTS, f.sort || 'newest');
+
     const tools = [
+      searchIn,
       h('label', { class: 'inline' }, 'Status ', select('status', 'Status', null, [...STATUSES, 'all'], f.status)),
       h('label', { class: 'inline' }, 'Level ', select('level', 'Level', 'All levels', LEVELS, f.level)),
       h('label', { class: 'inline' }, 'Type ', select('kind', 'Type', 'All types', KINDS, f.kind)),
+      h('label', { class: 'inline' }, 'Last seen ', timeSel),
+      range,
+      h('label', { class: 'inline' }, 'Sort ', sortSel),
       f.host ? h('span', { class: 'chip removable' }, `host ${f.host} `,
         h('a', { href: hashOf({ host: '' }), title: 'Remove the host filter' }, '×')) : null,
     ];
@@ -1708,11 +1831,20 @@
       h('label', { class: 'inline' }, 'Whitelist for ', scopeSel),
       h('span', { class: 'muted small' }, 'One rule per distinct key (e.g. port, command line, file MD5); later alerts that match it are whitelisted too.'),
       h('span', { class: 'spacer' }), bConfirm, bCancel);
+    // Blocking each alert's source address on its host: the server refuses alerts without one.
+    const bBlock = h('button', { type: 'button', class: 'btn small', 'data-testid': 'batch-block' }, 'Block source IP…');
+    const blockDuration = durationSelect({ 'data-testid': 'batch-block-duration' });
+    const bBlockConfirm = h('button', { type: 'button', class: 'btn small danger', 'data-testid': 'batch-block-confirm' }, 'Block');
+    const bBlockCancel = h('button', { type: 'button', class: 'btn small', 'data-testid': 'batch-block-cancel' }, 'Cancel');
+    const blockForm = h('div', { class: 'batch-wl', hidden: true, 'data-testid': 'batch-block-form' },
+      h('label', { class: 'inline' }, "Block each alert's source IP on its host for ", blockDuration),
+      h('span', { class: 'muted small' }, 'Alerts without a source_ip are refused. Each block becomes an IP policy rule; the alert is in progress until its agent reports.'),
+      h('span', { class: 'spacer' }), bBlockConfirm, bBlockCancel);
     const batchResult = h('div', { class: 'batch-result', 'data-testid': 'batch-result', 'aria-live': 'polite' });
-    const actionButtons = [bIgnore, bHandled, bWhitelist, bConfirm];
+    const actionButtons = [bIgnore, bHandled, bWhitelist, bConfirm, bBlock, bBlockConfirm];
     const bar = h('div', { class: 'batch', 'data-testid': 'batch-bar' },
-      h('div', { class: 'batch-row' }, count, noteIn, bIgnore, bHandled, bWhitelist, bClear),
-      wlForm);
+      h('div', { class: 'batch-row' }, count, noteIn, bIgnore, bHandled, bWhitelist, bBlock, bClear),
+      wlForm, blockForm);
 
     function updateBar() {
       const n = selected.size;
@@ -1721,8 +1853,12 @@
       bar.classList.toggle('active', n > 0);
       for (const b of actionButtons) b.disabled = n === 0;
       bClear.hidden = n === 0;
-      if (!n) wlForm.hidden = true;
+      if (!n) {
+        wlForm.hidden = true;
+        blockForm.hidden = true;
+      }
       bWhitelist.classList.toggle('active', !wlForm.hidden);
+      bBlock.classList.toggle('active', !blockForm.hidden);
       const rows = table.rows();
       const on = rows.filter((a) => selected.has(a.id)).length;
       allBox.checked = rows.length > 0 && on === rows.length;
@@ -1737,7 +1873,7 @@
       actionButtons.forEach((b) => { b.disabled = true; });
       btn.textContent = 'Working…';
       try {
-        const results = await handleAlerts(ids, action, { note: noteIn.value.trim(), scope: scopeSel.value });
+        const results = await handleAlerts(ids, action, { note: noteIn.value.trim(), scope: scopeSel.value, duration: blockDuration.value });
         if (!ctx.alive()) return;
         // What changed is done; what did not stays selected, beside its message.
         for (const r of results) if (r.outcome === 'changed') selected.delete(r.id);
@@ -1745,8 +1881,10 @@
         if (results.some((r) => r.outcome === 'changed')) {
           noteIn.value = '';
           wlForm.hidden = true;
+          blockForm.hidden = true;
         }
         await load();
+        if (action === 'block_ip') followProgress(results.filter((r) => r.outcome === 'changed').map((r) => r.id));
       } catch (e) {
         if (ctx.alive()) showError(e, `${ACTION_LABELS[action]} ${ids.length} alert${ids.length === 1 ? '' : 's'}`);
       } finally {
@@ -1754,12 +1892,40 @@
         if (ctx.alive()) updateBar();
       }
     }
+    /** While alerts on show wait for their agents (in progress), the list looks again every 2 s. */
+    function followProgress(ids) {
+      if (!ids.length) return;
+      const until = Date.now() + HOST_ACTION_WAIT_MS;
+      const tick = async () => {
+        if (!ctx.alive() || Date.now() > until) return;
+        if (!table.rows().some((a) => ids.includes(a.id) && a.status === 'in_progress')) return;
+        try {
+          await load();
+        } catch (e) {
+          if (ctx.alive()) showError(e, 'Refreshing alerts');
+          return;
+        }
+        setTimeout(tick, 2000);
+      };
+      setTimeout(tick, 2000);
+    }
     bIgnore.addEventListener('click', () => batch('ignore', bIgnore));
     bHandled.addEventListener('click', () => batch('handled', bHandled));
     bWhitelist.addEventListener('click', () => {
       wlForm.hidden = !wlForm.hidden;
+      if (!wlForm.hidden) blockForm.hidden = true;
       updateBar();
     });
+    bBlock.addEventListener('click', () => {
+      blockForm.hidden = !blockForm.hidden;
+      if (!blockForm.hidden) wlForm.hidden = true;
+      updateBar();
+    });
+    bBlockCancel.addEventListener('click', () => {
+      blockForm.hidden = true;
+      updateBar();
+    });
+    bBlockConfirm.addEventListener('click', () => batch('block_ip', bBlockConfirm));
     bCancel.addEventListener('click', () => {
       wlForm.hidden = true;
       updateBar();
@@ -1784,11 +1950,39 @@
     const alertsPanel = panel(null, [bar, batchResult, table.el, pager], { testid: 'alerts-panel' });
     setView(alertsPanel);
     updateBar();
+    if (refocus) {
+      const el = document.getElementById(refocus);
+      if (el) {
+        el.focus({ preventScroll: true });
+        if (el === searchIn && carry) {
+          try {
+            searchIn.setSelectionRange(carry.start, carry.end);
+          } catch (_) { /* not a text field any more */ }
+          // Typed while the page was being rebuilt: searched after the usual pause.
+          if (carry.value.trim() !== f.q) searchTimer = setTimeout(searchNow, SEARCH_DEBOUNCE_MS);
+        }
+      }
+    }
+
+    /** The API query for the filters: presets count back from now, custom dates are local days. */
+    function apiQuery() {
+      const qs = new URLSearchParams({ limit: String(limit), offset: String(offset) });
+      for (const k of ['level', 'status', 'kind', 'host', 'q', 'sort']) {
+        if (f[k] && !(k === 'status' && f[k] === 'all')) qs.set(k, f[k]);
+      }
+      if (TIME_PRESETS[f.time]) {
+        qs.set('since', String(Math.floor(Date.now() / 1000) - TIME_PRESETS[f.time][1]));
+      } else if (f.time === 'custom') {
+        const since = dateToUnix(f.since);
+        const until = dateToUnix(f.until, { nextDay: true });
+        if (since !== null) qs.set('since', String(since));
+        if (until !== null) qs.set('until', String(until));
+      }
+      return qs;
+    }
 
     async function load() {
-      const qs = new URLSearchParams({ limit: String(limit), offset: String(offset) });
-      for (const [k, v] of Object.entries(f)) if (v && !(k === 'status' && v === 'all')) qs.set(k, v);
-      const res = await get(`/api/v1/alerts?${qs}`);
+      const res = await get(`/api/v1/alerts?${apiQuery()}`);
       if (!ctx.alive()) return;
       const list = res.alerts || [];
       const present = new Set(list.map((a) => a.id));
@@ -1800,9 +1994,12 @@
       const to = offset + list.length;
       const prev = h('a', { class: `btn small${offset <= 0 ? ' disabled' : ''}`, href: offset <= 0 ? null : hashOf({ offset: Math.max(0, offset - limit) || '' }), 'data-testid': 'alerts-prev' }, '‹ Previous');
       const next = h('a', { class: `btn small${to >= total ? ' disabled' : ''}`, href: to >= total ? null : hashOf({ offset: offset + limit }), 'data-testid': 'alerts-next' }, 'Next ›');
-      pager.replaceChildren(h('span', { class: 'muted' }, `${fmtNum(from)}–${fmtNum(to)} of ${fmtNum(total)}`), prev, next);
-      // Which status the rows on show were loaded for (tests wait on it).
+      pager.replaceChildren(h('span', { class: 'muted' }, `${fmtNum(from)}–${fmtNum(to)} of ${fmtNum(total)}${res.total_capped ? '+' : ''}`), prev, next);
+      // What the rows on show were loaded for (tests wait on it).
       alertsPanel.dataset.loadedStatus = f.status;
+      alertsPanel.dataset.loadedQ = f.q;
+      alertsPanel.dataset.loadedTime = f.time === 'custom' ? `custom:${f.since}:${f.until}` : f.time;
+      alertsPanel.dataset.loadedSort = f.sort || 'newest';
     }
     await load();
   }
@@ -2155,6 +2352,301 @@
       table.setRows(res.files || []);
     }
     await load();
+  }
+
+  // ---------------------------------------------------------------- IP policy library
+
+  const IP_RULE_STATUSES = ['active', 'disabled', 'expired'];
+  /** Per-host states of a rule, in the order the summary names them. */
+  const IP_HOST_STATES = ['applied', 'pending', 'removing', 'failed', 'removed', 'expired'];
+  /** Host states that change without the operator: the page follows them every 2 s. */
+  const IP_HOST_MOVING = ['pending', 'removing'];
+
+  /** `192.0.2.44` for a single address, the network as given otherwise. */
+  const ipTargetText = (t) => String(t || '').replace(/\/(32|128)$/, '');
+
+  async function viewIpPolicy(ctx) {
+    setTitle('IP policy');
+    const statusF = IP_RULE_STATUSES.includes(ctx.params.get('status')) ? ctx.params.get('status') : '';
+    let hosts = [];
+    const hostName = (id) => (hosts.find((x) => x.id === id) || {}).hostname || id;
+    const result = h('div', { class: 'wl-result', 'data-testid': 'ip-result', 'aria-live': 'polite' });
+    /** Rules whose per-host list is open: kept open across refreshes. */
+    const expanded = new Set();
+    /** Disable buttons by rule id: a refresh keeps one that waits for its second click. */
+    const disableButtons = new Map();
+
+    const seg = h('div', { class: 'segmented', role: 'group', 'aria-label': 'Rule status' },
+      ['', ...IP_RULE_STATUSES].map((s) => h('a', {
+        class: `seg${s === statusF ? ' active' : ''}`,
+        href: hashWith('/ip-policy', { status: s }),
+        'data-testid': `ip-status-filter-${s || 'all'}`,
+      }, s ? capitalize(s) : 'All')));
+
+    function hostsText(r) {
+      return (r.hosts || []).length ? r.hosts.map(hostName).join(', ') : 'All hosts';
+    }
+
+    function hostsCell(r) {
+      if (!(r.hosts || []).length) return h('span', { class: 'strong', 'data-testid': 'ip-hosts' }, 'All hosts');
+      return h('span', { class: 'chips', 'data-testid': 'ip-hosts' },
+        r.hosts.map((id) => h('a', { class: 'chip', href: `#/hosts/${enc(id)}`, title: id, 'data-testid': 'ip-host-chip' }, hostName(id))));
+    }
+
+    /** `applied on 2, failed on 1`. */
+    function hostCounts(r) {
+      const n = {};
+      for (const x of r.on_hosts || []) n[x.state] = (n[x.state] || 0) + 1;
+      const known = IP_HOST_STATES.filter((s) => n[s]);
+      const other = Object.keys(n).filter((s) => !IP_HOST_STATES.includes(s));
+      return [...known, ...other].map((s) => [s, n[s]]);
+    }
+
+    function hostStateCell(r) {
+      const list = r.on_hosts || [];
+      if (!list.length) {
+        return h('span', { class: 'muted small', 'data-testid': 'ip-host-summary' },
+          r.status === 'active' ? 'not sent to any host yet' : 'sent to no host');
+      }
+      const failed = list.filter((x) => x.state === 'failed');
+      const summary = h('summary', {
+        'data-testid': 'ip-host-summary',
+        title: failed.length ? failed.map((x) => `${hostName(x.host_id)}: ${x.message || 'no reason given'}`).join('\n') : 'Show every host',
+      }, hostCounts(r).map(([s, k], i) => [i ? ', ' : '', h('span', { class: `hs hs-${s}` }, `${s} on ${fmtNum(k)}`)]));
+      const details = h('details', { class: 'ip-hosts-details', 'data-testid': 'ip-host-details', open: expanded.has(r.id) },
+        summary,
+        h('ul', { class: 'ip-host-list' }, list.map((x) => h('li', {
+          'data-testid': 'ip-host-state', 'data-host-id': x.host_id, 'data-state': x.state,
+        },
+        h('a', { href: `#/hosts/${enc(x.host_id)}`, class: 'strong', 'data-testid': 'ip-host-link' }, hostName(x.host_id)), ' ',
+        badge(x.state, { cls: `ih-${x.state}` }), ' ',
+        h('span', { class: x.state === 'failed' ? 'cmd-error' : 'muted', 'data-testid': 'ip-host-message' }, x.message || ''),
+        x.updated_at ? [' ', h('span', { class: 'muted' }, '· '), timeEl(x.updated_at)] : null))));
+      // Kept open across refreshes while the operator reads it.
+      details.addEventListener('toggle', () => {
+        if (details.open) expanded.add(r.id);
+        else expanded.delete(r.id);
+      });
+      return details;
+    }
+
+    function disableButton(r) {
+      let b = disableButtons.get(r.id);
+      if (b) return b;
+      b = confirmButton({
+        label: 'Disable',
+        confirm: 'Confirm disable',
+        busy: 'Disabling…',
+        attrs: { class: 'btn small danger-outline', 'data-testid': 'ip-disable', 'data-rule-id': r.id },
+        act: async () => {
+          const res = await post(`/api/v1/ip-rules/${enc(r.id)}/disable`);
+          if (!ctx.alive()) return;
+          disableButtons.delete(r.id);
+          result.replaceChildren(notice(
+            `Rule ${res.id} (${ipTargetText(res.target)}) disabled: every host it reached unblocks it when its agent next checks in.`,
+            { kind: 'ok', testid: 'ip-rule-disabled' }));
+          await load();
+        },
+        onError: (e) => {
+          if (!ctx.alive()) return;
+          showError(e, `Disabling IP rule ${r.id}`);
+          // Already disabled or expired elsewhere: show where it stands.
+          if (e.status === 409 || e.status === 404) load().catch(() => {});
+        },
+      });
+      disableButtons.set(r.id, b);
+      return b;
+    }
+
+    const table = dataTable({
+      testid: 'ip-rules-table',
+      placeholder: 'Filter by target, host, reason, user…',
+      sort: null,
+      emptyText: statusF ? `No ${statusF} IP rule.` : 'No IP rule yet. Block an address below, or from an alert that names a source IP.',
+      tools: [seg],
+      rowAttrs: (r) => ({ 'data-testid': 'ip-rule-row', 'data-rule-id': r.id, 'data-status': r.status, 'data-target': r.target }),
+      columns: [
+        {
+          key: 'target', label: 'Target', cls: 'nowrap',
+          render: (r) => h('span', { class: 'mono strong', 'data-testid': 'ip-target', title: r.target }, ipTargetText(r.target)),
+        },
+        {
+          key: 'direction', label: 'Direction', width: '64px', value: (r) => (r.direction === 'out' ? 'outbound' : 'inbound'),
+          render: (r) => h('span', { 'data-testid': 'ip-direction', title: r.direction === 'out' ? 'Traffic from the host to the target is dropped' : 'Traffic from the target to the host is dropped' },
+            r.direction === 'out' ? 'outbound' : 'inbound'),
+        },
+        { key: 'hosts', label: 'Hosts', value: hostsText, render: hostsCell },
+        { key: 'origin', label: 'Origin', width: '64px', render: (r) => badge(r.origin, { cls: `origin-${r.origin}`, testid: 'ip-origin' }) },
+        {
+          key: 'reason', label: 'Reason', cls: 'ip-reason-cell', value: (r) => `${r.reason || ''}${r.alert_id ? ` alert #${r.alert_id}` : ''}`,
+          render: (r) => h('div', { 'data-testid': 'ip-reason' },
+            r.reason ? h('span', null, r.reason) : h('span', { class: 'muted' }, '—'),
+            r.alert_id ? h('div', null, h('button', {
+              type: 'button', class: 'btn link small bare', 'data-testid': 'ip-alert',
+              onclick: () => openAlert(r.alert_id, { onChange: () => load().catch(() => {}) }),
+            }, `Alert #${r.alert_id}`)) : null),
+        },
+        {
+          key: 'created_at', label: 'Created', width: '80px', value: (r) => `${r.created_at || 0} ${r.created_by}`,
+          render: (r) => h('div', { 'data-testid': 'ip-created' }, timeEl(r.created_at), h('div', { class: 'muted small nowrap' }, `by ${r.created_by}`)),
+        },
+        {
+          key: 'expires_at', label: 'Expires', width: '96px', nofilter: true, value: (r) => r.expires_at || Number.MAX_SAFE_INTEGER,
+          render: (r) => (r.expires_at
+            ? h('span', { 'data-testid': 'ip-expires', class: r.status === 'active' ? null : 'muted', title: fmtTime(r.expires_at) },
+              fmtTime(r.expires_at).slice(0, 10),
+              h('div', { class: 'muted small nowrap' }, fmtTime(r.expires_at).slice(11, 16), r.status === 'active' ? ` · ${fmtAgo(r.expires_at)}` : ''))
+            : h('span', { class: 'strong', 'data-testid': 'ip-expires' }, 'permanent')),
+        },
+        {
+          key: 'status', label: 'Status', width: '72px', value: (r) => IP_RULE_STATUSES.indexOf(r.status),
+          render: (r) => h('span', { title: r.ended_at ? `${r.status} ${fmtTime(r.ended_at)}${r.ended_by ? ` by ${r.ended_by}` : ''}` : null },
+            badge(r.status, { cls: `ip-${r.status}`, testid: 'ip-status' }),
+            r.ended_at && r.ended_by ? h('div', { class: 'muted small' }, `by ${r.ended_by}`) : null),
+        },
+        {
+          key: 'on_hosts', label: 'On the hosts', width: '16%', cls: 'small msg ip-hosts-cell', nosort: true,
+          value: (r) => (r.on_hosts || []).map((x) => `${x.state} ${hostName(x.host_id)} ${x.message || ''}`).join(' '),
+          render: hostStateCell,
+        },
+        {
+          key: 'actions', label: '', width: '112px', nofilter: true, nosort: true, value: () => '',
+          render: (r) => (r.status === 'active' ? disableButton(r) : h('span', { class: 'muted small' }, '—')),
+        },
+      ],
+    });
+
+    // ---- blocking an address by hand
+    const targetIn = h('input', { type: 'text', id: 'ip-target', 'data-testid': 'ip-target-input', placeholder: '203.0.113.7 or 198.51.100.0/24', autocomplete: 'off', spellcheck: 'false', maxlength: '64', required: true });
+    const directionSel = h('select', { id: 'ip-direction', 'data-testid': 'ip-direction-select', 'aria-label': 'Direction' },
+      h('option', { value: 'in' }, 'Inbound: from the target'), h('option', { value: 'out' }, 'Outbound: to the target'));
+    const scopeSel = h('select', { id: 'ip-scope', 'data-testid': 'ip-scope', 'aria-label': 'Hosts' },
+      h('option', { value: 'all' }, 'All hosts'), h('option', { value: 'some' }, 'Chosen hosts'));
+    const hostsSel = h('select', { id: 'ip-hosts', 'data-testid': 'ip-hosts-select', multiple: true, size: '5', 'aria-label': 'Hosts to block on', hidden: true });
+    const hostsNote = h('small', { class: 'muted', 'data-testid': 'ip-hosts-note' });
+    const durationSel = durationSelect({ id: 'ip-duration', 'data-testid': 'ip-duration' });
+    const reasonIn = h('input', { type: 'text', id: 'ip-reason', 'data-testid': 'ip-reason-input', maxlength: '1000', placeholder: 'Why (optional): shown in the library', autocomplete: 'off' });
+    const formError = h('div', { class: 'form-error', 'data-testid': 'ip-form-error', 'aria-live': 'assertive', hidden: true });
+    const addB = h('button', { type: 'submit', class: 'btn primary', id: 'ip-block', 'data-testid': 'ip-block' }, 'Block');
+
+    function renderHostsNote() {
+      const some = scopeSel.value === 'some';
+      hostsSel.hidden = !some;
+      const n = hostsSel.selectedOptions.length;
+      if (!some) hostsNote.textContent = 'Every installed host, and hosts that enroll later.';
+      else if (!hosts.length) hostsNote.textContent = 'No installed host to choose.';
+      else hostsNote.textContent = n ? `${n} host${n === 1 ? '' : 's'} chosen. Ctrl- or ⌘-click to add or remove one.` : 'Choose one or more hosts (Ctrl- or ⌘-click for several).';
+    }
+    function renderHostOptions() {
+      const chosen = new Set([...hostsSel.selectedOptions].map((o) => o.value));
+      hostsSel.replaceChildren(...hosts.filter((x) => x.state !== 'uninstalled').map((x) => h('option', { value: x.id, selected: chosen.has(x.id) },
+        `${x.hostname || x.id}${x.state === 'offline' ? ' (offline)' : ''}`)));
+      renderHostsNote();
+    }
+    scopeSel.addEventListener('change', renderHostsNote);
+    hostsSel.addEventListener('change', renderHostsNote);
+    renderHostsNote();
+
+    const form = h('form', { class: 'ip-form', id: 'ip-form', autocomplete: 'off', novalidate: true },
+      h('label', { class: 'field' }, h('span', null, 'Address or network'), targetIn,
+        h('small', { class: 'muted' }, 'An IPv4 or IPv6 address, or a network as address/prefix.')),
+      h('label', { class: 'field' }, h('span', null, 'Direction'), directionSel),
+      h('div', { class: 'field' }, h('span', null, 'Hosts'), scopeSel, hostsSel, hostsNote),
+      h('label', { class: 'field' }, h('span', null, 'For'), durationSel,
+        h('small', { class: 'muted' }, 'The kernel drops the block when the time is up.')),
+      h('label', { class: 'field span-2' }, h('span', null, 'Reason'), reasonIn),
+      h('div', { class: 'form-actions' }, addB,
+        h('span', { class: 'muted small' }, "Each agent applies the block in Vigil's own nftables table; the server's and the console's addresses are never blocked.")),
+      formError);
+
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      clearError();
+      formError.hidden = true;
+      formError.replaceChildren();
+      const fail = (msg, focus) => {
+        formError.replaceChildren(notice(msg, { kind: 'error' }));
+        formError.hidden = false;
+        if (focus) focus.focus();
+      };
+      const target = targetIn.value.trim();
+      if (!target) {
+        fail('Enter the address or network to block.', targetIn);
+        return;
+      }
+      const chosen = [...hostsSel.selectedOptions].map((o) => o.value);
+      if (scopeSel.value === 'some' && !chosen.length) {
+        fail('Choose at least one host, or block on all hosts.', hostsSel);
+        return;
+      }
+      const body = {
+        target,
+        direction: directionSel.value,
+        hosts: scopeSel.value === 'some' ? chosen : [],
+        duration: durationSel.value,
+        reason: reasonIn.value.trim(),
+      };
+      addB.disabled = true;
+      addB.textContent = 'Blocking…';
+      try {
+        const res = await post('/api/v1/ip-rules', body);
+        if (!ctx.alive()) return;
+        const n = res.sent_to_hosts || 0;
+        const dur = (BLOCK_DURATIONS.find(([v]) => v === body.duration) || [body.duration, body.duration])[1].toLowerCase();
+        result.replaceChildren(notice(
+          `Rule ${res.id}: ${ipTargetText(res.target)} blocked ${res.direction === 'out' ? 'outbound' : 'inbound'} on ${body.hosts.length ? `${fmtNum(n)} host${n === 1 ? '' : 's'}` : `all hosts (${fmtNum(n)} now)`}, ${body.duration === 'permanent' ? 'until disabled' : `for ${dur}`}. The agents apply it when they next check in.`,
+          { kind: 'ok', testid: 'ip-rule-added' }));
+        targetIn.value = '';
+        reasonIn.value = '';
+        await load();
+      } catch (e) {
+        if (!ctx.alive() || e.handled) return;
+        // The server says what is wrong (a bad address, an unknown host…): shown by the form, input kept.
+        if (e.status === 400 || e.status === 404 || e.status === 409) fail(errorMessage(e), e.status === 400 ? targetIn : null);
+        else showError(e, 'Blocking the address');
+      } finally {
+        addB.disabled = false;
+        addB.textContent = 'Block';
+      }
+    });
+
+    setView(
+      panel('IP policy library', [result, table.el], {
+        testid: 'ip-rules-panel',
+        extra: h('span', { class: 'muted small' }, 'Blocks on hosts, newest first, with where each stands on every host. Disabling a rule unblocks it everywhere.'),
+      }),
+      panel('Block an IP', form, { testid: 'ip-block-panel' }),
+    );
+
+    let follow = null;
+    async function load() {
+      const res = await get(`/api/v1/ip-rules${statusF ? `?status=${enc(statusF)}` : ''}`);
+      if (!ctx.alive()) return;
+      const rules = res.rules || [];
+      for (const id of [...disableButtons.keys()]) {
+        if (!rules.some((r) => r.id === id && r.status === 'active')) disableButtons.delete(id);
+      }
+      table.setRows(rules);
+      // While a host has yet to apply or remove a block, look again in 2 s.
+      clearTimeout(follow);
+      if (rules.some((r) => (r.on_hosts || []).some((x) => IP_HOST_MOVING.includes(x.state)))) {
+        follow = setTimeout(() => {
+          if (ctx.alive()) load().catch((e) => ctx.alive() && showError(e, 'Refreshing the IP policy'));
+        }, 2000);
+      }
+    }
+    const hostsP = get('/api/v1/hosts').then((res) => {
+      if (!ctx.alive()) return;
+      hosts = res.hosts || [];
+      renderHostOptions();
+      table.render();
+    }).catch((e) => {
+      if (e.handled) throw e;
+      if (ctx.alive()) showError(e, 'Loading hosts');
+    });
+    await load();
+    await hostsP;
+    autoRefresh(ctx, load);
   }
 
   // ---------------------------------------------------------------- inbox

@@ -1273,7 +1273,7 @@ async fn block_sources(
             results.push(result(id, "missing", None, format!("alert {id} not found")));
             continue;
         };
-        let Some(source) = evidence(&a, &["source_ip", "ip", "src_ip"]) else {
+        let Some(source) = evidence(&a, &["source_ip"]) else {
             results.push(result(
                 id,
                 "refused",

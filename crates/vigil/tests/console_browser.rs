@@ -17,8 +17,16 @@
 //! refused with the server's message), shows a webhook's URL redacted and deletes it, and saves
 //! SMTP settings whose password it never shows; afterwards the top bar's Inbox badge counts the
 //! port alert's message, opening it marks it read and leads to the alert, and the delivery log
-//! shows the inbox delivery sent and the email delivery failed, in red. Screenshots go to
+//! shows the inbox delivery sent and the email delivery failed, in red. The alert list's search
+//! box, time filter (a preset, then a custom range of days long past) and sort are followed in
+//! the URL and narrow the list. The IP policy page refuses a bad address with the server's
+//! message, blocks the documentation address 192.0.2.44 on this host for an hour (the agent
+//! applies it), and disables it in two clicks (the agent removes it). Screenshots go to
 //! `target/console-screenshots/`.
+//!
+//! The local agent's `nft` is a stand-in (`VIGIL_NFT`, see [`FAKE_NFT`]) that records the
+//! nftables scripts it is given and keeps the set elements in a file: the test never touches
+//! this machine's firewall.
 //!
 //! Needs Debian's `chromium` and `chromium-driver`: run `scripts/setup.sh` once.
 
@@ -104,6 +112,50 @@ impl Drop for Guard {
             stop_child(&mut v, Duration::from_secs(15));
         }
     }
+}
+
+/// A stand-in for `nft(8)`, given to the local agent through `VIGIL_NFT`: it appends every call
+/// and its script to `nft.log` beside itself and keeps the elements of Vigil's sets in
+/// `nft-state.json`, which `nft -j list` prints back, so blocks and unblocks run their whole
+/// course without touching this machine's firewall.
+const FAKE_NFT: &str = r#"#!/usr/bin/python3
+import json, os, re, sys
+here = os.path.dirname(os.path.abspath(__file__))
+state_path = os.path.join(here, 'nft-state.json')
+args = sys.argv[1:]
+script = sys.stdin.read() if args[:2] == ['-f', '-'] else ''
+with open(os.path.join(here, 'nft.log'), 'a') as log:
+    log.write('$ nft ' + ' '.join(args) + '\n' + script)
+try:
+    with open(state_path) as f:
+        sets = json.load(f)
+except (OSError, ValueError):
+    sets = {}
+if args[:2] == ['-f', '-']:
+    for line in script.splitlines():
+        m = re.match(r'(add|delete) element inet vigil (\w+) \{ ([^ }]+)', line.strip())
+        if m:
+            op, name, elem = m.groups()
+            cur = sets.setdefault(name, [])
+            if op == 'add' and elem not in cur:
+                cur.append(elem)
+            elif op == 'delete' and elem in cur:
+                cur.remove(elem)
+    with open(state_path, 'w') as f:
+        json.dump(sets, f)
+elif args[:1] == ['-j']:
+    print(json.dumps({'nftables': [{'set': {'family': 'inet', 'table': 'vigil', 'name': n, 'elem': e}}
+                                   for n, e in sets.items()]}))
+"#;
+
+/// Writes [`FAKE_NFT`] as `dir/nft`, executable; returns its path.
+fn write_fake_nft(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("nft");
+    std::fs::write(&path, FAKE_NFT).expect("writing the stand-in nft");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+        .expect("making the stand-in nft executable");
+    path
 }
 
 /// A copy of python3 named `fakesvc`, listening on a port on all interfaces: the process the
@@ -578,6 +630,8 @@ struct Ctx<'a> {
     banner: &'a Banner,
     hostname: String,
     shots: PathBuf,
+    /// What the stand-in nft was asked to do.
+    nft_log: PathBuf,
 }
 
 async fn step(name: &str, started: Instant) {
@@ -911,6 +965,8 @@ async fn scenario(c: &Ctx<'_>) -> WdResult<()> {
     host_actions(c, t0, &host_id, &mut fake).await?;
     drop(fake);
     inbox_and_log(c, t0, lport, port_alert).await?;
+    alert_filters(c, t0, lport, port_alert).await?;
+    ip_policy(c, t0, &host_id).await?;
 
     // --- alerts page: filters and pager render
     step("alerts page", t0).await;
@@ -1407,7 +1463,12 @@ async fn console_in_headless_chromium() {
 
     // --- vigil up
     let vigil_log = work.path().join("vigil.stderr");
+    // The local agent blocks addresses through a stand-in nft, never this machine's firewall.
+    let nft_dir = work.path().join("nft");
+    std::fs::create_dir_all(&nft_dir).unwrap();
+    let fake_nft = write_fake_nft(&nft_dir);
     let mut vigil = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .env("VIGIL_NFT", &fake_nft)
         .args(["up", "--data"])
         .arg(&data)
         .args(["--listen", "127.0.0.1:0", "--agent-listen", "127.0.0.1:0"])
@@ -1488,6 +1549,7 @@ async fn console_in_headless_chromium() {
         banner: &banner,
         hostname,
         shots: shots.clone(),
+        nft_log: nft_dir.join("nft.log"),
     };
     let t0 = Instant::now();
     let result = scenario(&ctx).await;
@@ -1584,6 +1646,9 @@ async fn host_actions(c: &Ctx<'_>, t0: Instant, host_id: &str, fake: &mut FakeSv
     wd.find("[data-testid=handle-kill_process]").await?;
     if wd.find("[data-testid=handle-quarantine]").await.is_ok() {
         return Err("Quarantine file is offered for an alert that names no file".into());
+    }
+    if wd.find("[data-testid=handle-block_ip]").await.is_ok() {
+        return Err("Block source IP is offered for an alert that names no source IP".into());
     }
     let kq = "[data-testid=handle-kill_and_quarantine]";
     wd.click(&wd.find(kq).await?).await?;
@@ -1806,6 +1871,412 @@ async fn host_actions(c: &Ctx<'_>, t0: Instant, host_id: &str, fake: &mut FakeSv
     let b = wd.banner().await?;
     if !b.is_empty() {
         return Err(format!("host actions left an error banner: {b:?}"));
+    }
+    Ok(())
+}
+
+/// The ids of the alert rows on show, top to bottom.
+async fn alert_row_ids(wd: &WebDriver) -> WdResult<Vec<i64>> {
+    let v = wd
+        .exec(
+            "return [...document.querySelectorAll('[data-testid=alerts-table] tr[data-testid=alert-row]')]
+                 .map(tr => Number(tr.dataset.alertId));",
+            json!([]),
+        )
+        .await?;
+    Ok(v.as_array()
+        .map(|a| a.iter().filter_map(Value::as_i64).collect())
+        .unwrap_or_default())
+}
+
+/// Waits until the alerts panel says (`dataset[key]`) it holds the rows for `loaded` and the URL
+/// carries `param=in_url` (an empty `in_url`: no such parameter).
+async fn wait_alerts_loaded(
+    wd: &WebDriver,
+    key: &str,
+    loaded: &str,
+    param: &str,
+    in_url: &str,
+) -> WdResult<()> {
+    wd.wait_js(
+        &format!("the alerts list loaded for {key} {loaded:?} with {param}={in_url:?} in the URL"),
+        "const p = document.querySelector('[data-testid=alerts-panel]');
+         const q = new URLSearchParams(location.hash.split('?')[1] || '');
+         return !!p && p.dataset[arguments[0]] === arguments[1] && (q.get(arguments[2]) || '') === arguments[3];",
+        json!([key, loaded, param, in_url]),
+        UI_TIMEOUT,
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Sets a date input the way a picked date does: its value, then `change`.
+async fn pick_date(wd: &WebDriver, css: &str, date: &str) -> WdResult<()> {
+    wd.exec(
+        "const d = document.querySelector(arguments[0]);
+         d.value = arguments[1];
+         d.dispatchEvent(new Event('input', { bubbles: true }));
+         d.dispatchEvent(new Event('change', { bubbles: true }));",
+        json!([css, date]),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// The alert list's search box, time filter and sort, each kept in the URL: every status
+/// listed, then the port alert's name typed in the search box leaves that one row (the server
+/// searches, after a pause in typing); the last 24 hours keep it; a custom range of days long
+/// past leaves none; any time brings it back; sorting by level keeps the search.
+async fn alert_filters(c: &Ctx<'_>, t0: Instant, lport: u16, port_alert: i64) -> WdResult<()> {
+    let wd = c.wd;
+    step("alerts: search box", t0).await;
+    wd.click(&wd.find("#nav-alerts").await?).await?;
+    wd.wait_visible("[data-testid=alerts-table]").await?;
+    filter_status(wd, "all").await?;
+    let row_css = format!(
+        "[data-testid=alerts-table] tr[data-testid=alert-row][data-alert-id='{port_alert}']"
+    );
+    wd.wait_visible(&row_css).await?;
+    let before = alert_row_ids(wd).await?;
+    // The port alert and the fakesvc alert at least.
+    if before.len() < 2 {
+        return Err(format!(
+            "all statuses list {before:?}: not enough alerts to see a search narrow them"
+        ));
+    }
+    let want = format!("port {lport} listening on all interfaces");
+    let search = wd.find("[data-testid=alerts-search]").await?;
+    wd.click(&search).await?;
+    wd.send_keys(&search, &want).await?;
+    wait_alerts_loaded(wd, "loadedQ", &want, "q", &want).await?;
+    let after = alert_row_ids(wd).await?;
+    if after != vec![port_alert] {
+        return Err(format!(
+            "searching {want:?} lists alerts {after:?} (before: {before:?}), wanted only {port_alert}"
+        ));
+    }
+    // Rebuilt for the new URL, the page kept the search box focused with the text typed.
+    let kept = wd
+        .exec(
+            "const s = document.getElementById('alerts-search');
+             return [s.value, document.activeElement === s, new URLSearchParams(location.hash.split('?')[1]).get('status')];",
+            json!([]),
+        )
+        .await?;
+    if kept != json!([want, true, "all"]) {
+        return Err(format!(
+            "after the search the box, its focus and the status read {kept}"
+        ));
+    }
+    wd.screenshot(&c.shots.join("alerts-search.png")).await?;
+
+    step("alerts: time filter", t0).await;
+    wd.click(&wd.find("#alerts-time option[value='24h']").await?)
+        .await?;
+    wait_alerts_loaded(wd, "loadedTime", "24h", "time", "24h").await?;
+    wait_alerts_loaded(wd, "loadedQ", &want, "q", &want).await?;
+    if alert_row_ids(wd).await? != vec![port_alert] {
+        return Err("the last 24 hours do not list the port alert raised minutes ago".into());
+    }
+    // A custom range: two days in January 2001, long before any alert here.
+    wd.click(&wd.find("#alerts-time option[value=custom]").await?)
+        .await?;
+    wait_alerts_loaded(wd, "loadedTime", "custom::", "time", "custom").await?;
+    wd.wait_visible("[data-testid=alerts-since]").await?;
+    pick_date(wd, "[data-testid=alerts-since]", "2001-01-01").await?;
+    wd.wait_js(
+        "the custom start in the URL",
+        "return new URLSearchParams(location.hash.split('?')[1]).get('since') === '2001-01-01'
+             && document.querySelector('[data-testid=alerts-panel]').dataset.loadedTime === 'custom:2001-01-01:';",
+        json!([]),
+        UI_TIMEOUT,
+    )
+    .await?;
+    pick_date(wd, "[data-testid=alerts-until]", "2001-01-02").await?;
+    wd.wait_js(
+        "the custom range loaded",
+        "const q = new URLSearchParams(location.hash.split('?')[1]);
+         return q.get('since') === '2001-01-01' && q.get('until') === '2001-01-02' && q.get('time') === 'custom'
+             && q.get('q') === arguments[0]
+             && document.querySelector('[data-testid=alerts-panel]').dataset.loadedTime === 'custom:2001-01-01:2001-01-02';",
+        json!([want]),
+        UI_TIMEOUT,
+    )
+    .await?;
+    let left = alert_row_ids(wd).await?;
+    if !left.is_empty() {
+        return Err(format!("January 2001 lists alerts {left:?}"));
+    }
+    wd.wait_text("[data-testid=alerts-table] tbody", "no alert", |t| {
+        t.contains("No alert matches")
+    })
+    .await?;
+    wd.wait_text("[data-testid=alerts-pager]", "0 of 0", |t| {
+        t.contains("of 0")
+    })
+    .await?;
+    wd.screenshot(&c.shots.join("alerts-time-filter.png"))
+        .await?;
+    // Any time again: the range leaves the URL, the search stays.
+    wd.click(&wd.find("#alerts-time option[value='']").await?)
+        .await?;
+    wait_alerts_loaded(wd, "loadedTime", "", "time", "").await?;
+    let q = wd
+        .exec(
+            "const q = new URLSearchParams(location.hash.split('?')[1]); return [q.get('since'), q.get('until'), q.get('q')];",
+            json!([]),
+        )
+        .await?;
+    if q != json!([null, null, want]) {
+        return Err(format!("back to any time, the URL keeps {q}"));
+    }
+    if alert_row_ids(wd).await? != vec![port_alert] {
+        return Err("back to any time, the port alert is not listed".into());
+    }
+
+    step("alerts: sort", t0).await;
+    wd.click(&wd.find("#alerts-sort option[value=level]").await?)
+        .await?;
+    wait_alerts_loaded(wd, "loadedSort", "level", "sort", "level").await?;
+    if alert_row_ids(wd).await? != vec![port_alert] {
+        return Err("sorting by level lost the search".into());
+    }
+    let b = wd.banner().await?;
+    if !b.is_empty() {
+        return Err(format!("the alert filters raised the banner: {b:?}"));
+    }
+    Ok(())
+}
+
+/// What the stand-in nft was asked so far.
+fn nft_log(c: &Ctx<'_>) -> String {
+    std::fs::read_to_string(&c.nft_log).unwrap_or_default()
+}
+
+/// The IP policy page: a bad address refused with the server's message in the form (the input
+/// kept); the documentation address 192.0.2.44 blocked on this host for an hour, its row active
+/// and the block pending, then applied by the agent (through the stand-in nft); disabled in two
+/// clicks, its row disabled and the block removed from the host.
+async fn ip_policy(c: &Ctx<'_>, t0: Instant, host_id: &str) -> WdResult<()> {
+    let wd = c.wd;
+    let host_wait = Duration::from_secs(60);
+    step("IP policy: a bad address", t0).await;
+    wd.click(&wd.find("#nav-ip-policy").await?).await?;
+    wd.wait_visible("[data-testid=ip-rules-table]").await?;
+    wd.wait_visible("#ip-form").await?;
+    fill_input(wd, "#ip-target", "192.0.2.300").await?;
+    wd.click(&wd.find("#ip-block").await?).await?;
+    let msg = wd
+        .wait_text("[data-testid=ip-form-error]", "the server's refusal", |t| {
+            t.contains("192.0.2.300")
+        })
+        .await?;
+    if !msg.contains("not an IP address") {
+        return Err(format!("the refused address reads {msg:?}"));
+    }
+    let kept = wd.property(&wd.find("#ip-target").await?, "value").await?;
+    if kept != json!("192.0.2.300") {
+        return Err(format!("the refused address left {kept} in the form"));
+    }
+    if api_get(c, "/api/v1/ip-rules").await?["rules"]
+        .as_array()
+        .is_some_and(|r| !r.is_empty())
+    {
+        return Err("the refused address made a rule".into());
+    }
+    wd.screenshot(&c.shots.join("ip-policy-refused.png"))
+        .await?;
+
+    step("IP policy: block 192.0.2.44 on this host for 1 h", t0).await;
+    fill_input(wd, "#ip-target", "192.0.2.44").await?;
+    wd.click(&wd.find("#ip-scope option[value=some]").await?)
+        .await?;
+    wd.wait_visible("#ip-hosts").await?;
+    wd.click(
+        &wd.find(&format!("#ip-hosts option[value={}]", css_str(host_id)))
+            .await?,
+    )
+    .await?;
+    wd.wait_text("[data-testid=ip-hosts-note]", "one host chosen", |t| {
+        t.starts_with("1 host chosen")
+    })
+    .await?;
+    wd.click(&wd.find("#ip-duration option[value='1h']").await?)
+        .await?;
+    fill_input(
+        wd,
+        "#ip-reason",
+        "console test <b>documentation address</b>",
+    )
+    .await?;
+    wd.click(&wd.find("#ip-block").await?).await?;
+    let added = wd
+        .wait_text("[data-testid=ip-rule-added]", "the rule added", |t| {
+            t.contains("192.0.2.44 blocked inbound on 1 host, for 1 hour")
+        })
+        .await?;
+    if wd
+        .exec(
+            "return document.querySelector('[data-testid=ip-form-error]').hidden;",
+            json!([]),
+        )
+        .await?
+        != json!(true)
+    {
+        return Err("the form still shows the earlier error".into());
+    }
+    let row_css = "tr[data-testid=ip-rule-row][data-target='192.0.2.44/32']";
+    let row = wd.wait_visible(row_css).await?;
+    let rule_id = wd
+        .attribute(&row, "data-rule-id")
+        .await?
+        .unwrap_or_default();
+    eprintln!("[console_browser] {added}");
+    wd.wait_text(
+        &format!("{row_css} [data-testid=ip-status]"),
+        "active",
+        |t| t.eq_ignore_ascii_case("active"),
+    )
+    .await?;
+    let summary = wd
+        .wait_text(
+            &format!("{row_css} [data-testid=ip-host-summary]"),
+            "the block pending or applied on the host",
+            |t| t == "pending on 1" || t == "applied on 1",
+        )
+        .await?;
+    eprintln!("[console_browser] IP rule {rule_id} first shows {summary:?}");
+    let text = wd.text(&row).await?;
+    for needle in [
+        "192.0.2.44",
+        "inbound",
+        c.hostname.as_str(),
+        "custom",
+        "console test <b>documentation address</b>",
+        "by admin",
+    ] {
+        // Badges are capitalized by the style sheet.
+        if !text.to_lowercase().contains(&needle.to_lowercase()) {
+            return Err(format!("the rule's row lacks {needle:?}: {text:?}"));
+        }
+    }
+    if text.contains("permanent") {
+        return Err(format!("a 1 h block reads permanent: {text:?}"));
+    }
+    let rules = api_get(c, "/api/v1/ip-rules").await?;
+    let rule = rules["rules"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["id"].to_string() == rule_id))
+        .ok_or_else(|| format!("the API does not list rule {rule_id}: {rules}"))?;
+    let lasts = rule["expires_at"].as_i64().unwrap_or(0) - rule["created_at"].as_i64().unwrap_or(0);
+    if rule["hosts"] != json!([host_id]) || rule["direction"] != json!("in") || lasts != 3600 {
+        return Err(format!("the API holds the rule as {rule}"));
+    }
+
+    // The agent applies it at its next check-in (every 2 s here), through the stand-in nft.
+    step("IP policy: applied by the agent", t0).await;
+    wd.wait_js(
+        "the block applied on this host",
+        "return !!document.querySelector(arguments[0] + ' [data-testid=ip-host-state][data-state=applied]');",
+        json!([row_css]),
+        host_wait,
+    )
+    .await?;
+    wd.click(
+        &wd.find(&format!("{row_css} [data-testid=ip-host-summary]"))
+            .await?,
+    )
+    .await?;
+    let applied = wd
+        .wait_text(
+            &format!("{row_css} [data-testid=ip-host-state] [data-testid=ip-host-message]"),
+            "the agent's message",
+            |t| t.contains("blocked (in)"),
+        )
+        .await?;
+    eprintln!("[console_browser] the agent reports: {applied}");
+    let log = nft_log(c);
+    if !log.contains("add element inet vigil in4 { 192.0.2.44/32 timeout ") {
+        return Err(format!(
+            "the stand-in nft was not asked to block 192.0.2.44: {log:?}"
+        ));
+    }
+    wd.screenshot(&c.shots.join("ip-policy.png")).await?;
+
+    step("IP policy: disable", t0).await;
+    let disable = format!("{row_css} button[data-testid=ip-disable]");
+    wd.click(&wd.find(&disable).await?).await?;
+    wd.wait_text(&disable, "the confirmation", |t| t.contains("Confirm"))
+        .await?;
+    if api_get(c, "/api/v1/ip-rules?status=active").await?["rules"]
+        .as_array()
+        .is_none_or(|r| r.is_empty())
+    {
+        return Err("the first click of Disable already disabled the rule".into());
+    }
+    wd.click(&wd.find(&disable).await?).await?;
+    wd.wait_text("[data-testid=ip-rule-disabled]", "the rule disabled", |t| {
+        t.contains("(192.0.2.44) disabled")
+    })
+    .await?;
+    wd.wait_js(
+        "the rule's row disabled",
+        "const r = document.querySelector(arguments[0]); return !!r && r.dataset.status === 'disabled';",
+        json!([row_css]),
+        UI_TIMEOUT,
+    )
+    .await?;
+    wd.wait_text(
+        &format!("{row_css} [data-testid=ip-status]"),
+        "disabled",
+        |t| t.eq_ignore_ascii_case("disabled"),
+    )
+    .await?;
+    if wd.find(&disable).await.is_ok() {
+        return Err("a disabled rule still offers Disable".into());
+    }
+    // The agent removes the block at its next check-in; the page follows it.
+    wd.wait_js(
+        "the block removed from this host",
+        "return !!document.querySelector(arguments[0] + ' [data-testid=ip-host-state][data-state=removed]');",
+        json!([row_css]),
+        host_wait,
+    )
+    .await?;
+    let log = nft_log(c);
+    let unblock = "delete element inet vigil in4 { 192.0.2.44/32 }";
+    // The block itself deletes and re-adds the element (to reset its timeout): the unblock is one more.
+    if log.matches(unblock).count() < 2 {
+        return Err(format!(
+            "the stand-in nft was not asked to unblock 192.0.2.44: {log:?}"
+        ));
+    }
+    let rules = api_get(c, "/api/v1/ip-rules?status=disabled").await?;
+    if !rules["rules"].as_array().is_some_and(|r| {
+        r.iter()
+            .any(|r| r["id"].to_string() == rule_id && r["ended_by"] == json!("admin"))
+    }) {
+        return Err(format!(
+            "the API does not list rule {rule_id} disabled by admin: {rules}"
+        ));
+    }
+    // The status filter: not among the active rules, among the disabled ones.
+    wd.click(&wd.find("[data-testid=ip-status-filter-active]").await?)
+        .await?;
+    wd.wait_text(
+        "[data-testid=ip-rules-table] tbody",
+        "no active rule",
+        |t| t.contains("No active IP rule"),
+    )
+    .await?;
+    wd.click(&wd.find("[data-testid=ip-status-filter-disabled]").await?)
+        .await?;
+    wd.wait_visible(row_css).await?;
+    wd.screenshot(&c.shots.join("ip-policy-disabled.png"))
+        .await?;
+    let b = wd.banner().await?;
+    if !b.is_empty() {
+        return Err(format!("the IP policy page raised the banner: {b:?}"));
     }
     Ok(())
 }
