@@ -18,3 +18,5 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 python3 -c 'import aiosmtpd' 2>/dev/null || { echo "setup: installing aiosmtpd (the SMTP server the notification tests send to)"; python3 -m pip install -q aiosmtpd; }
 python3 -c 'import packaging.version' 2>/dev/null || { echo "setup: installing packaging (the PEP 440 oracle of the version tests)"; python3 -m pip install -q packaging; }
+# The IP geolocation database the server tests use (kept out of git under target/).
+[ -s target/geoip/dbip-country.mmdb ] || { echo "setup: fetching the IP geolocation database"; scripts/fetch-geoip.sh target/geoip/dbip-country.mmdb; }

@@ -366,6 +366,24 @@ async fn events(
             raised.push(alert);
         }
     }
+    // Abnormal logins (SPEC R-LG2–R-LG6). The model says which alerts notify: only a key's first
+    // raise does (R-LG3), the rest show in the console.
+    let judged = crate::logins::judge(&st, &host, &batch.events).await?;
+    let mut quiet = std::collections::HashSet::new();
+    if let Some(j) = &judged {
+        let notifying: std::collections::HashSet<&str> = j
+            .alerts
+            .iter()
+            .filter(|a| a.notify)
+            .map(|a| a.alert.key.as_str())
+            .collect();
+        for a in &j.alerts {
+            if !notifying.contains(a.alert.key.as_str()) {
+                quiet.insert((a.alert.kind, a.alert.key.clone()));
+            }
+            raised.push(a.alert.clone());
+        }
+    }
     let alerts: Vec<_> = raised
         .into_iter()
         .map(|a| {
@@ -378,6 +396,11 @@ async fn events(
         .store
         .ingest(&host, seq, &rows, &alerts, st.now())
         .await?;
+    if let Some(j) = judged.filter(|_| outcome == Ingested::Stored) {
+        if let Err(e) = j.save(&st).await {
+            tracing::error!(%host, error = %e, "saving what the login model learned failed");
+        }
+    }
     if outcome == Ingested::Stored {
         let failures = login_failure_rows(&batch.events);
         if !failures.is_empty() {
@@ -396,7 +419,7 @@ async fn events(
             tracing::error!(%host, error = %e, "linking related alerts failed");
         }
         // The batch is committed; a notification failure must not make the agent resend it.
-        if let Err(e) = crate::notify::on_alerts(&st, &host, &alerts).await {
+        if let Err(e) = crate::notify::on_alerts(&st, &host, &alerts, &quiet).await {
             tracing::error!(%host, error = %e, "queueing notifications failed");
         }
     }

@@ -51,6 +51,10 @@ pub fn router(state: SharedState) -> Router {
             "/api/v1/login-settings",
             get(get_login_settings).put(put_login_settings),
         )
+        .route(
+            "/api/v1/login-policy",
+            get(get_login_policy).put(put_login_policy),
+        )
         .route("/api/v1/ip-rules/{id}/disable", post(disable_ip_rule))
         .route(
             "/api/v1/notify/channels",
@@ -1389,6 +1393,24 @@ async fn put_login_settings(
         .collect();
     crate::login_settings::save(&st, &req).await?;
     Ok(Json(req))
+}
+
+async fn get_login_policy(
+    State(st): State<SharedState>,
+) -> ApiResult<Json<crate::logins::PolicyDoc>> {
+    Ok(Json(crate::logins::load_policy(&st).await?.to_doc()))
+}
+
+/// Replaces the approved login locations, IPs, times and accounts and the malicious-IP list;
+/// the next batch of logins is judged by them.
+async fn put_login_policy(
+    State(st): State<SharedState>,
+    body: Bytes,
+) -> ApiResult<Json<crate::logins::PolicyDoc>> {
+    let req: crate::logins::PolicyDoc = parse_json(&body)?;
+    let policy = req.validate().map_err(ApiError::BadRequest)?;
+    crate::logins::save_policy(&st, &policy).await?;
+    Ok(Json(policy.to_doc()))
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,9 +9,11 @@ mod agent_api;
 mod api;
 mod commands;
 mod console;
+mod geo;
 mod install;
 mod ip_policy;
 mod login_settings;
+mod logins;
 mod notify;
 pub mod pki;
 mod report;
@@ -52,6 +54,10 @@ pub struct ServerConfig {
     pub notify_poll_secs: u64,
     /// The agent binary served to install commands; this executable when absent.
     pub agent_binary: Option<PathBuf>,
+    /// IP geolocation database (MMDB, DB-IP flat schema) for unusual-location login alerts;
+    /// `<data_dir>/geoip.mmdb` when absent and that file exists. Without one, no location is
+    /// known and those alerts are off.
+    pub geoip: Option<PathBuf>,
 }
 
 impl ServerConfig {
@@ -67,6 +73,7 @@ impl ServerConfig {
             maintenance_secs: 60,
             notify_poll_secs: 2,
             agent_binary: None,
+            geoip: None,
         }
     }
 }

@@ -3,8 +3,8 @@
 //! backoff, recording every attempt. A restart loses nothing: the outbox is the store.
 
 use crate::state::SharedState;
-use std::collections::BTreeMap;
-use vigil_model::{AlertStatus, HostId, NewAlert};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use vigil_model::{AlertKind, AlertStatus, HostId, NewAlert};
 use vigil_notify::{
     decide, local_day, render, AlertNotice, AttemptOutcome, ChannelConfig, ChannelKind, Decision,
     OutboxItem, OutboxState, Payload, RenderOptions, SendError, SendHistory, SmtpConfig,
@@ -44,15 +44,28 @@ pub async fn channels(st: &SharedState) -> Result<Vec<(i64, String, ChannelConfi
     Ok(out)
 }
 
-/// Queues notifications for alerts a batch raised (whitelisted ones never notify).
+/// Queues notifications for alerts a batch raised. Whitelisted ones never notify, nor those in
+/// `quiet` (login alerts the abnormal-login model already notified about, SPEC R-LG3). An alert
+/// raised several times in the batch is weighed once, as a first occurrence when the batch
+/// raised every one of its occurrences.
 pub async fn on_alerts(
     st: &SharedState,
     host_id: &str,
     alerts: &[(NewAlert, Option<i64>)],
+    quiet: &HashSet<(AlertKind, String)>,
 ) -> Result<(), StoreError> {
+    let mut in_batch: HashMap<(AlertKind, &str), i64> = HashMap::new();
+    for (a, _) in alerts {
+        *in_batch.entry((a.kind, a.key.as_str())).or_default() += 1;
+    }
+    let mut seen = HashSet::new();
     let raised: Vec<&NewAlert> = alerts
         .iter()
-        .filter(|(_, rule)| rule.is_none())
+        .filter(|(a, rule)| {
+            rule.is_none()
+                && !quiet.contains(&(a.kind, a.key.clone()))
+                && seen.insert((a.kind, a.key.as_str()))
+        })
         .map(|(a, _)| a)
         .collect();
     if raised.is_empty() {
@@ -92,7 +105,7 @@ pub async fn on_alerts(
             first_seen: rec.first_seen,
             last_seen: rec.last_seen,
             count: rec.count.max(0) as u64,
-            first_occurrence: rec.count <= 1,
+            first_occurrence: rec.count <= in_batch[&(a.kind, a.key.as_str())].max(1),
         };
         for (id, _, cfg) in &channels {
             let (day_start, _) = local_day(now, offset);

@@ -70,6 +70,8 @@ pub struct AppState {
     pub whitelist: tokio::sync::Mutex<RuleCache>,
     /// This binary and its SHA-256, read on first download.
     pub binary: tokio::sync::OnceCell<(bytes::Bytes, String)>,
+    /// The abnormal-login model's geolocation and per-host locks.
+    pub logins: crate::logins::Logins,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -82,6 +84,7 @@ impl AppState {
         pki: Pki,
         public_url: String,
     ) -> SharedState {
+        let geo = crate::geo::load(config.geoip.as_deref(), &config.data_dir);
         Arc::new(AppState {
             store,
             clock,
@@ -91,6 +94,7 @@ impl AppState {
             hosts: RwLock::new(HashMap::new()),
             whitelist: tokio::sync::Mutex::new(RuleCache::default()),
             binary: tokio::sync::OnceCell::new(),
+            logins: crate::logins::Logins::new(geo),
         })
     }
 
