@@ -1,6 +1,6 @@
 //! `vigil-bench`: measures Vigil's foundation on this machine — ingest throughput of the real
 //! server, the server's memory with many connected agents, an idle agent's cost, and the alert
-//! list's query latency with a million alerts.
+//! list's query latency with a million alerts, and notification throughput through the outbox.
 //!
 //! Every subcommand prints readable lines and ends with one JSON line (`{"bench":"...",...}`)
 //! that scripts can collect. Child processes are killed when the bench ends, fails or is
@@ -8,11 +8,15 @@
 
 mod agent_idle;
 mod alerts;
+mod block_latency;
 mod events;
 mod ingest;
+mod logins;
+mod notify;
 mod procfs;
 mod server_rss;
 mod util;
+mod vulns;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -34,6 +38,15 @@ enum Command {
     AgentIdle(agent_idle::Args),
     /// Alert-list query latency (first page and total) with a million alerts in the store.
     Alerts(alerts::Args),
+    /// Notification throughput through the outbox: webhook and SMTP deliveries of alerts sent
+    /// through the agent API, exactly once, with an SMTP outage leg.
+    Notify(notify::Args),
+    /// `vigil scan logins` against `fail2ban-regex` on the same generated auth.log.
+    Logins(logins::LoginsArgs),
+    /// From an appended failing log line to the source's nftables block (netns; needs root).
+    BlockLatency(block_latency::BlockLatencyArgs),
+    /// Advisory DB import, build, load and matching time for a large generated OSV set.
+    Vulns(vulns::VulnsArgs),
 }
 
 /// The `vigil` binary beside this one (`target/release/vigil` for a release build).
@@ -54,6 +67,11 @@ fn main() -> std::process::ExitCode {
         Command::AgentIdle(args) => util::run_async(agent_idle::run(args)),
         // Builds its own runtime, to drop the PostgreSQL schema even when interrupted.
         Command::Alerts(args) => alerts::main(args),
+        // Builds its own runtimes (server and receivers apart).
+        Command::Notify(args) => notify::main(args),
+        Command::Logins(args) => logins::run(args),
+        Command::BlockLatency(args) => block_latency::run(args),
+        Command::Vulns(args) => vulns::run(args),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

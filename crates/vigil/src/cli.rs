@@ -51,6 +51,13 @@ pub enum Command {
     /// Notification channels, the mail relay, the outbox and the inbox.
     #[command(subcommand)]
     Notify(NotifyCommand),
+    /// Scan files offline with the agent's parsers and engines (no server needed).
+    #[command(subcommand)]
+    Scan(ScanCommand),
+    /// The vulnerability advisory database that `vigil scan vulns` checks packages against:
+    /// build it from the host's apt security suite or import OSV advisories, see its state.
+    #[command(subcommand)]
+    Vulndb(VulndbCommand),
     /// The IP policy library: block addresses on hosts with nftables, list and disable blocks.
     #[command(subcommand, name = "ip-policy")]
     IpPolicy(IpPolicyCommand),
@@ -59,6 +66,139 @@ pub enum Command {
         #[command(flatten)]
         api: ApiOpts,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScanCommand {
+    /// Read login logs (auth.log, secure, journalctl -o json output, FTP and MySQL logs; `.gz`
+    /// too; `-` for stdin) and report login attempts and the brute-force alerts the agent would
+    /// raise with these settings. Like fail2ban-regex, but for every login service at once.
+    Logins {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// One JSON object per line: every login attempt, then the alerts.
+        #[arg(long)]
+        json: bool,
+        /// Reference time for year-less syslog dates, RFC 3339 (default: now).
+        #[arg(long, value_name = "TIME")]
+        now: Option<String>,
+        /// Zone of the logs' local times, minutes east of UTC (default: this machine's).
+        #[arg(long, value_name = "MINUTES", allow_hyphen_values = true)]
+        utc_offset: Option<i32>,
+        /// Brute-force window: 1, 2, 5, 10 or 15 minutes.
+        #[arg(long, default_value_t = 10)]
+        span_mins: u32,
+        /// Brute force is more than this many failures in the window: 2, 3, 4, 5, 10, 50, 80 or 100.
+        #[arg(long, default_value_t = 80)]
+        max_failures: u32,
+        /// Block minutes: 5, 15, 30, 60, 120, 360, 720, 1440, 10080, or 0 for permanent.
+        #[arg(long, default_value_t = 360)]
+        block_mins: u32,
+    },
+    /// Check this host's packages (or those of a mounted system tree) and application lock
+    /// files against the advisory database, offline.
+    ///
+    /// OS packages come from ROOT/etc/os-release and the package database of that system
+    /// (var/lib/dpkg/status, lib/apk/db/installed, or the rpm database through `rpm`); lock
+    /// files (requirements*.txt, poetry.lock, package-lock.json, Cargo.lock) are searched under
+    /// each --app-path, up to 8 levels deep, never following symbolic links. Symbolic links
+    /// inside ROOT are resolved within ROOT.
+    ///
+    /// Exit status: 0 when the scan ran, with or without findings; 1 on errors (no or damaged
+    /// advisory database, unreadable or damaged package database: the findings that could be
+    /// computed are still printed first).
+    Vulns {
+        /// Root of the system to scan: / for this host, or a mounted image or container tree.
+        #[arg(long, default_value = "/", value_name = "DIR")]
+        root: PathBuf,
+        /// Directory (repeatable) searched for lock files; a lock file path works too.
+        #[arg(long = "app-path", value_name = "DIR")]
+        app_paths: Vec<PathBuf>,
+        /// One JSON object per finding: {"record":"vuln","ecosystem","package","installed",
+        /// "fixed","ids","level","fix",…}.
+        #[arg(long)]
+        json: bool,
+        /// Advisories: a compiled database (see `vigil vulndb`), or an OSV directory, .zip or
+        /// .json read directly [default: DATA/vulndb.bin].
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+        /// Data directory holding vulndb.bin, as for `vigil up`.
+        #[arg(
+            long,
+            default_value = "./vigil-data",
+            env = "VIGIL_DATA",
+            value_name = "DIR"
+        )]
+        data: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VulndbCommand {
+    /// Build or refresh one source of advisories in the database, keeping the others.
+    ///
+    /// `--source apt` needs no internet, only the host's apt mirror: every installed package
+    /// whose version is below the one in the configured security suite (its Packages index under
+    /// /var/lib/apt/lists) misses a security fix; the CVE ids come from the changelog.Debian.gz
+    /// of the suite's .deb (`apt-get download`), entries newer than the installed version. A
+    /// source whose changelog cannot be fetched still gets an advisory without CVE ids.
+    Update {
+        /// Where advisories come from. apt: the host's Debian or Ubuntu security suite.
+        #[arg(long, value_parser = ["apt"])]
+        source: String,
+        /// Run `apt-get update` first (needs root and the mirror); by default the lists apt
+        /// already has are used.
+        #[arg(long)]
+        refresh: bool,
+        /// Fetch at most N changelogs, smallest packages first; the other pending sources get
+        /// advisories without CVE ids.
+        #[arg(long, value_name = "N")]
+        max_downloads: Option<usize>,
+        #[command(flatten)]
+        db: VulnDbOpts,
+    },
+    /// Import OSV advisories: a directory tree of .json files, an osv.dev all.zip, or one .json.
+    ///
+    /// Each ecosystem family becomes one source (osv:Debian, osv:PyPI, …) that replaces the
+    /// previous import of that family; other sources are kept. A failed import leaves the
+    /// database as it was.
+    Import {
+        /// OSV records: a directory (searched recursively), a .zip or a .json file.
+        #[arg(value_name = "OSV_PATH")]
+        path: PathBuf,
+        #[command(flatten)]
+        db: VulnDbOpts,
+    },
+    /// Sources in the database with their import time and age, counts, file size and format.
+    Status {
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: VulnDbOpts,
+    },
+}
+
+/// Where the advisory database file is.
+#[derive(Debug, Args, Clone)]
+pub struct VulnDbOpts {
+    /// Data directory, as for `vigil up`; the database is DATA/vulndb.bin.
+    #[arg(
+        long,
+        default_value = "./vigil-data",
+        env = "VIGIL_DATA",
+        value_name = "DIR"
+    )]
+    pub data: PathBuf,
+    /// The database file itself [default: DATA/vulndb.bin].
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+impl VulnDbOpts {
+    pub fn path(&self) -> PathBuf {
+        crate::vulns::db_path(&self.data, self.db.as_deref())
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -461,6 +601,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Whitelist(cmd) => whitelist(cmd).await,
         Command::Notify(cmd) => notify(cmd).await,
         Command::IpPolicy(cmd) => ip_policy(cmd).await,
+        Command::Scan(cmd) => scan(cmd),
+        Command::Vulndb(cmd) => vulndb(cmd),
         Command::Score { api } => {
             let v = ApiClient::new(&api)?.get("/api/v1/score").await?;
             output::score(&v, api.json)
@@ -749,6 +891,97 @@ async fn whitelist(cmd: WhitelistCommand) -> Result<()> {
                 &format!("whitelist rule {id} removed; {restored} alert(s) back in the list"),
             )
         }
+    }
+}
+
+fn scan(cmd: ScanCommand) -> Result<()> {
+    use vigil_detect::bruteforce::{BlockDuration, BruteForceConfig, BruteForceRule};
+    use vigil_model::LoginProtocol;
+    match cmd {
+        ScanCommand::Logins {
+            files,
+            json,
+            now,
+            utc_offset,
+            span_mins,
+            max_failures,
+            block_mins,
+        } => {
+            let now = match now {
+                Some(t) => chrono::DateTime::parse_from_rfc3339(&t)
+                    .with_context(|| format!("--now {t:?} is not an RFC 3339 time"))?
+                    .timestamp(),
+                None => chrono::Utc::now().timestamp(),
+            };
+            let utc_offset_secs = match utc_offset {
+                Some(m) => m * 60,
+                None => chrono::Local::now().offset().local_minus_utc(),
+            };
+            let block = if block_mins == 0 {
+                BlockDuration::Permanent
+            } else {
+                BlockDuration::minutes(block_mins)?
+            };
+            let rule = BruteForceRule::new(
+                span_mins,
+                max_failures,
+                block,
+                [LoginProtocol::Ssh, LoginProtocol::Ftp, LoginProtocol::Mysql],
+                true,
+            )?;
+            let opts = crate::scan::ScanOptions {
+                files,
+                json,
+                now,
+                utc_offset_secs,
+                config: BruteForceConfig {
+                    rule,
+                    ..BruteForceConfig::default()
+                },
+            };
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
+            match crate::scan::logins(&opts, &mut out) {
+                Ok(_) => Ok(()),
+                // A closed pipe (`| head`) is not an error worth a message.
+                Err(e)
+                    if e.downcast_ref::<std::io::Error>()
+                        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+                {
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        }
+        ScanCommand::Vulns {
+            root,
+            app_paths,
+            json,
+            db,
+            data,
+        } => crate::vulns::scan(&crate::vulns::ScanOptions {
+            root,
+            app_paths,
+            json,
+            db: crate::vulns::db_path(&data, db.as_deref()),
+        }),
+    }
+}
+
+fn vulndb(cmd: VulndbCommand) -> Result<()> {
+    match cmd {
+        VulndbCommand::Update {
+            source: _,
+            refresh,
+            max_downloads,
+            db,
+        } => crate::vulns::update_apt(&crate::vulns::AptUpdate {
+            db: db.path(),
+            refresh,
+            max_downloads,
+        }),
+        VulndbCommand::Import { path, db } => crate::vulns::import(&path, &db.path()),
+        VulndbCommand::Status { json, db } => crate::vulns::status(&db.path(), json),
     }
 }
 

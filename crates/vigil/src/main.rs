@@ -3,7 +3,9 @@
 mod cli;
 mod client;
 mod output;
+mod scan;
 mod up;
+mod vulns;
 
 use clap::Parser;
 

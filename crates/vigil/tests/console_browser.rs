@@ -2166,7 +2166,7 @@ async fn ip_policy(c: &Ctx<'_>, t0: Instant, host_id: &str) -> WdResult<()> {
     let rules = api_get(c, "/api/v1/ip-rules").await?;
     let rule = rules["rules"]
         .as_array()
-        .and_then(|r| r.iter().find(|r| r["id"].to_string() == rule_id))
+        .and_then(|r| r.iter().find(|r| r["id"].to_string().as_str() == rule_id))
         .ok_or_else(|| format!("the API does not list rule {rule_id}: {rules}"))?;
     let lasts = rule["expires_at"].as_i64().unwrap_or(0) - rule["created_at"].as_i64().unwrap_or(0);
     if rule["hosts"] != json!([host_id]) || rule["direction"] != json!("in") || lasts != 3600 {
@@ -2254,7 +2254,7 @@ async fn ip_policy(c: &Ctx<'_>, t0: Instant, host_id: &str) -> WdResult<()> {
     let rules = api_get(c, "/api/v1/ip-rules?status=disabled").await?;
     if !rules["rules"].as_array().is_some_and(|r| {
         r.iter()
-            .any(|r| r["id"].to_string() == rule_id && r["ended_by"] == json!("admin"))
+            .any(|r| r["id"].to_string().as_str() == rule_id && r["ended_by"] == json!("admin"))
     }) {
         return Err(format!(
             "the API does not list rule {rule_id} disabled by admin: {rules}"
