@@ -8,6 +8,7 @@ use crate::follow::{Follower, Framing, Source};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use vigil_collect::auth::{is_attempt, parse_line, LineContext, LineResult};
+use vigil_collect::utmp::{self, UtmpFile};
 use vigil_detect::bruteforce::{Block, BruteForce, BruteForceConfig, Decision};
 use vigil_model::{Event, EventBody, LoginEvent, LoginOutcome, Response, Timestamp};
 
@@ -21,6 +22,26 @@ pub const DEFAULT_LOGS: [&str; 6] = [
     "/var/log/mysql/error.log",
     "/var/log/audit/audit.log",
 ];
+
+/// Where the login records are when no text login log exists (Debian 12 without rsyslog
+/// logs to the journal only): every terminal login in wtmp, every failed one in btmp.
+pub const RECORD_LOGS: [(&str, UtmpFile); 2] = [
+    ("/var/log/wtmp", UtmpFile::Wtmp),
+    ("/var/log/btmp", UtmpFile::Btmp),
+];
+
+/// The binary login records to follow: wtmp/btmp only when none of the text logs that name the
+/// same logins (auth.log, secure) exists, so that one login is never counted twice.
+pub fn default_record_logs() -> Vec<(PathBuf, UtmpFile)> {
+    let text = ["/var/log/auth.log", "/var/log/secure"];
+    if text.iter().any(|p| Path::new(p).exists()) {
+        return Vec::new();
+    }
+    RECORD_LOGS
+        .iter()
+        .map(|(p, f)| (PathBuf::from(p), *f))
+        .collect()
+}
 
 /// Failures are summed up and sent this often.
 const FLUSH_SECS: i64 = 60;
@@ -60,6 +81,7 @@ pub struct WatchStats {
 pub struct LoginWatch {
     follower: Follower,
     contexts: HashMap<PathBuf, LineContext>,
+    records: HashMap<PathBuf, UtmpFile>,
     engine: BruteForce,
     firewall: Firewall,
     utc_offset_secs: i32,
@@ -70,18 +92,35 @@ pub struct LoginWatch {
 }
 
 impl LoginWatch {
-    /// Follows `logs` (state in `data_dir/follow.json`) with the default brute-force rule.
+    /// Follows the text `logs` (state in `data_dir/follow.json`) with the default brute-force
+    /// rule.
     pub fn open(data_dir: &Path, logs: &[PathBuf], firewall: Firewall, now: Timestamp) -> Self {
-        let sources = logs
+        Self::with_records(data_dir, logs, &[], firewall, now)
+    }
+
+    /// Also follows binary wtmp/btmp files.
+    pub fn with_records(
+        data_dir: &Path,
+        logs: &[PathBuf],
+        records: &[(PathBuf, UtmpFile)],
+        firewall: Firewall,
+        now: Timestamp,
+    ) -> Self {
+        let mut sources: Vec<Source> = logs
             .iter()
             .map(|p| Source {
                 path: p.clone(),
                 framing: Framing::Lines,
             })
             .collect();
+        sources.extend(records.iter().map(|(p, _)| Source {
+            path: p.clone(),
+            framing: Framing::Records(utmp::RECORD_SIZE),
+        }));
         LoginWatch {
             follower: Follower::open(&data_dir.join("follow.json"), sources),
             contexts: HashMap::new(),
+            records: records.iter().cloned().collect(),
             engine: BruteForce::new(BruteForceConfig::default()),
             firewall,
             utc_offset_secs: local_offset_secs(),
@@ -108,6 +147,24 @@ impl LoginWatch {
         let mut out = Vec::new();
         for chunk in self.follower.poll(POLL_BUDGET) {
             self.stats.skipped += chunk.skipped;
+            if let Some(&file) = self.records.get(&chunk.path) {
+                for item in &chunk.items {
+                    self.stats.lines += 1;
+                    for rec in utmp::records(item).value {
+                        let Some(mut ev) = rec.login_event(file) else {
+                            continue;
+                        };
+                        // A record on an `ssh:` line is an SSH login; the brute-force rule
+                        // counts it as one.
+                        if rec.line.starts_with("ssh") {
+                            ev.service = "sshd".into();
+                        }
+                        self.stats.logins += 1;
+                        self.observe(ev, now, &mut out);
+                    }
+                }
+                continue;
+            }
             let offset = self.utc_offset_secs;
             let ctx = self
                 .contexts
@@ -286,6 +343,67 @@ fn local_offset_secs() -> i32 {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    /// btmp records of SSH failures (made with `utmpdump -r`, as the fixtures are) count for
+    /// the brute-force rule; wtmp logins are sent as successes.
+    #[test]
+    fn wtmp_and_btmp_records_are_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (wtmp, btmp) = (dir.path().join("wtmp"), dir.path().join("btmp"));
+        std::fs::write(&wtmp, b"").unwrap();
+        std::fs::write(&btmp, b"").unwrap();
+        let fw = Firewall::new(vec!["/nonexistent/nft".into()]);
+        let t0 = 1_795_000_000;
+        let mut w = LoginWatch::with_records(
+            dir.path(),
+            &[],
+            &[
+                (wtmp.clone(), UtmpFile::Wtmp),
+                (btmp.clone(), UtmpFile::Btmp),
+            ],
+            fw,
+            t0,
+        );
+        assert!(w.poll(t0).is_empty());
+        let dump = |text: &str| {
+            let mut child = std::process::Command::new("utmpdump")
+                .arg("-r")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("utmpdump (util-linux)");
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
+            child.wait_with_output().unwrap().stdout
+        };
+        let fail = "[6] [04242] [    ] [root    ] [ssh:notty   ] [192.0.2.66          ] [192.0.2.66     ] [2026-11-19T08:26:40,000000+00:00]\n";
+        let ok = "[7] [04243] [ts/0] [alice   ] [pts/0       ] [198.51.100.4        ] [198.51.100.4   ] [2026-11-19T08:26:41,000000+00:00]\n";
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&btmp)
+            .unwrap();
+        f.write_all(&dump(&fail.repeat(81))).unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&wtmp)
+            .unwrap()
+            .write_all(&dump(ok))
+            .unwrap();
+        let events = w.poll(t0);
+        assert_eq!(w.stats().logins, 82);
+        assert!(
+            events.iter().any(|e| matches!(&e.body,
+            EventBody::AgentAlert { response: Some(r), .. } if r.target == "192.0.2.66")),
+            "{events:#?}"
+        );
+        assert!(events.iter().any(|e| matches!(&e.body,
+            EventBody::Login { login } if login.user == "alice" && login.source.as_deref() == Some("198.51.100.4"))));
+    }
 
     fn failures(ip: &str, n: usize, stamp: &str) -> String {
         (0..n)

@@ -30,6 +30,8 @@ pub struct AgentConfig {
     pub nft: Vec<String>,
     /// Login logs to follow.
     pub login_logs: Vec<PathBuf>,
+    /// Binary login records (wtmp, btmp) to follow.
+    pub login_records: Vec<(PathBuf, vigil_collect::utmp::UtmpFile)>,
     /// How often the login logs are read, in milliseconds.
     pub login_poll_ms: u64,
 }
@@ -47,6 +49,7 @@ impl AgentConfig {
                 .iter()
                 .map(PathBuf::from)
                 .collect(),
+            login_records: crate::logins::default_record_logs(),
             login_poll_ms: 200,
         }
     }
@@ -199,9 +202,10 @@ pub async fn run(cfg: AgentConfig, mut shutdown: watch::Receiver<bool>) -> Resul
     let executor = crate::commands::Executor::open(&cfg.data_dir, &id.host_id, &id.command_key)?
         .with_firewall(firewall.clone());
     let executor = Arc::new(Mutex::new(executor));
-    let watch = Arc::new(Mutex::new(crate::logins::LoginWatch::open(
+    let watch = Arc::new(Mutex::new(crate::logins::LoginWatch::with_records(
         &cfg.data_dir,
         &cfg.login_logs,
+        &cfg.login_records,
         firewall,
         unix_now(),
     )));
