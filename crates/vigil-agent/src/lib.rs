@@ -8,6 +8,7 @@ pub mod commands;
 pub mod firewall;
 pub mod follow;
 pub mod identity;
+pub mod journal;
 pub mod logins;
 pub mod quarantine;
 pub mod respond;

@@ -82,6 +82,8 @@ pub struct LoginWatch {
     follower: Follower,
     contexts: HashMap<PathBuf, LineContext>,
     records: HashMap<PathBuf, UtmpFile>,
+    journal: Option<crate::journal::Journal>,
+    journal_ctx: LineContext,
     engine: BruteForce,
     firewall: Firewall,
     utc_offset_secs: i32,
@@ -121,6 +123,8 @@ impl LoginWatch {
             follower: Follower::open(&data_dir.join("follow.json"), sources),
             contexts: HashMap::new(),
             records: records.iter().cloned().collect(),
+            journal: None,
+            journal_ctx: LineContext::new(now, 0),
             engine: BruteForce::new(BruteForceConfig::default()),
             firewall,
             utc_offset_secs: local_offset_secs(),
@@ -129,6 +133,12 @@ impl LoginWatch {
             retries: Vec::new(),
             stats: WatchStats::default(),
         }
+    }
+
+    /// Also reads login entries from the systemd journal.
+    pub fn with_journal(mut self, data_dir: &Path, source: crate::journal::JournalSource) -> Self {
+        self.journal = Some(crate::journal::Journal::open(data_dir, source));
+        self
     }
 
     /// Replaces the brute-force rule and the addresses blocks must never cover (from the
@@ -184,6 +194,25 @@ impl LoginWatch {
                 self.stats.logins += 1;
                 self.observe(ev, now, &mut out);
             }
+        }
+        if let Some(j) = &mut self.journal {
+            let entries = j.poll(now);
+            let mut logins = Vec::new();
+            for entry in &entries {
+                self.stats.lines += 1;
+                match parse_line(entry, &mut self.journal_ctx) {
+                    LineResult::Login(ev) if is_attempt(&ev) => logins.push(ev),
+                    LineResult::Login(_) | LineResult::NotLogin => {}
+                    LineResult::Skipped(_) => self.stats.skipped += 1,
+                }
+            }
+            for ev in logins {
+                self.stats.logins += 1;
+                self.observe(ev, now, &mut out);
+            }
+        }
+        if let Some(Err(e)) = self.journal.as_mut().map(|j| j.commit()) {
+            tracing::warn!(error = %e, "saving the journal cursor failed; entries may be read again");
         }
         if let Err(e) = self.follower.commit() {
             tracing::warn!(error = %e, "saving log offsets failed; lines may be read again");
