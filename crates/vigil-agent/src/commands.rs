@@ -23,6 +23,8 @@ pub struct Executor {
     done: VecDeque<i64>,
     last_purge: i64,
     firewall: Firewall,
+    /// A `report_inventory` command ran since the run loop last asked.
+    inventory_requested: bool,
 }
 
 impl Executor {
@@ -46,6 +48,7 @@ impl Executor {
             done,
             last_purge: 0,
             firewall: Firewall::system(),
+            inventory_requested: false,
         })
     }
 
@@ -119,6 +122,9 @@ impl Executor {
             return fail("command expired before it reached this host".into());
         }
         self.remember(cmd.id);
+        if cmd.action == CommandAction::ReportInventory {
+            self.inventory_requested = true;
+        }
         let (ok, message, data) = self.execute(&cmd.action, now);
         tracing::info!(id = cmd.id, action = cmd.action.name(), ok, %message, "command run");
         Some(CommandResult {
@@ -233,7 +239,19 @@ impl Executor {
                 ),
                 Err(e) => (false, e.to_string(), serde_json::Value::Null),
             },
+            // The run loop does the work (it owns the collector and the channel).
+            CommandAction::ReportInventory => (
+                true,
+                "a fresh inventory is being collected and sent".into(),
+                serde_json::Value::Null,
+            ),
         }
+    }
+
+    /// Whether a `report_inventory` command ran since the last call: the run loop then collects
+    /// and sends a full inventory at once.
+    pub fn take_inventory_request(&mut self) -> bool {
+        std::mem::take(&mut self.inventory_requested)
     }
 
     /// Purges quarantined files older than 30 days, at most once an hour.

@@ -34,6 +34,8 @@ pub struct AgentConfig {
     pub login_records: Vec<(PathBuf, vigil_collect::utmp::UtmpFile)>,
     /// How often the login logs are read, in milliseconds.
     pub login_poll_ms: u64,
+    /// The systemd journal to read login entries from (the system's when journald runs).
+    pub journal: Option<crate::journal::JournalSource>,
 }
 
 impl AgentConfig {
@@ -51,6 +53,7 @@ impl AgentConfig {
                 .collect(),
             login_records: crate::logins::default_record_logs(),
             login_poll_ms: 200,
+            journal: crate::journal::JournalSource::detect(),
         }
     }
 }
@@ -202,13 +205,17 @@ pub async fn run(cfg: AgentConfig, mut shutdown: watch::Receiver<bool>) -> Resul
     let executor = crate::commands::Executor::open(&cfg.data_dir, &id.host_id, &id.command_key)?
         .with_firewall(firewall.clone());
     let executor = Arc::new(Mutex::new(executor));
-    let watch = Arc::new(Mutex::new(crate::logins::LoginWatch::with_records(
+    let mut login_watch = crate::logins::LoginWatch::with_records(
         &cfg.data_dir,
         &cfg.login_logs,
         &cfg.login_records,
         firewall,
         unix_now(),
-    )));
+    );
+    if let Some(source) = cfg.journal.clone() {
+        login_watch = login_watch.with_journal(&cfg.data_dir, source);
+    }
+    let watch = Arc::new(Mutex::new(login_watch));
     let mut login_tick = tokio::time::interval(Duration::from_millis(cfg.login_poll_ms.max(10)));
     login_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut unreported: Vec<vigil_proto::agent::CommandResult> = Vec::new();
@@ -269,10 +276,17 @@ pub async fn run(cfg: AgentConfig, mut shutdown: watch::Receiver<bool>) -> Resul
                                 let mut ex = ex.lock().unwrap_or_else(|p| p.into_inner());
                                 let now = unix_now();
                                 ex.purge(now);
-                                commands.iter().filter_map(|c| ex.run(c, now)).collect::<Vec<_>>()
+                                let ran = commands.iter().filter_map(|c| ex.run(c, now)).collect::<Vec<_>>();
+                                (ran, ex.take_inventory_request())
                             })
                             .await
                             .unwrap_or_default();
+                            let (ran, rescan) = ran;
+                            if rescan {
+                                // Collect now and send the full snapshot even if nothing changed.
+                                last_full_sent = None;
+                                collect.reset_immediately();
+                            }
                             unreported.extend(ran);
                         }
                         let mut still = Vec::new();

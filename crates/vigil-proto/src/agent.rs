@@ -191,6 +191,8 @@ pub enum CommandAction {
         target: String,
         direction: Direction,
     },
+    /// Collect and send a full inventory now (the console's vulnerability "verify": a rescan).
+    ReportInventory,
 }
 
 /// Which way a block drops traffic.
@@ -229,6 +231,7 @@ impl CommandAction {
             CommandAction::RestoreFile { .. } => "restore_file",
             CommandAction::BlockIp { .. } => "block_ip",
             CommandAction::UnblockIp { .. } => "unblock_ip",
+            CommandAction::ReportInventory => "report_inventory",
         }
     }
 }

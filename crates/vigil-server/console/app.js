@@ -417,6 +417,8 @@
     else if (path === '/whitelist') view = () => viewWhitelist(ctx);
     else if (path === '/quarantine') view = () => viewQuarantine(ctx);
     else if (path === '/ip-policy') view = () => viewIpPolicy(ctx);
+    else if (path === '/attacks') view = () => viewAttacks(ctx);
+    else if (path === '/login-settings') view = () => viewLoginSettings(ctx);
     else if (path === '/install') view = () => viewInstall(ctx);
     else if (path === '/notifications') view = () => viewNotifications(ctx);
     else if (path === '/inbox') view = () => viewInbox(ctx);
@@ -2368,6 +2370,12 @@
   async function viewIpPolicy(ctx) {
     setTitle('IP policy');
     const statusF = IP_RULE_STATUSES.includes(ctx.params.get('status')) ? ctx.params.get('status') : '';
+    // `#/ip-policy?target=…&host=…&reason=…` (as the attack analysis links) fills in the block form.
+    const preset = {
+      target: (ctx.params.get('target') || '').trim().slice(0, 64),
+      host: ctx.params.get('host') || '',
+      reason: (ctx.params.get('reason') || '').slice(0, 1000),
+    };
     let hosts = [];
     const hostName = (id) => (hosts.find((x) => x.id === id) || {}).hostname || id;
     const result = h('div', { class: 'wl-result', 'data-testid': 'ip-result', 'aria-live': 'polite' });
@@ -2528,6 +2536,18 @@
     const reasonIn = h('input', { type: 'text', id: 'ip-reason', 'data-testid': 'ip-reason-input', maxlength: '1000', placeholder: 'Why (optional): shown in the library', autocomplete: 'off' });
     const formError = h('div', { class: 'form-error', 'data-testid': 'ip-form-error', 'aria-live': 'assertive', hidden: true });
     const addB = h('button', { type: 'submit', class: 'btn primary', id: 'ip-block', 'data-testid': 'ip-block' }, 'Block');
+    const prefillNote = preset.target
+      ? h('div', { class: 'span-2', 'data-testid': 'ip-prefill-note' }, notice([
+        'Filled in from the attack analysis: check the address, the hosts and how long, then Block. ',
+        h('a', { href: '#/attacks' }, '← Back to the attack analysis')], { kind: 'info' }))
+      : null;
+    if (preset.target) {
+      targetIn.value = preset.target;
+      reasonIn.value = preset.reason;
+      if (preset.host) scopeSel.value = 'some';
+    }
+    /** The preset host is chosen once the host list is in. */
+    let presetHost = preset.host;
 
     function renderHostsNote() {
       const some = scopeSel.value === 'some';
@@ -2539,6 +2559,10 @@
     }
     function renderHostOptions() {
       const chosen = new Set([...hostsSel.selectedOptions].map((o) => o.value));
+      if (presetHost && hosts.length) {
+        chosen.add(presetHost);
+        presetHost = '';
+      }
       hostsSel.replaceChildren(...hosts.filter((x) => x.state !== 'uninstalled').map((x) => h('option', { value: x.id, selected: chosen.has(x.id) },
         `${x.hostname || x.id}${x.state === 'offline' ? ' (offline)' : ''}`)));
       renderHostsNote();
@@ -2548,6 +2572,7 @@
     renderHostsNote();
 
     const form = h('form', { class: 'ip-form', id: 'ip-form', autocomplete: 'off', novalidate: true },
+      prefillNote,
       h('label', { class: 'field' }, h('span', null, 'Address or network'), targetIn,
         h('small', { class: 'muted' }, 'An IPv4 or IPv6 address, or a network as address/prefix.')),
       h('label', { class: 'field' }, h('span', null, 'Direction'), directionSel),
@@ -2598,6 +2623,11 @@
           { kind: 'ok', testid: 'ip-rule-added' }));
         targetIn.value = '';
         reasonIn.value = '';
+        if (prefillNote) {
+          prefillNote.remove();
+          // A reload does not fill the form in again.
+          history.replaceState(null, '', hashWith('/ip-policy', { status: statusF }));
+        }
         await load();
       } catch (e) {
         if (!ctx.alive() || e.handled) return;
@@ -2617,6 +2647,10 @@
       }),
       panel('Block an IP', form, { testid: 'ip-block-panel' }),
     );
+    if (preset.target) {
+      form.scrollIntoView({ block: 'start' });
+      addB.focus();
+    }
 
     let follow = null;
     async function load() {
@@ -2647,6 +2681,575 @@
     await load();
     await hostsP;
     autoRefresh(ctx, load);
+  }
+
+  // ---------------------------------------------------------------- attack analysis
+
+  /** The ranges the attack analysis offers, in days. */
+  const ATTACK_RANGES = [7, 30, 90];
+  const DEFAULT_ATTACK_DAYS = 30;
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+
+  /** An SVG element: like `h`, attributes set as they are, strings as text nodes. */
+  function svg(tag, attrs, ...children) {
+    const el = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      el.setAttribute(k, String(v));
+    }
+    return append(el, children);
+  }
+
+  /** Unix seconds at a UTC day start → `YYYY-MM-DD`. */
+  const utcDay = (ts) => new Date(ts * 1000).toISOString().slice(0, 10);
+
+  /** A round axis top and step for values up to `max`: at most 5 steps of 1, 2 or 5 × 10ⁿ. */
+  function axisScale(max) {
+    if (max <= 5) return { top: Math.max(max, 1), step: 1 };
+    const raw = max / 5;
+    const mag = 10 ** Math.floor(Math.log10(raw));
+    const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw);
+    return { top: Math.ceil(max / step) * step, step };
+  }
+
+  const plural = (n, one, many = `${one}s`) => `${fmtNum(n)} ${n === 1 ? one : many}`;
+
+  /**
+   * The per-day bar chart: failed logins as bars on a labelled axis, days with automatic blocks
+   * marked above their bar, a tooltip (SVG title) on every day.
+   */
+  function attackChart(series) {
+    const W = 960;
+    const H = 250;
+    const M = { left: 52, right: 14, top: 26, bottom: 38 };
+    const pw = W - M.left - M.right;
+    const ph = H - M.top - M.bottom;
+    const n = series.length;
+    const slot = pw / n;
+    const barW = Math.max(2, Math.min(36, slot * 0.72));
+    const max = Math.max(0, ...series.map((d) => d.failures));
+    const { top, step } = axisScale(max);
+    const y = (v) => M.top + ph - (v / top) * ph;
+    const x = (i) => M.left + i * slot + slot / 2;
+    const labelEvery = Math.ceil(n / 12);
+    const totalFailures = series.reduce((s, d) => s + d.failures, 0);
+    const totalBlocks = series.reduce((s, d) => s + d.blocks, 0);
+
+    const grid = [];
+    for (let v = 0; v <= top; v += step) {
+      grid.push(svg('line', { class: v === 0 ? 'ax-base' : 'ax-grid', x1: M.left, x2: W - M.right, y1: y(v), y2: y(v) }));
+      grid.push(svg('text', { class: 'ax-label', x: M.left - 6, y: y(v) + 4, 'text-anchor': 'end', 'data-testid': 'attack-y-label' }, fmtNum(v)));
+    }
+    const days = series.map((d, i) => {
+      const h0 = d.failures ? Math.max(1.5, y(0) - y(d.failures)) : 0;
+      const tip = `${utcDay(d.day)} (UTC): ${plural(d.failures, 'failed login')}, ${plural(d.sources, 'source')}, ${plural(d.blocks, 'automatic block')}${d.today ? ' (today so far)' : ''}`;
+      const showLabel = (n - 1 - i) % labelEvery === 0;
+      return svg('g', {
+        class: `day${d.today ? ' today' : ''}${d.failures ? '' : ' zero'}`,
+        'data-testid': 'attack-day', 'data-day': d.day, 'data-failures': d.failures, 'data-sources': d.sources, 'data-blocks': d.blocks,
+      },
+      svg('title', null, tip),
+      // The whole column answers the pointer, so small bars are easy to hover.
+      svg('rect', { class: 'hit', x: M.left + i * slot, y: M.top, width: slot, height: ph }),
+      svg('rect', { class: 'bar', 'data-testid': 'attack-bar', x: x(i) - barW / 2, y: y(0) - h0, width: barW, height: h0 }),
+      d.blocks ? svg('g', { class: 'block-mark', 'data-testid': 'attack-block-mark' },
+        svg('path', { d: `M${x(i)} ${y(0) - h0 - 4} l-4.5 -7 h9 z` }),
+        slot >= 16 ? svg('text', { x: x(i), y: y(0) - h0 - 13, 'text-anchor': 'middle' }, fmtNum(d.blocks)) : null) : null,
+      showLabel ? svg('line', { class: 'ax-tick', x1: x(i), x2: x(i), y1: y(0), y2: y(0) + 4 }) : null,
+      showLabel ? svg('text', { class: 'ax-label', x: x(i), y: y(0) + 17, 'text-anchor': 'middle', 'data-testid': 'attack-x-label' }, utcDay(d.day).slice(5)) : null);
+    });
+    return svg('svg', {
+      class: 'attack-chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'data-testid': 'attack-svg',
+      'aria-label': `Failed logins per day: ${plural(totalFailures, 'failed login')} and ${plural(totalBlocks, 'automatic block')} over ${n} days`,
+    },
+    grid,
+    svg('text', { class: 'ax-title', x: 14, y: M.top + ph / 2, 'text-anchor': 'middle', transform: `rotate(-90 14 ${M.top + ph / 2})` }, 'Failed logins'),
+    svg('text', { class: 'ax-title', x: M.left + pw / 2, y: H - 4, 'text-anchor': 'middle' }, 'Day (UTC)'),
+    days);
+  }
+
+  async function viewAttacks(ctx) {
+    setTitle('Attack analysis');
+    const daysParam = Number(ctx.params.get('days'));
+    const days = ATTACK_RANGES.includes(daysParam) ? daysParam : DEFAULT_ATTACK_DAYS;
+    const hostF = ctx.params.get('host') || '';
+    let hosts = [];
+    let data = null;
+    let activeRules = [];
+    const hostName = (id) => (hosts.find((x) => x.id === id) || {}).hostname || id;
+    const go = (changes) => {
+      const next = { days, host: hostF, ...changes };
+      if (Number(next.days) === DEFAULT_ATTACK_DAYS) next.days = '';
+      location.hash = hashWith('/attacks', next);
+    };
+
+    const hostSel = h('select', { id: 'attacks-host', 'data-testid': 'attacks-host', 'aria-label': 'Host' },
+      h('option', { value: '' }, 'All hosts'));
+    hostSel.addEventListener('change', () => go({ host: hostSel.value }));
+    const seg = h('div', { class: 'segmented', role: 'group', 'aria-label': 'Range' },
+      ATTACK_RANGES.map((d) => h('a', {
+        class: `seg${d === days ? ' active' : ''}`,
+        href: hashWith('/attacks', { host: hostF, days: d === DEFAULT_ATTACK_DAYS ? '' : d }),
+        'data-testid': `attacks-range-${d}`,
+      }, `${d} days`)));
+    const refreshB = h('button', { type: 'button', class: 'btn small', 'data-testid': 'attacks-refresh' }, 'Refresh');
+    refreshB.addEventListener('click', () => {
+      clearError();
+      load().catch((e) => ctx.alive() && showError(e, 'Loading the attack analysis'));
+    });
+    const toolbar = h('div', { class: 'attack-tools' },
+      h('label', { class: 'inline' }, 'Host', hostSel), seg,
+      h('span', { class: 'spacer' }),
+      h('a', { href: '#/login-settings', 'data-testid': 'attacks-settings-link' }, 'Login security settings →'),
+      refreshB);
+
+    const stats = h('div', { class: 'stat-row', 'data-testid': 'attacks-totals' });
+    const chart = h('div', { class: 'chart-box', 'data-testid': 'attacks-chart' }, loading());
+    const legend = h('div', { class: 'chart-legend muted small' },
+      h('span', { class: 'lg lg-bar' }), 'Failed logins', h('span', { class: 'lg lg-block' }), 'Days with automatic blocks (count above the bar)',
+      h('span', { class: 'lg-note' }, 'Hover a day for its numbers. Days are UTC days; today is still counting.'));
+
+    const hostTable = dataTable({
+      testid: 'attacks-hosts-table',
+      filter: false,
+      sort: { key: 'failures', dir: -1 },
+      emptyText: 'No host saw a failed login or an automatic block in this range.',
+      rowAttrs: (r) => ({ 'data-testid': 'attacks-host-row', 'data-host-id': r.host_id }),
+      columns: [
+        {
+          key: 'host', label: 'Host', value: (r) => hostName(r.host_id),
+          render: (r) => h('a', { class: 'strong', href: hashWith('/attacks', { host: r.host_id, days: days === DEFAULT_ATTACK_DAYS ? '' : days }), title: 'Show this host only', 'data-testid': 'attacks-host-link' }, hostName(r.host_id)),
+        },
+        { key: 'failures', label: 'Failed logins', width: '120px', cls: 'num', render: (r) => fmtNum(r.failures) },
+        { key: 'sources', label: 'Sources (per day, summed)', width: '180px', cls: 'num', render: (r) => fmtNum(r.sources) },
+        { key: 'blocks', label: 'Automatic blocks', width: '130px', cls: 'num', render: (r) => fmtNum(r.blocks) },
+        { key: 'attack_days', label: 'Days attacked', width: '110px', cls: 'num', render: (r) => fmtNum(r.attack_days) },
+        { key: 'last', label: 'Last attacked', width: '120px', value: (r) => r.last || 0, render: (r) => (r.last ? utcDay(r.last) : h('span', { class: 'muted' }, '—')) },
+      ],
+    });
+
+    const blockedBy = (src) => activeRules.filter((r) => ipTargetText(r.target) === src && r.direction !== 'out');
+    const sources = dataTable({
+      testid: 'attacks-sources-table',
+      filter: false,
+      sort: null,
+      emptyText: 'No failed login in this range.',
+      rowAttrs: (r) => ({ 'data-testid': 'attacks-source-row', 'data-source': r.source }),
+      columns: [
+        { key: 'source', label: 'Source', render: (r) => h('span', { class: 'mono strong', 'data-testid': 'attacks-source' }, r.source) },
+        { key: 'failures', label: 'Failed logins', width: '120px', cls: 'num', render: (r) => h('span', { 'data-testid': 'attacks-source-failures' }, fmtNum(r.failures)) },
+        {
+          key: 'share', label: '', nosort: true, value: (r) => r.failures,
+          render: (r) => {
+            const most = Math.max(1, ...(data.top_sources || []).map((x) => x.failures));
+            return h('div', { class: 'share', title: `${fmtNum(r.failures)} of the range's ${fmtNum(data.totalFailures)} failed logins` },
+              h('span', { style: `width:${((r.failures / most) * 100).toFixed(1)}%` }));
+          },
+        },
+        {
+          key: 'blocked', label: 'Active block', width: '150px', value: (r) => blockedBy(r.source).length,
+          render: (r) => {
+            const rules = blockedBy(r.source);
+            if (!rules.length) return h('span', { class: 'muted', 'data-testid': 'attacks-source-blocked' }, '—');
+            return h('a', { href: '#/ip-policy?status=active', 'data-testid': 'attacks-source-blocked', title: rules.map((x) => `rule ${x.id}: ${x.hosts.length ? x.hosts.map(hostName).join(', ') : 'all hosts'}`).join('\n') },
+              `${plural(rules.length, 'rule')} (${rules.some((x) => !x.hosts.length) ? 'all hosts' : plural(new Set(rules.flatMap((x) => x.hosts)).size, 'host')})`);
+          },
+        },
+        {
+          key: 'actions', label: '', width: '90px', nosort: true, value: () => '',
+          render: (r) => h('a', {
+            class: 'btn small', 'data-testid': 'attacks-block-link', 'data-source': r.source,
+            title: hostF ? `Block ${r.source} on ${hostName(hostF)}` : `Block ${r.source} on every host`,
+            href: hashWith('/ip-policy', {
+              target: r.source,
+              host: hostF,
+              reason: `Attack analysis: ${plural(r.failures, 'failed login')} in ${days} days${hostF ? ` on ${hostName(hostF)}` : ''}`,
+            }),
+          }, 'Block…'),
+        },
+      ],
+    });
+
+    setView(
+      panel('Attack analysis', [toolbar, stats, chart, legend], {
+        testid: 'attacks-panel',
+        extra: h('span', { class: 'muted small' }, 'Failed logins and automatic brute-force blocks per day.'),
+      }),
+      panel('Top sources', sources.el, { testid: 'attacks-sources-panel', extra: h('span', { class: 'muted small' }, 'The 10 addresses that failed most in the range.') }),
+      panel('By host', hostTable.el, { testid: 'attacks-hosts-panel', extra: h('span', { class: 'muted small' }, 'Pick a host to see its days and sources alone.') }),
+    );
+
+    function render() {
+      const stat = (label, value, cls, testid, extra) => h('div', { class: `stat s-${cls}`, 'data-testid': testid },
+        h('span', { class: 'stat-value' }, fmtNum(value)), h('span', { class: 'stat-label' }, label, extra || null));
+      const perDay = new Map();
+      const perHost = new Map();
+      for (const r of data.days || []) {
+        const d = perDay.get(r.day) || { failures: 0, sources: 0, blocks: 0 };
+        d.failures += r.failures || 0;
+        d.sources += r.sources || 0;
+        d.blocks += r.blocks || 0;
+        perDay.set(r.day, d);
+        const x = perHost.get(r.host_id) || { host_id: r.host_id, failures: 0, sources: 0, blocks: 0, attack_days: 0, last: 0 };
+        x.failures += r.failures || 0;
+        x.sources += r.sources || 0;
+        x.blocks += r.blocks || 0;
+        if (r.failures) {
+          x.attack_days += 1;
+          x.last = Math.max(x.last, r.day);
+        }
+        perHost.set(r.host_id, x);
+      }
+      // One column per day of the range, the quiet ones too.
+      const today = Math.floor(Date.now() / 86400000) * 86400;
+      const series = [];
+      for (let i = 0; i < days; i += 1) {
+        const day = data.since + i * 86400;
+        series.push({ day, today: day === today, ...(perDay.get(day) || { failures: 0, sources: 0, blocks: 0 }) });
+      }
+      const total = (k) => series.reduce((s, d) => s + d[k], 0);
+      data.totalFailures = total('failures');
+      const blocks = total('blocks');
+      stats.replaceChildren(
+        stat('Failed logins', data.totalFailures, 'urgent', 'attacks-total-failures'),
+        stat('Sources', total('sources'), 'suspicious', 'attacks-total-sources', h('span', { class: 'muted' }, ' · distinct per day, summed')),
+        stat('Automatic blocks', blocks, 'reminder', 'attacks-total-blocks',
+          blocks ? [' · ', h('a', { href: '#/ip-policy' }, 'IP policy →')] : null),
+        stat('Days attacked', series.filter((d) => d.failures).length, 'total', 'attacks-total-days', h('span', { class: 'muted' }, ` of ${days}`)));
+      chart.dataset.days = String(days);
+      chart.dataset.host = hostF;
+      if (!series.some((d) => d.failures || d.blocks)) {
+        chart.dataset.empty = '1';
+        chart.replaceChildren(h('div', { class: 'chart-empty', 'data-testid': 'attacks-empty' },
+          h('strong', null, `No failed logins and no automatic blocks in the last ${days} days${hostF ? ` on ${hostName(hostF)}` : ''}.`),
+          h('div', { class: 'muted small' }, 'Agents report failed SSH, FTP and MySQL logins from the hosts\' login logs; the brute-force rule under ',
+            h('a', { href: '#/login-settings' }, 'Login security'), ' blocks sources that fail too often.')));
+      } else {
+        chart.dataset.empty = '';
+        chart.replaceChildren(attackChart(series));
+      }
+      hostTable.setRows([...perHost.values()]);
+      sources.setRows(data.top_sources || []);
+    }
+
+    function renderHostOptions() {
+      const known = hosts.some((x) => x.id === hostF);
+      fill(hostSel, h('option', { value: '' }, 'All hosts'),
+        hosts.map((x) => h('option', { value: x.id }, `${x.hostname || x.id}${x.state === 'online' ? '' : ` (${x.state})`}`)),
+        hostF && !known ? h('option', { value: hostF }, hostF) : null);
+      hostSel.value = hostF;
+    }
+    renderHostOptions();
+
+    async function load() {
+      const [res, rules] = await Promise.all([
+        get(`/api/v1/attacks?days=${days}${hostF ? `&host=${enc(hostF)}` : ''}`),
+        // Only labels the sources already blocked: without it the table still shows.
+        get('/api/v1/ip-rules?status=active').then((r) => r.rules || []).catch((e) => {
+          if (e.handled) throw e;
+          return [];
+        }),
+      ]);
+      if (!ctx.alive()) return;
+      data = res;
+      activeRules = rules;
+      render();
+    }
+    const hostsP = get('/api/v1/hosts').then((res) => {
+      if (!ctx.alive()) return;
+      hosts = res.hosts || [];
+      renderHostOptions();
+      if (data) render();
+    }).catch((e) => {
+      if (e.handled) throw e;
+      if (ctx.alive()) showError(e, 'Loading hosts');
+    });
+    await load();
+    await hostsP;
+    autoRefresh(ctx, load);
+  }
+
+  // ---------------------------------------------------------------- login security
+
+  /** The brute-force rule's allowed choices (vigil-detect's `BruteForceRule`). */
+  const BF_SPANS = [1, 2, 5, 10, 15];
+  const BF_MAX_FAILURES = [2, 3, 4, 5, 10, 50, 80, 100];
+  const BF_BLOCKS = [[5, '5 minutes'], [15, '15 minutes'], [30, '30 minutes'], [60, '1 hour'], [120, '2 hours'], [360, '6 hours'],
+    [720, '12 hours'], [1440, '1 day'], [10080, '7 days'], [0, 'Permanently']];
+  const LOGIN_PROTOCOLS = [['ssh', 'SSH'], ['ftp', 'FTP'], ['mysql', 'MySQL']];
+
+  /** The entries of a list box: one per line or separated by commas, blanks dropped. */
+  const listEntries = (text) => text.split(/[\n,]+/).map((x) => x.trim()).filter(Boolean);
+
+  /** A `select` of numbers; a saved value outside the choices is kept as an extra option. */
+  function numberSelect(attrs, choices, value) {
+    const opts = choices.map((c) => (Array.isArray(c) ? c : [c, String(c)]));
+    if (value !== undefined && !opts.some(([v]) => v === value)) opts.push([value, `${value} (saved)`]);
+    const s = h('select', attrs, opts.map(([v, t]) => h('option', { value: String(v) }, t)));
+    if (value !== undefined) s.value = String(value);
+    return s;
+  }
+
+  /**
+   * A form's error line: the server's message, with the list it names marked and the entry it
+   * quotes selected, so the operator sees what to fix; the input stays as typed.
+   */
+  function formErrorBox(testid) {
+    const box = h('div', { class: 'form-error', 'data-testid': testid, 'aria-live': 'assertive', hidden: true });
+    let marked = [];
+    return {
+      el: box,
+      clear() {
+        box.hidden = true;
+        box.replaceChildren();
+        marked.forEach((f) => {
+          f.classList.remove('invalid');
+          f.removeAttribute('aria-invalid');
+        });
+        marked = [];
+      },
+      show(msg, field) {
+        box.replaceChildren(notice(msg, { kind: 'error' }));
+        box.hidden = false;
+        if (!field) return;
+        field.classList.add('invalid');
+        field.setAttribute('aria-invalid', 'true');
+        marked.push(field);
+        field.focus();
+        // The server quotes the bad entry: select it where it was typed.
+        const q = /"([^"]{1,200})"/.exec(msg);
+        const at = q && field.value !== undefined ? field.value.indexOf(q[1]) : -1;
+        if (at >= 0 && field.setSelectionRange) field.setSelectionRange(at, at + q[1].length);
+      },
+    };
+  }
+
+  async function viewLoginSettings(ctx) {
+    setTitle('Settings', 'Login security');
+
+    // ---- the brute-force rule and the access whitelist (GET/PUT /api/v1/login-settings)
+    const lsPanelBody = h('div', null, loading());
+    const lpPanelBody = h('div', null, loading());
+    setView(
+      panel('Brute-force defense', lsPanelBody, {
+        testid: 'login-settings-panel',
+        extra: h('span', { class: 'muted small' }, 'Every agent enforces these; they apply with each agent\'s next check-in. ', h('a', { href: '#/attacks' }, 'Attack analysis →')),
+      }),
+      panel('Abnormal logins', lpPanelBody, {
+        testid: 'login-policy-panel',
+        extra: h('span', { class: 'muted small' }, 'Which successful logins are normal, for every host.'),
+      }),
+    );
+
+    const [ls, lp] = await Promise.all([get('/api/v1/login-settings'), get('/api/v1/login-policy')]);
+    if (!ctx.alive()) return;
+    lsPanelBody.replaceChildren(settingsForm(ls));
+    lpPanelBody.replaceChildren(policyForm(lp));
+
+    function settingsForm(initial) {
+      const enabledBox = h('input', { type: 'checkbox', id: 'ls-enabled', 'data-testid': 'ls-enabled' });
+      const spanSel = numberSelect({ id: 'ls-span', 'data-testid': 'ls-span', 'aria-label': 'Within minutes' }, BF_SPANS, initial.span_mins);
+      const maxSel = numberSelect({ id: 'ls-max', 'data-testid': 'ls-max', 'aria-label': 'Failed logins' }, BF_MAX_FAILURES, initial.max_failures);
+      const blockSel = numberSelect({ id: 'ls-block', 'data-testid': 'ls-block', 'aria-label': 'Block for' }, BF_BLOCKS, initial.block_mins);
+      const protoBoxes = LOGIN_PROTOCOLS.map(([v]) => h('input', { type: 'checkbox', value: v, id: `ls-proto-${v}`, 'data-testid': `ls-proto-${v}` }));
+      const wlIn = h('textarea', {
+        id: 'ls-whitelist', 'data-testid': 'ls-whitelist', rows: '5', spellcheck: 'false', autocomplete: 'off',
+        placeholder: 'e.g. 203.0.113.7, 198.51.100.0/24, 2001:db8::/48', 'aria-label': 'Access whitelist',
+      });
+      const wlNote = h('small', { class: 'muted', 'data-testid': 'ls-whitelist-note' });
+      const ruleText = h('div', { class: 'rule-text', 'data-testid': 'ls-rule-text' });
+      const saveB = h('button', { type: 'submit', class: 'btn primary', id: 'ls-save', 'data-testid': 'ls-save' }, 'Save brute-force settings');
+      const result = h('div', { class: 'form-result', 'data-testid': 'ls-result', 'aria-live': 'polite' });
+      const err = formErrorBox('ls-error');
+
+      function fillForm(s) {
+        enabledBox.checked = Boolean(s.enabled);
+        spanSel.value = String(s.span_mins);
+        maxSel.value = String(s.max_failures);
+        blockSel.value = String(s.block_mins);
+        protoBoxes.forEach((b) => { b.checked = (s.protocols || []).includes(b.value); });
+        wlIn.value = (s.access_whitelist || []).map(ipTargetText).join('\n');
+        renderNotes();
+      }
+      function renderNotes() {
+        const n = listEntries(wlIn.value).length;
+        wlNote.textContent = `${n ? `${plural(n, 'entry', 'entries')}. ` : ''}Never blocked by the brute-force rule, on every host: an administrator's own address, a bastion. One IP or network (address/prefix) per line.`;
+        const protos = protoBoxes.map((b, i) => (b.checked ? LOGIN_PROTOCOLS[i][1] : null)).filter(Boolean);
+        const blockText = blockSel.value === '0' ? 'permanently' : `for ${(BF_BLOCKS.find(([v]) => String(v) === blockSel.value) || [0, `${blockSel.value} minutes`])[1]}`;
+        ruleText.textContent = enabledBox.checked
+          ? `A source that fails more than ${maxSel.value} ${protos.length ? protos.join('/') : '(no protocol chosen)'} logins within ${spanSel.value} minute${spanSel.value === '1' ? '' : 's'} is blocked on that host ${blockText}.`
+          : 'Off: failed logins are counted (Attack analysis) but no source is blocked.';
+        ruleText.classList.toggle('off', !enabledBox.checked);
+      }
+      for (const el of [enabledBox, spanSel, maxSel, blockSel, ...protoBoxes]) el.addEventListener('change', renderNotes);
+      wlIn.addEventListener('input', renderNotes);
+      fillForm(initial);
+
+      const form = h('form', { class: 'ls-form', id: 'ls-form', autocomplete: 'off', novalidate: true, 'data-loaded': '1' },
+        h('div', { class: 'field span-2' },
+          h('label', { class: 'check', for: 'ls-enabled' }, enabledBox, h('strong', null, 'Block sources that fail to log in too often'))),
+        h('label', { class: 'field' }, h('span', null, 'More than'), h('div', { class: 'range-row' }, maxSel, 'failed logins')),
+        h('label', { class: 'field' }, h('span', null, 'Within'), h('div', { class: 'range-row' }, spanSel, 'minutes')),
+        h('label', { class: 'field' }, h('span', null, 'Block for'), blockSel),
+        h('div', { class: 'field' }, h('span', null, 'Protocols'),
+          h('div', { class: 'check-row', role: 'group', 'aria-label': 'Protocols' },
+            protoBoxes.map((b, i) => h('label', { class: 'check', for: b.id }, b, LOGIN_PROTOCOLS[i][1])))),
+        h('div', { class: 'span-2' }, ruleText),
+        h('label', { class: 'field span-2' }, h('span', null, 'Access whitelist'), wlIn, wlNote),
+        h('div', { class: 'form-actions' }, saveB,
+          h('span', { class: 'muted small' }, 'Blocks go to the ', h('a', { href: '#/ip-policy' }, 'IP policy'), ' library (origin system), where they can be disabled.')),
+        h('div', { class: 'span-2' }, err.el, result));
+
+      form.addEventListener('submit', async (ev) => {
+        ev.preventDefault();
+        clearError();
+        err.clear();
+        result.replaceChildren();
+        const body = {
+          enabled: enabledBox.checked,
+          span_mins: Number(spanSel.value),
+          max_failures: Number(maxSel.value),
+          block_mins: Number(blockSel.value),
+          protocols: protoBoxes.filter((b) => b.checked).map((b) => b.value),
+          access_whitelist: listEntries(wlIn.value),
+        };
+        saveB.disabled = true;
+        saveB.textContent = 'Saving…';
+        try {
+          const res = await api('PUT', '/api/v1/login-settings', body);
+          if (!ctx.alive()) return;
+          fillForm(res);
+          result.replaceChildren(notice(`Saved: ${ruleText.textContent} ${plural((res.access_whitelist || []).length, 'whitelist entry', 'whitelist entries')}. Agents apply it at their next check-in.`, { kind: 'ok', testid: 'ls-saved' }));
+        } catch (e) {
+          if (!ctx.alive() || e.handled) return;
+          // The server says what is wrong (a bad network, a value not allowed…): input kept.
+          if (e.status === 400) {
+            const m = errorMessage(e);
+            err.show(m, /network|whitelist/i.test(m) ? wlIn : /protocol/i.test(m) ? protoBoxes[0] : null);
+          } else showError(e, 'Saving the brute-force settings');
+        } finally {
+          saveB.disabled = false;
+          saveB.textContent = 'Save brute-force settings';
+        }
+      });
+      return form;
+    }
+
+    // ---- the abnormal-login policy (GET/PUT /api/v1/login-policy)
+    function policyForm(initial) {
+      const listBox = (id, placeholder, label) => h('textarea', {
+        id, 'data-testid': id, rows: '4', spellcheck: 'false', autocomplete: 'off', placeholder, 'aria-label': label,
+      });
+      const locIn = listBox('lp-locations', 'e.g. AU, CN/Zhejiang', 'Approved locations');
+      const ipsIn = listBox('lp-ips', 'e.g. 203.0.113.7, 198.51.100.0/24', 'Approved IPs');
+      const timesIn = listBox('lp-times', 'e.g. 08:00-20:00', 'Approved login times');
+      const offsetSel = h('select', { id: 'lp-offset', 'data-testid': 'lp-offset', 'aria-label': 'Time zone of the login times' });
+      const accIn = listBox('lp-accounts', 'e.g. root, deploy', 'Approved accounts');
+      const malIn = listBox('lp-malicious', 'e.g. 192.0.2.0/24', 'Malicious IPs');
+      const locAlertsBox = h('input', { type: 'checkbox', id: 'lp-location-alerts', 'data-testid': 'lp-location-alerts' });
+      const saveB = h('button', { type: 'submit', class: 'btn primary', id: 'lp-save', 'data-testid': 'lp-save' }, 'Save login policy');
+      const result = h('div', { class: 'form-result', 'data-testid': 'lp-result', 'aria-live': 'polite' });
+      const err = formErrorBox('lp-error');
+      const browserOffset = -new Date().getTimezoneOffset();
+      /** The saved `location_alerts`: `true` stays `true` while the box is ticked, else null (on). */
+      let savedLocationAlerts = null;
+      const states = {};
+      const state = (key) => {
+        states[key] = h('span', { class: 'list-state', 'data-testid': `${key}-state` });
+        return states[key];
+      };
+      const lists = [['lp-locations', locIn], ['lp-ips', ipsIn], ['lp-times', timesIn], ['lp-accounts', accIn]];
+      function renderStates() {
+        for (const [key, el] of lists) {
+          const n = listEntries(el.value).length;
+          states[key].textContent = n ? `${n} approved${key === 'lp-times' ? '' : ': replaces learning'}` : (key === 'lp-times' ? 'any time' : 'learned');
+          states[key].classList.toggle('set', n > 0);
+        }
+        const m = listEntries(malIn.value).length;
+        states['lp-malicious'].textContent = m ? plural(m, 'entry', 'entries') : 'none';
+        states['lp-malicious'].classList.toggle('set', m > 0);
+      }
+
+      function fillForm(p) {
+        locIn.value = (p.locations || []).join('\n');
+        ipsIn.value = (p.ips || []).map(ipTargetText).join('\n');
+        timesIn.value = ((p.times && p.times.ranges) || []).join('\n');
+        accIn.value = (p.accounts || []).join('\n');
+        malIn.value = (p.malicious_ips || []).map(ipTargetText).join('\n');
+        const off = p.times ? p.times.utc_offset_mins || 0 : browserOffset;
+        const offsets = UTC_OFFSETS.includes(off) ? UTC_OFFSETS : [...UTC_OFFSETS, off].sort((a, b) => a - b);
+        offsetSel.replaceChildren(...offsets.map((o) => h('option', { value: String(o) }, `${fmtOffset(o)}${o === browserOffset ? ' (this browser)' : ''}`)));
+        offsetSel.value = String(off);
+        savedLocationAlerts = p.location_alerts ?? null;
+        locAlertsBox.checked = p.location_alerts !== false;
+        renderStates();
+      }
+      for (const [, el] of lists) el.addEventListener('input', renderStates);
+      malIn.addEventListener('input', renderStates);
+
+      const fieldOf = { locations: locIn, ips: ipsIn, times: timesIn, accounts: accIn, malicious_ips: malIn };
+      const form = h('form', { class: 'lp-form', id: 'lp-form', autocomplete: 'off', novalidate: true, 'data-loaded': '1' },
+        notice([
+          'Until a factor is configured here, each host learns its usual locations, IPs and accounts: whatever logs in from a public IP in the 24 hours after its first such login, then an IP (with its location) or an account once it has logged in successfully 6 times. ',
+          'A configured list replaces learning for its factor: a successful login outside any configured list raises an abnormal-login alert. Login times are never learned: only configured ranges are checked. ',
+          'An empty list goes back to learning. Entries: one per line, or separated by commas.',
+        ], { kind: 'info' }),
+        h('div', { class: 'lp-grid' },
+          h('label', { class: 'field' }, h('span', null, 'Approved locations ', state('lp-locations')), locIn,
+            h('small', { class: 'muted' }, 'A two-letter country code (AU), or a country and region (CN/Zhejiang), as the geolocation database names it.')),
+          h('label', { class: 'field' }, h('span', null, 'Approved IPs ', state('lp-ips')), ipsIn,
+            h('small', { class: 'muted' }, 'Addresses or networks (address/prefix).')),
+          h('div', { class: 'field' }, h('span', null, h('label', { for: 'lp-times' }, 'Approved login times'), ' ', state('lp-times')), timesIn,
+            h('label', { class: 'range-row small', for: 'lp-offset' }, 'Local time at', offsetSel),
+            h('small', { class: 'muted' }, 'HH:MM-HH:MM ranges; 22:00-06:00 runs past midnight.')),
+          h('label', { class: 'field' }, h('span', null, 'Approved accounts ', state('lp-accounts')), accIn,
+            h('small', { class: 'muted' }, 'User names, as the login logs write them.')),
+          h('label', { class: 'field' }, h('span', null, 'Malicious IPs ', state('lp-malicious')), malIn,
+            h('small', { class: 'muted' }, 'Threat intelligence: a successful login from these is an urgent alert.')),
+          h('div', { class: 'field' }, h('span', null, 'Unusual locations'),
+            h('label', { class: 'check', for: 'lp-location-alerts' }, locAlertsBox, 'Alert on logins from unusual locations'),
+            h('small', { class: 'muted' }, 'Off: no login raises an unusual-location alert, learned or approved locations alike.'))),
+        h('div', { class: 'form-actions' }, saveB),
+        err.el, result);
+      fillForm(initial);
+
+      form.addEventListener('submit', async (ev) => {
+        ev.preventDefault();
+        clearError();
+        err.clear();
+        result.replaceChildren();
+        const orNull = (list) => (list.length ? list : null);
+        const ranges = listEntries(timesIn.value);
+        const body = {
+          locations: orNull(listEntries(locIn.value)),
+          ips: orNull(listEntries(ipsIn.value)),
+          times: ranges.length ? { utc_offset_mins: Number(offsetSel.value), ranges } : null,
+          accounts: orNull(listEntries(accIn.value)),
+          location_alerts: locAlertsBox.checked ? (savedLocationAlerts === true ? true : null) : false,
+          malicious_ips: listEntries(malIn.value),
+        };
+        saveB.disabled = true;
+        saveB.textContent = 'Saving…';
+        try {
+          const res = await api('PUT', '/api/v1/login-policy', body);
+          if (!ctx.alive()) return;
+          fillForm(res);
+          const set = [['locations', 'locations'], ['ips', 'IPs'], ['times', 'times'], ['accounts', 'accounts']].filter(([k]) => res[k]).map(([, t]) => t);
+          result.replaceChildren(notice(`Saved: ${set.length ? `approved ${set.join(', ')} configured; the rest learned` : 'every factor learned'}${res.location_alerts === false ? '; unusual-location alerts off' : ''}; ${plural((res.malicious_ips || []).length, 'malicious network')}. The next logins are judged by it.`, { kind: 'ok', testid: 'lp-saved' }));
+        } catch (e) {
+          if (!ctx.alive() || e.handled) return;
+          if (e.status === 400) {
+            const m = errorMessage(e);
+            const field = /^(\w+)(?:\.\w+)?:/.exec(m);
+            err.show(m, field ? fieldOf[field[1]] : null);
+          } else showError(e, 'Saving the login policy');
+        } finally {
+          saveB.disabled = false;
+          saveB.textContent = 'Save login policy';
+        }
+      });
+      return form;
+    }
   }
 
   // ---------------------------------------------------------------- inbox

@@ -314,6 +314,11 @@ async fn inventory(
         .put_inventory(&host, inv.collected_at, &os, &json)
         .await?;
     st.store.touch_host(&host, st.now()).await?;
+    // The inventory is stored: a failed match is retried by the next report or database reload,
+    // so the agent need not resend.
+    if let Err(e) = crate::vulns::scan(&st, &host, std::sync::Arc::new(report.inventory)).await {
+        tracing::warn!(host = %host, error = %e, "matching the inventory against advisories failed");
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

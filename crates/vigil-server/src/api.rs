@@ -44,6 +44,12 @@ pub fn router(state: SharedState) -> Router {
         .route("/api/v1/whitelist", get(list_rules).post(create_rule))
         .route("/api/v1/whitelist/{id}", axum::routing::delete(delete_rule))
         .route("/api/v1/score", get(fleet_score))
+        .route("/api/v1/vulns", get(crate::vulns::list))
+        .route("/api/v1/vulns/handle", post(crate::vulns::handle))
+        .route(
+            "/api/v1/hosts/{id}/vulns/verify",
+            post(crate::vulns::verify),
+        )
         .route("/api/v1/commands", get(list_commands))
         .route("/api/v1/ip-rules", get(list_ip_rules).post(create_ip_rule))
         .route("/api/v1/attacks", get(attacks))
@@ -86,7 +92,7 @@ pub fn router(state: SharedState) -> Router {
 
 /// Every API failure, classified once here.
 #[derive(Debug)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     BadRequest(String),
     Unauthorized(String),
     NotFound(String),
@@ -143,7 +149,7 @@ impl From<vigil_store::StoreError> for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// A numeric id from a path segment.
 fn parse_id(what: &str, raw: &str) -> ApiResult<i64> {
@@ -151,7 +157,7 @@ fn parse_id(what: &str, raw: &str) -> ApiResult<i64> {
         .map_err(|_| ApiError::BadRequest(format!("{what} id {raw:?} is not a number")))
 }
 
-fn parse_json<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
     serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("request body: {e}")))
 }
 
@@ -171,7 +177,7 @@ async fn healthz(State(st): State<SharedState>) -> Json<serde_json::Value> {
 }
 
 #[derive(Clone, Debug)]
-struct Operator(String);
+pub(crate) struct Operator(pub(crate) String);
 
 fn bearer(req: &Request) -> Option<&str> {
     req.headers()
@@ -331,7 +337,7 @@ async fn list_hosts(
     Ok(Json(HostList { hosts }))
 }
 
-async fn find_host(st: &SharedState, id: &str) -> ApiResult<HostRecord> {
+pub(crate) async fn find_host(st: &SharedState, id: &str) -> ApiResult<HostRecord> {
     st.store
         .host(id)
         .await?
@@ -1112,8 +1118,28 @@ fn score_view(s: &vigil_detect::score::Score) -> ScoreView {
     }
 }
 
+/// What the score counts against a host: unhandled alerts and unfixed vulnerabilities.
+fn pending(
+    alerts: Option<&BTreeMap<String, i64>>,
+    vulns: Option<&BTreeMap<String, i64>>,
+) -> Pending {
+    let n = |m: Option<&BTreeMap<String, i64>>, level: &str| {
+        m.and_then(|m| m.get(level)).copied().unwrap_or(0).max(0) as u64
+    };
+    Pending {
+        alerts_urgent: n(alerts, "urgent"),
+        alerts_suspicious: n(alerts, "suspicious"),
+        alerts_reminder: n(alerts, "reminder"),
+        vulns_high: n(vulns, "high"),
+        vulns_medium: n(vulns, "medium"),
+        vulns_low: n(vulns, "low"),
+        ..Pending::default()
+    }
+}
+
 async fn fleet_score(State(st): State<SharedState>) -> ApiResult<Json<FleetScore>> {
     let counts = alert_counts(&st).await?;
+    let vulns = crate::vulns::counts(&st).await?;
     let mut hosts: Vec<HostScore> = st
         .store
         .hosts()
@@ -1121,14 +1147,7 @@ async fn fleet_score(State(st): State<SharedState>) -> ApiResult<Json<FleetScore
         .into_iter()
         .filter(|h| h.uninstalled_at.is_none())
         .map(|h| {
-            let c = counts.get(&h.id);
-            let n = |level: &str| c.and_then(|m| m.get(level)).copied().unwrap_or(0).max(0) as u64;
-            let pending = Pending {
-                alerts_urgent: n("urgent"),
-                alerts_suspicious: n("suspicious"),
-                alerts_reminder: n("reminder"),
-                ..Pending::default()
-            };
+            let pending = pending(counts.get(&h.id), vulns.get(&h.id));
             HostScore {
                 host_id: h.id,
                 hostname: h.hostname,
@@ -1852,14 +1871,9 @@ async fn read_inbox(
 /// The host's printable security report as HTML.
 async fn host_report(State(st): State<SharedState>, Path(id): Path<String>) -> ApiResult<Response> {
     let host = find_host(&st, &id).await?;
-    let counts = alert_counts(&st).await?.remove(&id).unwrap_or_default();
-    let n = |level: &str| counts.get(level).copied().unwrap_or(0).max(0) as u64;
-    let pending = Pending {
-        alerts_urgent: n("urgent"),
-        alerts_suspicious: n("suspicious"),
-        alerts_reminder: n("reminder"),
-        ..Pending::default()
-    };
+    let counts = alert_counts(&st).await?.remove(&id);
+    let vulns = crate::vulns::counts(&st).await?.remove(&id);
+    let pending = pending(counts.as_ref(), vulns.as_ref());
     let filter = AlertFilter {
         host_id: Some(id.clone()),
         status: Some(AlertStatus::Unhandled),

@@ -19,6 +19,7 @@ pub mod pki;
 mod report;
 mod state;
 mod tls;
+mod vulns;
 
 pub use admin::{bootstrap_admin, hash_password, AdminCredentials};
 pub use state::{Clock, SystemClock};
@@ -134,6 +135,7 @@ pub async fn start(
     let tls_config = pki.server_config.clone();
 
     let state = state::AppState::new(config, store, clock, pki, public_url.clone());
+    vulns::refresh(&state).await;
     let api_router = api::router(state.clone()).merge(console::router());
     let agent_router = agent_api::router(state.clone()).merge(api_router.clone());
 
@@ -192,9 +194,23 @@ async fn dispatch_notifications(state: state::SharedState, mut shutdown: watch::
 }
 
 /// Every `maintenance_secs` (and at start): alerts unhandled for 30 days become expired, and
-/// host actions their hosts did not run in time are timed out, IP blocks past their time end.
+/// host actions their hosts did not run in time are timed out, IP blocks past their time end;
+/// a changed advisory database is reloaded and every host re-matched (at start too, for a
+/// database that changed while the server was down).
 async fn maintenance(state: state::SharedState, mut shutdown: watch::Receiver<bool>) {
+    let mut first = true;
     loop {
+        if vulns::refresh(&state).await || std::mem::take(&mut first) {
+            match vulns::rescan_all(&state).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(hosts = n, "hosts re-matched against the advisory database")
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "re-matching hosts failed; retrying at the next change")
+                }
+            }
+        }
         let cutoff = state.now() - vigil_model::ALERT_EXPIRES_AFTER_SECS;
         match state.store.expire_alerts(cutoff).await {
             Ok(0) => {}

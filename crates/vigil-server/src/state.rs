@@ -72,6 +72,8 @@ pub struct AppState {
     pub binary: tokio::sync::OnceCell<(bytes::Bytes, String)>,
     /// The abnormal-login model's geolocation and per-host locks.
     pub logins: crate::logins::Logins,
+    /// The advisory database and the lock of vulnerability matching.
+    pub vulns: crate::vulns::VulnDb,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -95,6 +97,7 @@ impl AppState {
             whitelist: tokio::sync::Mutex::new(RuleCache::default()),
             binary: tokio::sync::OnceCell::new(),
             logins: crate::logins::Logins::new(geo),
+            vulns: crate::vulns::VulnDb::default(),
         })
     }
 

@@ -277,6 +277,31 @@ pub trait Store: Send + Sync + 'static {
     /// Per-host states of one rule, or of every rule.
     async fn ip_rule_hosts(&self, rule_id: Option<i64>) -> Result<Vec<IpRuleHostRecord>>;
 
+    // --- vulnerabilities ---
+    /// Records one scan of a host in one transaction: each finding is inserted (`unfixed`) or
+    /// updated (versions, text, `last_seen`; a `fixed` one is `unfixed` again, an `ignored` one
+    /// stays ignored), and every `unfixed` one the scan did not find becomes `fixed` at `now`.
+    async fn sync_host_vulns(
+        &self,
+        host_id: &str,
+        findings: &[VulnFinding],
+        now: Timestamp,
+    ) -> Result<VulnSync>;
+    /// A page of vulnerabilities, highest level first, and how many match.
+    async fn vulns(&self, filter: &VulnFilter) -> Result<(Vec<VulnRecord>, i64)>;
+    /// An operator's change: `ignored` from `unfixed`, `unfixed` from `ignored` (`fixed` only
+    /// comes from a scan). One outcome per key, in order.
+    async fn set_vuln_status(
+        &self,
+        keys: &[VulnKey],
+        to: VulnStatus,
+        reason: &str,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<Vec<VulnTransition>>;
+    /// Unfixed vulnerabilities per (host, level).
+    async fn unfixed_vuln_counts(&self) -> Result<Vec<(String, String, i64)>>;
+
     // --- attack analysis ---
     /// Adds failed-login counts (summed into existing rows).
     async fn add_login_failures(&self, host_id: &str, rows: &[LoginFailureRow]) -> Result<()>;

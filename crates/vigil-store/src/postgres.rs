@@ -37,6 +37,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         9,
         include_str!("../migrations/postgres/009_login_sources.sql"),
     ),
+    (10, include_str!("../migrations/postgres/010_vulns.sql")),
 ];
 
 /// Any fixed number works; it only has to be the same for every Vigil server.
@@ -1266,6 +1267,175 @@ impl Store for PostgresStore {
             == 1)
     }
 
+    async fn sync_host_vulns(
+        &self,
+        host_id: &str,
+        findings: &[VulnFinding],
+        now: Timestamp,
+    ) -> Result<VulnSync> {
+        let findings = dedup_findings(findings);
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        // Scans of one host are serialised, so two servers cannot interleave their updates.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('vulns:' || $1))",
+            &[&host_id],
+        )
+        .await?;
+        let mut before: std::collections::HashMap<(String, String), String> = tx
+            .query(
+                "SELECT package, advisory_id, status FROM vulns WHERE host_id = $1",
+                &[&host_id],
+            )
+            .await?
+            .iter()
+            .map(|r| ((r.get(0), r.get(1)), r.get(2)))
+            .collect();
+        let mut sync = VulnSync::default();
+        let upsert = tx
+            .prepare_cached(
+                "INSERT INTO vulns (host_id, package, advisory_id, ids, ecosystem, installed, fixed, \
+                 level, rce, summary, fix_command, needs_restart, status, first_seen, last_seen) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'unfixed', $13, $13) \
+                 ON CONFLICT (host_id, package, advisory_id) DO UPDATE SET ids = excluded.ids, \
+                 ecosystem = excluded.ecosystem, installed = excluded.installed, fixed = excluded.fixed, \
+                 level = excluded.level, rce = excluded.rce, summary = excluded.summary, \
+                 fix_command = excluded.fix_command, needs_restart = excluded.needs_restart, \
+                 last_seen = excluded.last_seen, \
+                 status = CASE WHEN vulns.status = 'fixed' THEN 'unfixed' ELSE vulns.status END, \
+                 fixed_at = CASE WHEN vulns.status = 'fixed' THEN NULL ELSE vulns.fixed_at END",
+            )
+            .await?;
+        for f in &findings {
+            tx.execute(
+                &upsert,
+                &[
+                    &host_id,
+                    &f.package,
+                    &f.advisory_id,
+                    &ids_json(&f.ids),
+                    &f.ecosystem,
+                    &f.installed,
+                    &f.fixed,
+                    &f.level,
+                    &f.rce,
+                    &f.summary,
+                    &f.fix_command,
+                    &f.needs_restart,
+                    &now,
+                ],
+            )
+            .await?;
+            match before.remove(&(f.package.clone(), f.advisory_id.clone())) {
+                None => sync.new += 1,
+                Some(s) if s == "fixed" => sync.reopened += 1,
+                Some(_) => {}
+            }
+        }
+        let gone = tx
+            .prepare_cached(
+                "UPDATE vulns SET status = 'fixed', fixed_at = $4 \
+                 WHERE host_id = $1 AND package = $2 AND advisory_id = $3 AND status = 'unfixed'",
+            )
+            .await?;
+        for ((package, advisory), status) in &before {
+            if status == "unfixed" {
+                sync.fixed += tx
+                    .execute(&gone, &[&host_id, package, advisory, &now])
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(sync)
+    }
+
+    async fn vulns(&self, f: &VulnFilter) -> Result<(Vec<VulnRecord>, i64)> {
+        let c = self.client().await?;
+        let (wh, args) = vuln_where(f, '$');
+        let params = as_params(&args);
+        let total: i64 = c
+            .query_one(&format!("SELECT COUNT(*) FROM vulns {wh}"), &params)
+            .await?
+            .get(0);
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT {VULN_COLUMNS} FROM vulns {wh} ORDER BY {VULN_ORDER} LIMIT {} OFFSET {}",
+                    f.limit.clamp(0, MAX_VULN_PAGE),
+                    f.offset.max(0)
+                ),
+                &params,
+            )
+            .await?;
+        Ok((rows.iter().map(vuln_from_row).collect(), total))
+    }
+
+    async fn set_vuln_status(
+        &self,
+        keys: &[VulnKey],
+        to: VulnStatus,
+        reason: &str,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<Vec<VulnTransition>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            let changed = match vuln_change_from(to) {
+                Some(from) => {
+                    tx.execute(
+                        "UPDATE vulns SET status = $4, reason = $5, handled_by = $6, handled_at = $7 \
+                         WHERE host_id = $1 AND package = $2 AND advisory_id = $3 AND status = $8",
+                        &[
+                            &k.host_id,
+                            &k.package,
+                            &k.advisory_id,
+                            &to.as_str(),
+                            &reason,
+                            &by,
+                            &now,
+                            &from.as_str(),
+                        ],
+                    )
+                    .await?
+                }
+                None => 0,
+            };
+            if changed == 1 {
+                out.push(VulnTransition::Changed);
+                continue;
+            }
+            let status = tx
+                .query_opt(
+                    "SELECT status FROM vulns WHERE host_id = $1 AND package = $2 AND advisory_id = $3",
+                    &[&k.host_id, &k.package, &k.advisory_id],
+                )
+                .await?
+                .map(|r| r.get::<_, String>(0));
+            out.push(match status {
+                Some(s) => VulnTransition::Unchanged(parse_vuln_status(&s)),
+                None => VulnTransition::Missing,
+            });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn unfixed_vuln_counts(&self) -> Result<Vec<(String, String, i64)>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT host_id, level, COUNT(*) FROM vulns WHERE status = 'unfixed' GROUP BY host_id, level",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
+
     async fn unhandled_alert_counts(&self) -> Result<Vec<(String, String, i64)>> {
         let c = self.client().await?;
         let rows = c
@@ -1479,5 +1649,33 @@ fn ip_rule_from_row(r: &tokio_postgres::Row) -> IpRuleRecord {
         status: r.get(10),
         ended_at: r.get(11),
         ended_by: r.get(12),
+    }
+}
+
+fn vuln_from_row(r: &Row) -> VulnRecord {
+    let ids: String = r.get(3);
+    let status: String = r.get(12);
+    VulnRecord {
+        host_id: r.get(0),
+        finding: VulnFinding {
+            package: r.get(1),
+            advisory_id: r.get(2),
+            ids: serde_json::from_str(&ids).unwrap_or_default(),
+            ecosystem: r.get(4),
+            installed: r.get(5),
+            fixed: r.get(6),
+            level: r.get(7),
+            rce: r.get(8),
+            summary: r.get(9),
+            fix_command: r.get(10),
+            needs_restart: r.get(11),
+        },
+        status: parse_vuln_status(&status),
+        reason: r.get(13),
+        handled_by: r.get(14),
+        handled_at: r.get(15),
+        first_seen: r.get(16),
+        last_seen: r.get(17),
+        fixed_at: r.get(18),
     }
 }

@@ -436,3 +436,201 @@ pub struct AttackDay {
     /// Distinct sources that failed.
     pub sources: i64,
 }
+
+/// Where a vulnerability on a host stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VulnStatus {
+    /// The last scan found it.
+    Unfixed,
+    /// A later scan no longer found it. Only a scan sets this.
+    Fixed,
+    /// An operator accepted it, with a reason; scans keep it ignored.
+    Ignored,
+}
+
+impl VulnStatus {
+    pub const ALL: [VulnStatus; 3] = [VulnStatus::Unfixed, VulnStatus::Fixed, VulnStatus::Ignored];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VulnStatus::Unfixed => "unfixed",
+            VulnStatus::Fixed => "fixed",
+            VulnStatus::Ignored => "ignored",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<VulnStatus> {
+        VulnStatus::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// One vulnerability a scan found on a host's package.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VulnFinding {
+    pub package: String,
+    /// The finding's first advisory id: with host and package, the row's key.
+    pub advisory_id: String,
+    /// Every advisory id of the finding (CVE ids, vendor ids), the key first.
+    pub ids: Vec<String>,
+    /// The ecosystem the package was matched in (`Debian:12`).
+    pub ecosystem: String,
+    pub installed: String,
+    pub fixed: Option<String>,
+    /// `high`, `medium` or `low`.
+    pub level: String,
+    pub rce: bool,
+    pub summary: String,
+    pub fix_command: Option<String>,
+    pub needs_restart: bool,
+}
+
+/// A vulnerability on a host, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VulnRecord {
+    pub host_id: String,
+    pub finding: VulnFinding,
+    pub status: VulnStatus,
+    /// Why it was ignored (kept after an undo, for the record).
+    pub reason: String,
+    pub handled_by: String,
+    pub handled_at: Option<Timestamp>,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// When a scan last found it gone.
+    pub fixed_at: Option<Timestamp>,
+}
+
+/// Names one stored vulnerability.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VulnKey {
+    pub host_id: String,
+    pub package: String,
+    pub advisory_id: String,
+}
+
+/// What one host's scan changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VulnSync {
+    /// Never seen on this host before.
+    pub new: u64,
+    /// Were fixed, found again.
+    pub reopened: u64,
+    /// Were unfixed, not found any more.
+    pub fixed: u64,
+}
+
+/// Outcome of one operator status change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VulnTransition {
+    Changed,
+    /// The vulnerability is in this status, which the change does not start from.
+    Unchanged(VulnStatus),
+    Missing,
+}
+
+/// Vulnerability list query; `None` fields do not filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VulnFilter {
+    pub host_id: Option<String>,
+    pub status: Option<VulnStatus>,
+    pub level: Option<String>,
+    /// Exact package name.
+    pub package: Option<String>,
+    /// Case-insensitive text one of the advisory ids contains.
+    pub search: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Default for VulnFilter {
+    fn default() -> Self {
+        VulnFilter {
+            host_id: None,
+            status: None,
+            level: None,
+            package: None,
+            search: None,
+            limit: 50,
+            offset: 0,
+        }
+    }
+}
+
+/// Most rows one vulnerability page returns.
+pub const MAX_VULN_PAGE: i64 = 100_000;
+
+pub(crate) const VULN_COLUMNS: &str = "host_id, package, advisory_id, ids, ecosystem, installed, \
+     fixed, level, rce, summary, fix_command, needs_restart, status, reason, handled_by, \
+     handled_at, first_seen, last_seen, fixed_at";
+
+pub(crate) const VULN_ORDER: &str =
+    "CASE level WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, \
+     host_id, package, advisory_id";
+
+/// The WHERE clause of the vulnerability list and its count, like [`alert_where`].
+pub(crate) fn vuln_where(f: &VulnFilter, placeholder: char) -> (String, Vec<SqlArg>) {
+    let mut clauses = Vec::new();
+    let mut args = Vec::new();
+    let mut add = |clause: &str, v: SqlArg| {
+        args.push(v);
+        clauses.push(clause.replace('#', &format!("{placeholder}{}", args.len())));
+    };
+    if let Some(h) = &f.host_id {
+        add("host_id = #", SqlArg::Text(h.clone()));
+    }
+    if let Some(s) = f.status {
+        add("status = #", SqlArg::Text(s.as_str().into()));
+    }
+    if let Some(l) = &f.level {
+        add("level = #", SqlArg::Text(l.clone()));
+    }
+    if let Some(p) = &f.package {
+        add("package = #", SqlArg::Text(p.clone()));
+    }
+    if let Some(q) = f.search.as_deref().filter(|q| !q.is_empty()) {
+        let escaped = q
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        add(
+            "LOWER(ids) LIKE # ESCAPE '\\'",
+            SqlArg::Text(format!("%{escaped}%")),
+        );
+    }
+    let sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    (sql, args)
+}
+
+pub(crate) fn parse_vuln_status(s: &str) -> VulnStatus {
+    VulnStatus::parse(s).unwrap_or(VulnStatus::Unfixed)
+}
+
+/// The status an operator's change to `to` must start from; `None` when operators cannot set
+/// `to` (only a scan marks a vulnerability fixed).
+pub(crate) fn vuln_change_from(to: VulnStatus) -> Option<VulnStatus> {
+    match to {
+        VulnStatus::Ignored => Some(VulnStatus::Unfixed),
+        VulnStatus::Unfixed => Some(VulnStatus::Ignored),
+        VulnStatus::Fixed => None,
+    }
+}
+
+pub(crate) fn ids_json(ids: &[String]) -> String {
+    serde_json::to_string(ids).expect("string lists serialize")
+}
+
+/// One finding per key, the last one winning (a scan may list a package twice, once per
+/// architecture).
+pub(crate) fn dedup_findings(findings: &[VulnFinding]) -> Vec<VulnFinding> {
+    let mut by_key: std::collections::BTreeMap<(&str, &str), &VulnFinding> =
+        std::collections::BTreeMap::new();
+    for f in findings {
+        by_key.insert((&f.package, &f.advisory_id), f);
+    }
+    by_key.into_values().cloned().collect()
+}

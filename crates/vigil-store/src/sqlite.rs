@@ -31,6 +31,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         9,
         include_str!("../migrations/sqlite/009_login_sources.sql"),
     ),
+    (10, include_str!("../migrations/sqlite/010_vulns.sql")),
 ];
 
 #[derive(Clone)]
@@ -1320,6 +1321,156 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn sync_host_vulns(
+        &self,
+        host_id: &str,
+        findings: &[VulnFinding],
+        now: Timestamp,
+    ) -> Result<VulnSync> {
+        let (h, findings) = (host_id.to_string(), dedup_findings(findings));
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let mut sync = VulnSync::default();
+            let mut before: std::collections::HashMap<(String, String), String> = {
+                let mut st =
+                    tx.prepare("SELECT package, advisory_id, status FROM vulns WHERE host_id = ?1")?;
+                let rows = st.query_map([&h], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            {
+                let mut upsert = tx.prepare_cached(
+                    "INSERT INTO vulns (host_id, package, advisory_id, ids, ecosystem, installed, fixed, \
+                     level, rce, summary, fix_command, needs_restart, status, first_seen, last_seen) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'unfixed', ?13, ?13) \
+                     ON CONFLICT (host_id, package, advisory_id) DO UPDATE SET ids = excluded.ids, \
+                     ecosystem = excluded.ecosystem, installed = excluded.installed, fixed = excluded.fixed, \
+                     level = excluded.level, rce = excluded.rce, summary = excluded.summary, \
+                     fix_command = excluded.fix_command, needs_restart = excluded.needs_restart, \
+                     last_seen = excluded.last_seen, \
+                     status = CASE WHEN vulns.status = 'fixed' THEN 'unfixed' ELSE vulns.status END, \
+                     fixed_at = CASE WHEN vulns.status = 'fixed' THEN NULL ELSE vulns.fixed_at END",
+                )?;
+                for f in &findings {
+                    upsert.execute(params![
+                        h,
+                        f.package,
+                        f.advisory_id,
+                        ids_json(&f.ids),
+                        f.ecosystem,
+                        f.installed,
+                        f.fixed,
+                        f.level,
+                        f.rce,
+                        f.summary,
+                        f.fix_command,
+                        f.needs_restart,
+                        now
+                    ])?;
+                    match before.remove(&(f.package.clone(), f.advisory_id.clone())) {
+                        None => sync.new += 1,
+                        Some(s) if s == "fixed" => sync.reopened += 1,
+                        Some(_) => {}
+                    }
+                }
+                let mut gone = tx.prepare_cached(
+                    "UPDATE vulns SET status = 'fixed', fixed_at = ?4 \
+                     WHERE host_id = ?1 AND package = ?2 AND advisory_id = ?3 AND status = 'unfixed'",
+                )?;
+                for ((package, advisory), status) in &before {
+                    if status == "unfixed" {
+                        sync.fixed += gone.execute(params![h, package, advisory, now])? as u64;
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(sync)
+        })
+        .await
+    }
+
+    async fn vulns(&self, filter: &VulnFilter) -> Result<(Vec<VulnRecord>, i64)> {
+        let f = filter.clone();
+        self.read(move |c| {
+            let (wh, args) = vuln_where(&f, '?');
+            let total: i64 = c.query_row(
+                &format!("SELECT COUNT(*) FROM vulns {wh}"),
+                rusqlite::params_from_iter(args.iter()),
+                |r| r.get(0),
+            )?;
+            let mut st = c.prepare(&format!(
+                "SELECT {VULN_COLUMNS} FROM vulns {wh} ORDER BY {VULN_ORDER} LIMIT {} OFFSET {}",
+                f.limit.clamp(0, MAX_VULN_PAGE),
+                f.offset.max(0)
+            ))?;
+            let rows = st.query_map(rusqlite::params_from_iter(args.iter()), vuln_from_row)?;
+            Ok((rows.collect::<rusqlite::Result<Vec<_>>>()?, total))
+        })
+        .await
+    }
+
+    async fn set_vuln_status(
+        &self,
+        keys: &[VulnKey],
+        to: VulnStatus,
+        reason: &str,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<Vec<VulnTransition>> {
+        let (keys, reason, by) = (keys.to_vec(), reason.to_string(), by.to_string());
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let mut out = Vec::with_capacity(keys.len());
+            for k in &keys {
+                let changed = match vuln_change_from(to) {
+                    Some(from) => tx.execute(
+                        "UPDATE vulns SET status = ?4, reason = ?5, handled_by = ?6, handled_at = ?7 \
+                         WHERE host_id = ?1 AND package = ?2 AND advisory_id = ?3 AND status = ?8",
+                        params![
+                            k.host_id,
+                            k.package,
+                            k.advisory_id,
+                            to.as_str(),
+                            reason,
+                            by,
+                            now,
+                            from.as_str()
+                        ],
+                    )?,
+                    None => 0,
+                };
+                if changed == 1 {
+                    out.push(VulnTransition::Changed);
+                    continue;
+                }
+                let status: Option<String> = tx
+                    .query_row(
+                        "SELECT status FROM vulns WHERE host_id = ?1 AND package = ?2 AND advisory_id = ?3",
+                        params![k.host_id, k.package, k.advisory_id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                out.push(match status {
+                    Some(s) => VulnTransition::Unchanged(parse_vuln_status(&s)),
+                    None => VulnTransition::Missing,
+                });
+            }
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn unfixed_vuln_counts(&self) -> Result<Vec<(String, String, i64)>> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT host_id, level, COUNT(*) FROM vulns WHERE status = 'unfixed' GROUP BY host_id, level",
+            )?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
     async fn add_ip_rule(&self, r: &NewIpRule) -> Result<i64> {
         let r = r.clone();
         self.write(move |c| {
@@ -1523,5 +1674,33 @@ fn ip_rule_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IpRuleRecord> {
         status: r.get(10)?,
         ended_at: r.get(11)?,
         ended_by: r.get(12)?,
+    })
+}
+
+fn vuln_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VulnRecord> {
+    let ids: String = r.get(3)?;
+    let status: String = r.get(12)?;
+    Ok(VulnRecord {
+        host_id: r.get(0)?,
+        finding: VulnFinding {
+            package: r.get(1)?,
+            advisory_id: r.get(2)?,
+            ids: serde_json::from_str(&ids).unwrap_or_default(),
+            ecosystem: r.get(4)?,
+            installed: r.get(5)?,
+            fixed: r.get(6)?,
+            level: r.get(7)?,
+            rce: r.get(8)?,
+            summary: r.get(9)?,
+            fix_command: r.get(10)?,
+            needs_restart: r.get(11)?,
+        },
+        status: parse_vuln_status(&status),
+        reason: r.get(13)?,
+        handled_by: r.get(14)?,
+        handled_at: r.get(15)?,
+        first_seen: r.get(16)?,
+        last_seen: r.get(17)?,
+        fixed_at: r.get(18)?,
     })
 }

@@ -21,8 +21,13 @@
 //! box, time filter (a preset, then a custom range of days long past) and sort are followed in
 //! the URL and narrow the list. The IP policy page refuses a bad address with the server's
 //! message, blocks the documentation address 192.0.2.44 on this host for an hour (the agent
-//! applies it), and disables it in two clicks (the agent removes it). Screenshots go to
-//! `target/console-screenshots/`.
+//! applies it), and disables it in two clicks (the agent removes it). The Attack analysis page
+//! shows what the server has (the empty state on a machine without failed logins) and, for a
+//! known answer put in place of the API's, its per-day chart with tooltips and block marks,
+//! totals, host selector and top sources, whose Block… link fills in the IP policy form. The
+//! Login security page saves a brute-force rule and an access whitelist that survive a reload,
+//! refuses a bad network with the server's message, and keeps an approved login location.
+//! Screenshots go to `target/console-screenshots/`.
 //!
 //! The local agent's `nft` is a stand-in (`VIGIL_NFT`, see [`FAKE_NFT`]) that records the
 //! nftables scripts it is given and keeps the set elements in a file: the test never touches
@@ -967,6 +972,8 @@ async fn scenario(c: &Ctx<'_>) -> WdResult<()> {
     inbox_and_log(c, t0, lport, port_alert).await?;
     alert_filters(c, t0, lport, port_alert).await?;
     ip_policy(c, t0, &host_id).await?;
+    attack_analysis(c, t0, &host_id).await?;
+    login_security(c, t0).await?;
 
     // --- alerts page: filters and pager render
     step("alerts page", t0).await;
@@ -2277,6 +2284,509 @@ async fn ip_policy(c: &Ctx<'_>, t0: Instant, host_id: &str) -> WdResult<()> {
     let b = wd.banner().await?;
     if !b.is_empty() {
         return Err(format!("the IP policy page raised the banner: {b:?}"));
+    }
+    Ok(())
+}
+
+/// Installs a stand-in for `fetch` in the page that answers `/api/v1/attacks` with `data`
+/// (its `days` filtered on the `host` query parameter, as the server does) and passes every
+/// other call through. The test cannot raise failed logins on this machine: the local agent
+/// reads the machine's own login logs, which the test must not write to. The real API's answer
+/// is checked first; this checks how the page draws a known one.
+async fn stub_attacks(wd: &WebDriver, data: Value) -> WdResult<()> {
+    wd.exec(
+        "const data = arguments[0];
+         if (!window.__vigilFetch) window.__vigilFetch = window.fetch;
+         const real = window.__vigilFetch;
+         window.__attackQueries = [];
+         window.fetch = (url, init) => {
+           const u = String(url);
+           if (!u.startsWith('/api/v1/attacks')) return real(url, init);
+           window.__attackQueries.push(u);
+           const host = new URLSearchParams(u.split('?')[1] || '').get('host');
+           const body = { ...data, days: data.days.filter((d) => !host || d.host_id === host) };
+           return Promise.resolve(new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } }));
+         };
+         return true;",
+        json!([data]),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Takes the stand-in `fetch` away again.
+async fn unstub_fetch(wd: &WebDriver) -> WdResult<()> {
+    wd.exec(
+        "if (window.__vigilFetch) { window.fetch = window.__vigilFetch; delete window.__vigilFetch; } return true;",
+        json!([]),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// The text of the value in the totals card `testid`.
+async fn stat_value(wd: &WebDriver, testid: &str) -> WdResult<String> {
+    let el = wd
+        .find(&format!("[data-testid={testid}] .stat-value"))
+        .await?;
+    Ok(wd.text(&el).await?.trim().to_string())
+}
+
+/// Waits until the attack chart shows `days` days for `host` ("" for all hosts), loaded.
+async fn wait_attacks(wd: &WebDriver, days: u32, host: &str, empty: bool) -> WdResult<()> {
+    wd.wait_js(
+        &format!("the attack analysis of {days} days (host {host:?}, empty: {empty})"),
+        "const c = document.querySelector('[data-testid=attacks-chart]');
+         return !!c && c.dataset.days === arguments[0] && c.dataset.host === arguments[1]
+           && c.dataset.empty === (arguments[2] ? '1' : '')
+           && (arguments[2] || document.querySelectorAll('[data-testid=attack-day]').length === Number(arguments[0]));",
+        json!([days.to_string(), host, empty]),
+        UI_TIMEOUT,
+    )
+    .await
+    .map(|_| ())
+}
+
+/// The Attack analysis page. First what the server really has (on this machine, most likely
+/// nothing: the empty state, the chart's box and zero totals); the range selector in the URL.
+/// Then a known answer (see [`stub_attacks`]): one column per day with its tooltip, bars in
+/// proportion, the days with automatic blocks marked, the totals, the by-host and top-source
+/// tables, the host selector; and a source's Block… link filling in the IP policy form.
+async fn attack_analysis(c: &Ctx<'_>, t0: Instant, host_id: &str) -> WdResult<()> {
+    let wd = c.wd;
+    step("attacks: what the server has", t0).await;
+    wd.click(&wd.find("#nav-attacks").await?).await?;
+    let real = api_get(c, "/api/v1/attacks?days=30").await?;
+    let rows = real["days"].as_array().cloned().unwrap_or_default();
+    let sum = |k: &str| rows.iter().map(|d| d[k].as_i64().unwrap_or(0)).sum::<i64>();
+    let (failures, blocks) = (sum("failures"), sum("blocks"));
+    let empty = failures == 0 && blocks == 0;
+    wait_attacks(wd, 30, "", empty).await?;
+    if empty {
+        let t = wd
+            .text(&wd.find("[data-testid=attacks-empty]").await?)
+            .await?;
+        if !t.contains("No failed logins and no automatic blocks in the last 30 days") {
+            return Err(format!("the empty attack analysis reads {t:?}"));
+        }
+        wd.wait_text(
+            "[data-testid=attacks-sources-table] tbody",
+            "no source",
+            |t| t.contains("No failed login in this range"),
+        )
+        .await?;
+    } else {
+        eprintln!("note: this machine has {failures} failed logins in 30 days: checking the chart, not the empty state");
+    }
+    let shown = stat_value(wd, "attacks-total-failures").await?;
+    if shown != failures.to_string()
+        || stat_value(wd, "attacks-total-blocks").await? != blocks.to_string()
+    {
+        return Err(format!(
+            "the totals read {shown} failed logins, the API counts {failures} failed logins and {blocks} blocks"
+        ));
+    }
+    wd.screenshot(&c.shots.join("attacks-real.png")).await?;
+
+    step("attacks: range", t0).await;
+    wd.click(&wd.find("[data-testid=attacks-range-7]").await?)
+        .await?;
+    wd.wait_js(
+        "the range in the URL",
+        "return location.hash === '#/attacks?days=7';",
+        json!([]),
+        UI_TIMEOUT,
+    )
+    .await?;
+    let real7 = api_get(c, "/api/v1/attacks?days=7").await?;
+    let empty7 = real7["days"].as_array().is_none_or(|d| {
+        d.iter()
+            .all(|r| r["failures"].as_i64() == Some(0) && r["blocks"].as_i64() == Some(0))
+    });
+    wait_attacks(wd, 7, "", empty7).await?;
+
+    // A known answer: 60 failed logins over three of the seven days, on this host and another.
+    step("attacks: the chart of a known answer", t0).await;
+    let since = real7["since"]
+        .as_i64()
+        .ok_or_else(|| format!("the attack analysis has no since: {real7}"))?;
+    let day = |i: i64| since + i * 86_400;
+    let other = "h-elsewhere";
+    stub_attacks(
+        wd,
+        json!({
+            "since": since,
+            "days": [
+                { "day": day(0), "host_id": host_id, "failures": 5, "sources": 2, "blocks": 0 },
+                { "day": day(2), "host_id": host_id, "failures": 40, "sources": 3, "blocks": 1 },
+                { "day": day(2), "host_id": other, "failures": 12, "sources": 1, "blocks": 0 },
+                { "day": day(6), "host_id": host_id, "failures": 3, "sources": 1, "blocks": 2 },
+            ],
+            "top_sources": [
+                { "source": "198.51.100.23", "failures": 41 },
+                { "source": "203.0.113.9", "failures": 19 },
+            ],
+        }),
+    )
+    .await?;
+    wd.click(&wd.find("[data-testid=attacks-refresh]").await?)
+        .await?;
+    wait_attacks(wd, 7, "", false).await?;
+    let cols = wd
+        .exec(
+            "return [...document.querySelectorAll('[data-testid=attack-day]')].map((g) => ({
+               day: Number(g.dataset.day), failures: Number(g.dataset.failures), blocks: Number(g.dataset.blocks),
+               title: g.querySelector('title').textContent,
+               height: Number(g.querySelector('[data-testid=attack-bar]').getAttribute('height')),
+               mark: !!g.querySelector('[data-testid=attack-block-mark]'),
+             }));",
+            json!([]),
+        )
+        .await?;
+    let cols = cols.as_array().cloned().unwrap_or_default();
+    let col = |i: usize, k: &str| cols[i][k].clone();
+    let want = [(5, 0), (0, 0), (52, 1), (0, 0), (0, 0), (0, 0), (3, 2)];
+    for (i, (f, b)) in want.iter().enumerate() {
+        if col(i, "day") != json!(day(i as i64))
+            || col(i, "failures") != json!(f)
+            || col(i, "blocks") != json!(b)
+            || col(i, "mark") != json!(*b > 0)
+        {
+            return Err(format!("day {i} of the chart reads {}", cols[i]));
+        }
+    }
+    let title = col(2, "title").as_str().unwrap_or_default().to_string();
+    if !title.contains("52 failed logins, 4 sources, 1 automatic block") {
+        return Err(format!("the third day's tooltip reads {title:?}"));
+    }
+    let (h0, h2, h1) = (
+        col(0, "height").as_f64().unwrap_or(0.0),
+        col(2, "height").as_f64().unwrap_or(0.0),
+        col(1, "height").as_f64().unwrap_or(-1.0),
+    );
+    // 52 against 5 (the axis tops at 60): about ten times as tall.
+    if h1 != 0.0 || h0 <= 0.0 || !(8.0..12.0).contains(&(h2 / h0)) {
+        return Err(format!(
+            "the bars are not in proportion: {h0} for 5, {h2} for 52, {h1} for 0"
+        ));
+    }
+    let labels = wd
+        .exec(
+            "return [...document.querySelectorAll('[data-testid=attack-x-label]')].map((t) => t.textContent)
+               .concat(['|'], [...document.querySelectorAll('[data-testid=attack-y-label]')].map((t) => t.textContent));",
+            json!([]),
+        )
+        .await?;
+    let last_day = chrono_day(day(6));
+    if !labels
+        .to_string()
+        .contains(&format!("\"{}\"", &last_day[5..]))
+        || !labels.to_string().contains("\"60\"")
+    {
+        return Err(format!(
+            "the axes are labelled {labels}, wanted today ({last_day}) and 60"
+        ));
+    }
+    for (testid, want) in [
+        ("attacks-total-failures", "60"),
+        ("attacks-total-sources", "7"),
+        ("attacks-total-blocks", "3"),
+        ("attacks-total-days", "3"),
+    ] {
+        let got = stat_value(wd, testid).await?;
+        if got != want {
+            return Err(format!("{testid} reads {got:?}, wanted {want}"));
+        }
+    }
+    wd.wait_cell("attacks-sources-table", 0, "198.51.100.23")
+        .await?;
+    wd.wait_cell("attacks-sources-table", 1, "41").await?;
+    wd.wait_cell("attacks-hosts-table", 0, &c.hostname).await?;
+    wd.wait_cell("attacks-hosts-table", 0, other).await?;
+    // This host's row: 48 failed logins, 6 sources, 3 blocks, on 3 days.
+    let row = wd
+        .text(
+            &wd.find(&format!(
+                "tr[data-testid=attacks-host-row][data-host-id={}]",
+                css_str(host_id)
+            ))
+            .await?,
+        )
+        .await?;
+    if !row.contains("48") || !row.contains(&chrono_day(day(6))) {
+        return Err(format!("this host's row reads {row:?}"));
+    }
+    wd.screenshot(&c.shots.join("attacks.png")).await?;
+
+    step("attacks: one host", t0).await;
+    wd.click(
+        &wd.find(&format!("#attacks-host option[value={}]", css_str(host_id)))
+            .await?,
+    )
+    .await?;
+    wait_attacks(wd, 7, host_id, false).await?;
+    if stat_value(wd, "attacks-total-failures").await? != "48" {
+        return Err("with this host chosen the total is not its 48 failed logins".into());
+    }
+    let asked = wd
+        .exec(
+            "return window.__attackQueries[window.__attackQueries.length - 1];",
+            json!([]),
+        )
+        .await?;
+    if asked != json!(format!("/api/v1/attacks?days=7&host={host_id}")) {
+        return Err(format!("the page asked the API for {asked}"));
+    }
+
+    step("attacks: Block… fills in the IP policy form", t0).await;
+    wd.click(
+        &wd.find("[data-testid=attacks-block-link][data-source='198.51.100.23']")
+            .await?,
+    )
+    .await?;
+    wd.wait_visible("[data-testid=ip-prefill-note]").await?;
+    wd.wait_js(
+        "the block form filled in for 198.51.100.23 on this host",
+        "const o = document.querySelector(`#ip-hosts option[value='${arguments[0]}']`);
+         return document.getElementById('ip-target').value === '198.51.100.23'
+           && document.getElementById('ip-scope').value === 'some' && !!o && o.selected;",
+        json!([host_id]),
+        UI_TIMEOUT,
+    )
+    .await?;
+    let reason = wd.property(&wd.find("#ip-reason").await?, "value").await?;
+    if reason
+        != json!(format!(
+            "Attack analysis: 41 failed logins in 7 days on {}",
+            c.hostname
+        ))
+    {
+        return Err(format!("the block form's reason reads {reason}"));
+    }
+    if wd
+        .exec(
+            "return document.querySelector('.nav-link.active').dataset.nav;",
+            json!([]),
+        )
+        .await?
+        != json!("ip-policy")
+    {
+        return Err("the IP policy page is not the active one in the menu".into());
+    }
+    wd.screenshot(&c.shots.join("attacks-block-prefilled.png"))
+        .await?;
+    unstub_fetch(wd).await?;
+    if api_get(c, "/api/v1/ip-rules?status=active").await?["rules"]
+        .as_array()
+        .is_some_and(|r| !r.is_empty())
+    {
+        return Err("following Block… blocked something before the form was sent".into());
+    }
+    let b = wd.banner().await?;
+    if !b.is_empty() {
+        return Err(format!("the attack analysis raised the banner: {b:?}"));
+    }
+    Ok(())
+}
+
+/// Unix seconds → `YYYY-MM-DD` (UTC).
+fn chrono_day(ts: i64) -> String {
+    // Howard Hinnant's days-to-civil.
+    let z = ts.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Reloads the page and waits until `ready` (a script) is true in the new one.
+async fn reload(wd: &WebDriver, what: &str, ready: &str) -> WdResult<()> {
+    wd.exec(
+        "window.__vigilBeforeReload = true; setTimeout(() => location.reload(), 0); return true;",
+        json!([]),
+    )
+    .await?;
+    wd.wait_js(
+        what,
+        &format!("if (window.__vigilBeforeReload) return false; {ready}"),
+        json!([]),
+        UI_TIMEOUT,
+    )
+    .await
+    .map(|_| ())
+}
+
+/// The value of form control `css`.
+async fn value_of(wd: &WebDriver, css: &str) -> WdResult<String> {
+    Ok(wd
+        .property(&wd.find(css).await?, "value")
+        .await?
+        .as_str()
+        .unwrap_or_default()
+        .to_string())
+}
+
+/// The Login security page: the brute-force rule set to more than 10 failures with two access
+/// whitelist entries, saved, kept across a reload and in the API; a bad network refused with
+/// the server's message, the input kept and nothing saved; the abnormal-login policy refusing a
+/// country name and keeping the approved location AU across a reload.
+async fn login_security(c: &Ctx<'_>, t0: Instant) -> WdResult<()> {
+    let wd = c.wd;
+    let loaded = "return !!document.querySelector('#ls-form[data-loaded]') && !!document.querySelector('#lp-form[data-loaded]');";
+    step("login security: brute-force rule", t0).await;
+    wd.click(&wd.find("#nav-login-settings").await?).await?;
+    wd.wait_js("the login security forms", loaded, json!([]), UI_TIMEOUT)
+        .await?;
+    let before = api_get(c, "/api/v1/login-settings").await?;
+    let num = |v: String| v.parse::<i64>().ok();
+    if num(value_of(wd, "#ls-max").await?) != before["max_failures"].as_i64()
+        || num(value_of(wd, "#ls-span").await?) != before["span_mins"].as_i64()
+    {
+        return Err(format!("the form does not show the saved rule {before}"));
+    }
+    let options = wd
+        .exec(
+            "return [...document.querySelectorAll('#ls-max option')].map((o) => Number(o.value));",
+            json!([]),
+        )
+        .await?;
+    if options != json!([2, 3, 4, 5, 10, 50, 80, 100]) {
+        return Err(format!("the failure limit offers {options}"));
+    }
+    wd.click(&wd.find("#ls-max option[value='10']").await?)
+        .await?;
+    fill_input(wd, "#ls-whitelist", "203.0.113.7\n198.51.100.0/24").await?;
+    wd.wait_text("[data-testid=ls-rule-text]", "the rule in words", |t| {
+        t.contains("more than 10 ")
+    })
+    .await?;
+    wd.click(&wd.find("#ls-save").await?).await?;
+    wd.wait_text("[data-testid=ls-saved]", "the settings saved", |t| {
+        t.contains("Saved") && t.contains("2 whitelist entries")
+    })
+    .await?;
+    let saved = api_get(c, "/api/v1/login-settings").await?;
+    if saved["max_failures"] != json!(10)
+        || saved["access_whitelist"] != json!(["203.0.113.7/32", "198.51.100.0/24"])
+        || saved["span_mins"] != before["span_mins"]
+        || saved["protocols"] != before["protocols"]
+    {
+        return Err(format!("the API holds the settings as {saved}"));
+    }
+    reload(wd, "the login security forms after a reload", loaded).await?;
+    let (max, wl) = (
+        value_of(wd, "#ls-max").await?,
+        value_of(wd, "#ls-whitelist").await?,
+    );
+    if max != "10" || wl != "203.0.113.7\n198.51.100.0/24" {
+        return Err(format!(
+            "after a reload the form shows {max:?} failures and the whitelist {wl:?}"
+        ));
+    }
+
+    step("login security: a bad whitelist entry", t0).await;
+    let bad = "203.0.113.7\n198.51.100.0/24\n10.0.0.0/33";
+    fill_input(wd, "#ls-whitelist", bad).await?;
+    wd.click(&wd.find("#ls-save").await?).await?;
+    let msg = wd
+        .wait_text("[data-testid=ls-error]", "the server's refusal", |t| {
+            t.contains("10.0.0.0/33")
+        })
+        .await?;
+    if !msg.contains("invalid network") {
+        return Err(format!("the refused whitelist reads {msg:?}"));
+    }
+    if value_of(wd, "#ls-whitelist").await? != bad || value_of(wd, "#ls-max").await? != "10" {
+        return Err("the refused settings did not stay in the form".into());
+    }
+    let marked = wd
+        .exec(
+            "const t = document.getElementById('ls-whitelist');
+             return t.classList.contains('invalid') && t.value.slice(t.selectionStart, t.selectionEnd);",
+            json!([]),
+        )
+        .await?;
+    if marked != json!("10.0.0.0/33") {
+        return Err(format!(
+            "the bad entry is not marked in the whitelist: {marked}"
+        ));
+    }
+    if api_get(c, "/api/v1/login-settings").await? != saved {
+        return Err("the refused settings changed what the API holds".into());
+    }
+    wd.screenshot(&c.shots.join("login-settings-refused.png"))
+        .await?;
+
+    step("login security: approved location AU", t0).await;
+    if wd
+        .text(&wd.find("[data-testid=lp-locations-state]").await?)
+        .await?
+        != "learned"
+    {
+        return Err("the locations do not start out learned".into());
+    }
+    fill_input(wd, "#lp-locations", "Australia").await?;
+    wd.click(&wd.find("#lp-save").await?).await?;
+    let msg = wd
+        .wait_text("[data-testid=lp-error]", "the server's refusal", |t| {
+            t.contains("Australia")
+        })
+        .await?;
+    if !msg.contains("two-letter") {
+        return Err(format!("the refused location reads {msg:?}"));
+    }
+    fill_input(wd, "#lp-locations", "AU").await?;
+    wd.click(&wd.find("#lp-save").await?).await?;
+    wd.wait_text("[data-testid=lp-saved]", "the policy saved", |t| {
+        t.contains("approved locations configured")
+    })
+    .await?;
+    if wd
+        .exec(
+            "return document.querySelector('[data-testid=lp-error]').hidden;",
+            json!([]),
+        )
+        .await?
+        != json!(true)
+    {
+        return Err("the policy form still shows the earlier error".into());
+    }
+    let policy = api_get(c, "/api/v1/login-policy").await?;
+    if policy["locations"] != json!(["AU"])
+        || !policy["ips"].is_null()
+        || !policy["times"].is_null()
+        || !policy["accounts"].is_null()
+    {
+        return Err(format!("the API holds the login policy as {policy}"));
+    }
+    reload(wd, "the login security forms after a reload", loaded).await?;
+    let locs = value_of(wd, "#lp-locations").await?;
+    let st = wd
+        .text(&wd.find("[data-testid=lp-locations-state]").await?)
+        .await?;
+    if locs != "AU" || !st.starts_with("1 approved") {
+        return Err(format!(
+            "after a reload the approved locations read {locs:?} ({st:?})"
+        ));
+    }
+    // The whitelist the refused save left behind is gone: the saved one shows.
+    if value_of(wd, "#ls-whitelist").await? != "203.0.113.7\n198.51.100.0/24" {
+        return Err("after a reload the whitelist is not the saved one".into());
+    }
+    wd.exec(
+        "document.getElementById('lp-form').scrollIntoView({ block: 'end' }); return true;",
+        json!([]),
+    )
+    .await?;
+    wd.screenshot(&c.shots.join("login-settings.png")).await?;
+    let b = wd.banner().await?;
+    if !b.is_empty() {
+        return Err(format!("the login security page raised the banner: {b:?}"));
     }
     Ok(())
 }

@@ -1,0 +1,705 @@
+//! Vulnerabilities on the server: the advisory database (`<data_dir>/vulndb.bin`, reloaded when
+//! the file changes), matching each host's reported packages against it, the lifecycle the store
+//! keeps (unfixed → fixed by a later scan, ignored with a reason and back), and the API over it:
+//! per-host rows and fleet views grouped by advisory or by package.
+//!
+//! Matching runs on the blocking pool. Match-and-record is serialised by one lock, so a re-match
+//! of every host from its stored inventory (after a database reload) cannot overwrite the result
+//! of a newer report.
+
+use crate::api::{find_host, parse_json, ApiError, ApiResult, Operator};
+use crate::state::SharedState;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+use vigil_model::Inventory;
+use vigil_proto::agent::CommandAction;
+use vigil_store::{
+    StoreError, VulnFilter, VulnFinding, VulnKey, VulnRecord, VulnStatus, VulnTransition,
+    MAX_VULN_PAGE,
+};
+use vigil_vuln::{Db, Ecosystem, InstalledPackage};
+
+/// The database's file name in the data directory (the same name `vigil vulndb` writes).
+pub const DB_FILE: &str = "vulndb.bin";
+
+const BUILD_HINT: &str = "build it with `vigil vulndb update --source apt --data DIR` or \
+     `vigil vulndb import OSV_PATH --data DIR` (DIR: the server's data directory)";
+
+/// The loaded advisory database and what is known of its file.
+#[derive(Default)]
+pub struct VulnDb {
+    loaded: RwLock<Loaded>,
+    /// Held while a host's findings are matched and recorded.
+    sync: tokio::sync::Mutex<()>,
+}
+
+#[derive(Default)]
+struct Loaded {
+    db: Option<Arc<Db>>,
+    /// Modification time and size of the file when last looked at; `None`: no file.
+    stamp: Option<(SystemTime, u64)>,
+    /// The file has been looked at once (so a missing file is reported once).
+    looked: bool,
+}
+
+impl VulnDb {
+    fn current(&self) -> Option<Arc<Db>> {
+        self.loaded
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .db
+            .clone()
+    }
+}
+
+fn db_path(st: &SharedState) -> PathBuf {
+    st.config.data_dir.join(DB_FILE)
+}
+
+/// Loads the database when its file appeared or changed since the last look; returns whether a
+/// new one is in use. A file that cannot be read keeps the previous database.
+pub async fn refresh(st: &SharedState) -> bool {
+    let path = db_path(st);
+    let stamp = tokio::fs::metadata(&path)
+        .await
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
+    {
+        let loaded = st.vulns.loaded.read().unwrap_or_else(|p| p.into_inner());
+        if loaded.looked && loaded.stamp == stamp {
+            return false;
+        }
+    }
+    let Some(_) = stamp else {
+        let mut loaded = st.vulns.loaded.write().unwrap_or_else(|p| p.into_inner());
+        if !loaded.looked || loaded.stamp.is_some() {
+            tracing::info!(
+                path = %path.display(),
+                "no advisory database: vulnerability scanning is off; {BUILD_HINT}"
+            );
+        }
+        loaded.looked = true;
+        loaded.stamp = None;
+        // A removed file keeps the database in use: matching on stale advisories beats
+        // marking every vulnerability fixed.
+        return false;
+    };
+    let p = path.clone();
+    let result = tokio::task::spawn_blocking(move || Db::load(&p)).await;
+    let mut loaded = st.vulns.loaded.write().unwrap_or_else(|p| p.into_inner());
+    loaded.looked = true;
+    loaded.stamp = stamp;
+    match result {
+        Ok(Ok(db)) => {
+            tracing::info!(
+                path = %path.display(),
+                advisories = db.advisory_count(),
+                sources = db.sources().len(),
+                "advisory database loaded"
+            );
+            loaded.db = Some(Arc::new(db));
+            true
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "advisory database not loaded (keeping the previous one); {BUILD_HINT}");
+            false
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "loading the advisory database failed");
+            false
+        }
+    }
+}
+
+/// The findings of `inv` under `db`; `None` when the host's OS has no advisory feed here.
+fn findings(db: &Db, inv: &Inventory) -> Option<Vec<VulnFinding>> {
+    let eco = Ecosystem::for_os(&inv.os)?;
+    let installed: Vec<InstalledPackage> =
+        inv.packages.iter().map(InstalledPackage::from).collect();
+    let ecosystem = eco.to_string();
+    Some(
+        vigil_vuln::match_packages(db, &eco, &installed)
+            .into_iter()
+            .filter_map(|f| {
+                Some(VulnFinding {
+                    advisory_id: f.ids.first()?.clone(),
+                    ids: f.ids,
+                    package: f.package,
+                    ecosystem: ecosystem.clone(),
+                    installed: f.installed,
+                    fixed: f.fixed,
+                    level: f.level.as_str().into(),
+                    rce: f.rce,
+                    summary: f.summary,
+                    fix_command: f.fix_command,
+                    needs_restart: f.needs_restart,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Matches a host's inventory and records the result. Does nothing without a database or for
+/// an OS without advisories (recording an empty scan would mark everything fixed).
+pub async fn scan(st: &SharedState, host_id: &str, inv: Arc<Inventory>) -> Result<(), StoreError> {
+    let _guard = st.vulns.sync.lock().await;
+    scan_locked(st, host_id, inv).await
+}
+
+async fn scan_locked(
+    st: &SharedState,
+    host_id: &str,
+    inv: Arc<Inventory>,
+) -> Result<(), StoreError> {
+    let Some(db) = st.vulns.current() else {
+        return Ok(());
+    };
+    let found = tokio::task::spawn_blocking(move || findings(&db, &inv))
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?;
+    let Some(found) = found else {
+        tracing::debug!(host = %host_id, "no advisory feed for this host's OS; not scanned");
+        return Ok(());
+    };
+    let s = st.store.sync_host_vulns(host_id, &found, st.now()).await?;
+    if s.new + s.reopened + s.fixed > 0 {
+        tracing::info!(host = %host_id, new = s.new, reopened = s.reopened, fixed = s.fixed, "vulnerabilities changed");
+    }
+    Ok(())
+}
+
+/// Re-matches every installed host from its latest stored inventory (after a database change).
+pub async fn rescan_all(st: &SharedState) -> Result<usize, StoreError> {
+    if st.vulns.current().is_none() {
+        return Ok(0);
+    }
+    let mut n = 0;
+    for h in st.store.hosts().await? {
+        if h.uninstalled_at.is_some() {
+            continue;
+        }
+        let _guard = st.vulns.sync.lock().await;
+        let Some(json) = st.store.inventory(&h.id).await? else {
+            continue;
+        };
+        let Ok(inv) = serde_json::from_str::<Inventory>(&json) else {
+            tracing::warn!(host = %h.id, "stored inventory is unreadable; not re-matched");
+            continue;
+        };
+        scan_locked(st, &h.id, Arc::new(inv)).await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+// ---------------------------------------------------------------------------------------------
+// API
+
+#[derive(Debug, Default, Deserialize)]
+pub struct VulnQuery {
+    host: Option<String>,
+    status: Option<String>,
+    level: Option<String>,
+    package: Option<String>,
+    q: Option<String>,
+    group_by: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+/// One vulnerability on one host.
+#[derive(Debug, Serialize)]
+pub struct VulnView {
+    host_id: String,
+    hostname: String,
+    package: String,
+    advisory: String,
+    ids: Vec<String>,
+    ecosystem: String,
+    installed: String,
+    fixed: Option<String>,
+    level: String,
+    rce: bool,
+    summary: String,
+    fix_command: Option<String>,
+    needs_restart: bool,
+    status: &'static str,
+    reason: String,
+    handled_by: String,
+    handled_at: Option<i64>,
+    first_seen: i64,
+    last_seen: i64,
+    fixed_at: Option<i64>,
+}
+
+/// The hosts and vulnerabilities one advisory or one package covers.
+#[derive(Debug, Serialize)]
+pub struct VulnGroup {
+    /// The advisory id (`group_by=advisory`) or the package name (`group_by=package`).
+    key: String,
+    ids: Vec<String>,
+    packages: Vec<String>,
+    /// The highest level among the group's rows.
+    level: String,
+    rce: bool,
+    summary: String,
+    hosts: usize,
+    host_ids: Vec<String>,
+    installed: Vec<String>,
+    fixed: Vec<String>,
+    fix_commands: Vec<String>,
+    needs_restart: bool,
+    unfixed: usize,
+    ignored: usize,
+    fixed_count: usize,
+    first_seen: i64,
+    last_seen: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DbView {
+    loaded: bool,
+    path: String,
+    advisories: usize,
+    sources: Vec<SourceView>,
+    /// How to build the database, when none is loaded.
+    hint: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SourceView {
+    name: String,
+    imported_at: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VulnList {
+    group_by: &'static str,
+    /// Matching rows (`none`) or groups.
+    total: i64,
+    /// Grouped views group at most this many rows; `true` when more matched.
+    truncated: bool,
+    items: serde_json::Value,
+    database: DbView,
+}
+
+fn db_view(st: &SharedState) -> DbView {
+    let db = st.vulns.current();
+    DbView {
+        loaded: db.is_some(),
+        path: db_path(st).display().to_string(),
+        advisories: db.as_ref().map_or(0, |d| d.advisory_count()),
+        sources: db
+            .as_ref()
+            .map(|d| {
+                d.sources()
+                    .iter()
+                    .map(|s| SourceView {
+                        name: s.name.clone(),
+                        imported_at: s.imported_at,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        hint: db.is_none().then(|| {
+            format!(
+                "no advisory database at {}: {BUILD_HINT}",
+                db_path(st).display()
+            )
+        }),
+    }
+}
+
+fn level_rank(level: &str) -> u8 {
+    match level {
+        "high" => 2,
+        "medium" => 1,
+        _ => 0,
+    }
+}
+
+fn view(r: VulnRecord, hostname: String) -> VulnView {
+    let f = r.finding;
+    VulnView {
+        host_id: r.host_id,
+        hostname,
+        package: f.package,
+        advisory: f.advisory_id,
+        ids: f.ids,
+        ecosystem: f.ecosystem,
+        installed: f.installed,
+        fixed: f.fixed,
+        level: f.level,
+        rce: f.rce,
+        summary: f.summary,
+        fix_command: f.fix_command,
+        needs_restart: f.needs_restart,
+        status: r.status.as_str(),
+        reason: r.reason,
+        handled_by: r.handled_by,
+        handled_at: r.handled_at,
+        first_seen: r.first_seen,
+        last_seen: r.last_seen,
+        fixed_at: r.fixed_at,
+    }
+}
+
+/// Groups rows by advisory or package, most urgent and widest first.
+fn group(rows: &[VulnRecord], by_package: bool) -> Vec<VulnGroup> {
+    #[derive(Default)]
+    struct Acc {
+        ids: Vec<String>,
+        packages: BTreeSet<String>,
+        level: String,
+        rce: bool,
+        summary: String,
+        hosts: BTreeSet<String>,
+        installed: BTreeSet<String>,
+        fixed: BTreeSet<String>,
+        fix_commands: BTreeSet<String>,
+        needs_restart: bool,
+        counts: [usize; 3],
+        first_seen: Option<i64>,
+        last_seen: i64,
+    }
+    let mut groups: BTreeMap<&str, Acc> = BTreeMap::new();
+    for r in rows {
+        let f = &r.finding;
+        let key = if by_package {
+            &f.package
+        } else {
+            &f.advisory_id
+        };
+        let a = groups.entry(key).or_default();
+        for id in if by_package {
+            std::slice::from_ref(&f.advisory_id)
+        } else {
+            &f.ids[..]
+        } {
+            if !a.ids.contains(id) {
+                a.ids.push(id.clone());
+            }
+        }
+        a.packages.insert(f.package.clone());
+        if a.level.is_empty() || level_rank(&f.level) > level_rank(&a.level) {
+            a.level = f.level.clone();
+        }
+        if a.summary.is_empty() {
+            a.summary = f.summary.clone();
+        }
+        a.rce |= f.rce;
+        a.hosts.insert(r.host_id.clone());
+        a.installed.insert(f.installed.clone());
+        a.fixed.extend(f.fixed.clone());
+        a.fix_commands.extend(f.fix_command.clone());
+        a.needs_restart |= f.needs_restart;
+        a.counts[match r.status {
+            VulnStatus::Unfixed => 0,
+            VulnStatus::Ignored => 1,
+            VulnStatus::Fixed => 2,
+        }] += 1;
+        a.first_seen = Some(a.first_seen.map_or(r.first_seen, |t| t.min(r.first_seen)));
+        a.last_seen = a.last_seen.max(r.last_seen);
+    }
+    let mut out: Vec<VulnGroup> = groups
+        .into_iter()
+        .map(|(key, a)| VulnGroup {
+            key: key.to_string(),
+            // One package's summary would mislabel a package group of several advisories.
+            summary: if by_package && a.ids.len() > 1 {
+                format!("{} advisories", a.ids.len())
+            } else {
+                a.summary
+            },
+            ids: a.ids,
+            packages: a.packages.into_iter().collect(),
+            level: a.level,
+            rce: a.rce,
+            hosts: a.hosts.len(),
+            host_ids: a.hosts.into_iter().collect(),
+            installed: a.installed.into_iter().collect(),
+            fixed: a.fixed.into_iter().collect(),
+            fix_commands: a.fix_commands.into_iter().collect(),
+            needs_restart: a.needs_restart,
+            unfixed: a.counts[0],
+            ignored: a.counts[1],
+            fixed_count: a.counts[2],
+            first_seen: a.first_seen.unwrap_or(0),
+            last_seen: a.last_seen,
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        level_rank(&b.level)
+            .cmp(&level_rank(&a.level))
+            .then(b.hosts.cmp(&a.hosts))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    out
+}
+
+fn nonempty(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// `GET /api/v1/vulns`.
+pub async fn list(
+    State(st): State<SharedState>,
+    q: Result<Query<VulnQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<VulnList>> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let status = match nonempty(q.status) {
+        None => None,
+        Some(s) => Some(VulnStatus::parse(&s).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "status {s:?} is not one of unfixed, fixed, ignored"
+            ))
+        })?),
+    };
+    let level = nonempty(q.level);
+    if let Some(l) = &level {
+        if !["high", "medium", "low"].contains(&l.as_str()) {
+            return Err(ApiError::BadRequest(format!(
+                "level {l:?} is not one of high, medium, low"
+            )));
+        }
+    }
+    let group_by = match nonempty(q.group_by).as_deref() {
+        None | Some("none") => "none",
+        Some("advisory") => "advisory",
+        Some("package") => "package",
+        Some(g) => {
+            return Err(ApiError::BadRequest(format!(
+                "group_by {g:?} is not one of advisory, package, none"
+            )))
+        }
+    };
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be 1 to 1000 (got {limit})"
+        )));
+    }
+    let offset = q.offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(ApiError::BadRequest("offset must not be negative".into()));
+    }
+    let mut filter = VulnFilter {
+        host_id: nonempty(q.host),
+        status,
+        level,
+        package: nonempty(q.package),
+        search: nonempty(q.q),
+        limit,
+        offset,
+    };
+    let hostnames: BTreeMap<String, String> = st
+        .store
+        .hosts()
+        .await?
+        .into_iter()
+        .map(|h| (h.id, h.hostname))
+        .collect();
+    let (total, truncated, items) = if group_by == "none" {
+        let (rows, total) = st.store.vulns(&filter).await?;
+        let items: Vec<VulnView> = rows
+            .into_iter()
+            .map(|r| {
+                let name = hostnames.get(&r.host_id).cloned().unwrap_or_default();
+                view(r, name)
+            })
+            .collect();
+        (total, false, serde_json::to_value(items))
+    } else {
+        filter.limit = MAX_VULN_PAGE;
+        filter.offset = 0;
+        let (rows, rows_total) = st.store.vulns(&filter).await?;
+        let groups = group(&rows, group_by == "package");
+        let total = groups.len() as i64;
+        let page: Vec<VulnGroup> = groups
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .collect();
+        (
+            total,
+            rows_total > MAX_VULN_PAGE,
+            serde_json::to_value(page),
+        )
+    };
+    Ok(Json(VulnList {
+        group_by,
+        total,
+        truncated,
+        items: items.expect("views serialize"),
+        database: db_view(&st),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HandleKey {
+    host_id: String,
+    package: String,
+    advisory: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HandleVulns {
+    keys: Vec<HandleKey>,
+    /// `ignore` or `unignore`.
+    action: String,
+    #[serde(default)]
+    reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HandleVulnResult {
+    host_id: String,
+    package: String,
+    advisory: String,
+    /// `changed`, `unchanged` (its status does not allow the action: the message says why) or
+    /// `missing`.
+    outcome: &'static str,
+    status: Option<&'static str>,
+    message: String,
+}
+
+/// `POST /api/v1/vulns/handle`: ignore with a reason, or undo an ignore.
+pub async fn handle(
+    State(st): State<SharedState>,
+    axum::Extension(op): axum::Extension<Operator>,
+    body: Bytes,
+) -> ApiResult<Json<serde_json::Value>> {
+    let req: HandleVulns = parse_json(&body)?;
+    if req.keys.is_empty() || req.keys.len() > 1000 {
+        return Err(ApiError::BadRequest(
+            "keys must list 1 to 1000 vulnerabilities".into(),
+        ));
+    }
+    let to = match req.action.as_str() {
+        "ignore" => VulnStatus::Ignored,
+        "unignore" => VulnStatus::Unfixed,
+        a => {
+            return Err(ApiError::BadRequest(format!(
+                "action {a:?} is not one of ignore, unignore"
+            )))
+        }
+    };
+    let reason = req.reason.trim();
+    if to == VulnStatus::Ignored && reason.is_empty() {
+        return Err(ApiError::BadRequest(
+            "ignoring a vulnerability needs a reason (why it does not matter here)".into(),
+        ));
+    }
+    if reason.chars().count() > 1000 {
+        return Err(ApiError::BadRequest(
+            "reason must be at most 1000 characters".into(),
+        ));
+    }
+    let keys: Vec<VulnKey> = req
+        .keys
+        .iter()
+        .map(|k| VulnKey {
+            host_id: k.host_id.clone(),
+            package: k.package.clone(),
+            advisory_id: k.advisory.clone(),
+        })
+        .collect();
+    let outcomes = st
+        .store
+        .set_vuln_status(&keys, to, reason, &op.0, st.now())
+        .await?;
+    let results: Vec<HandleVulnResult> = req
+        .keys
+        .into_iter()
+        .zip(outcomes)
+        .map(|(k, t)| {
+            let what = format!("{} in {} on host {}", k.advisory, k.package, k.host_id);
+            let (outcome, status, message) = match t {
+                VulnTransition::Changed => (
+                    "changed",
+                    Some(to.as_str()),
+                    format!("{what} is now {}", to.as_str()),
+                ),
+                VulnTransition::Unchanged(s) if s == to => (
+                    "unchanged",
+                    Some(s.as_str()),
+                    format!("{what} is already {}", s.as_str()),
+                ),
+                VulnTransition::Unchanged(VulnStatus::Fixed) => (
+                    "unchanged",
+                    Some("fixed"),
+                    format!(
+                        "{what} is fixed (the last scan did not find it); only a scan changes that"
+                    ),
+                ),
+                VulnTransition::Unchanged(s) => (
+                    "unchanged",
+                    Some(s.as_str()),
+                    format!("{what} is {}; it cannot be {}d", s.as_str(), req.action),
+                ),
+                VulnTransition::Missing => ("missing", None, format!("{what} not found")),
+            };
+            HandleVulnResult {
+                host_id: k.host_id,
+                package: k.package,
+                advisory: k.advisory,
+                outcome,
+                status,
+                message,
+            }
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "results": results })))
+}
+
+/// `POST /api/v1/hosts/{id}/vulns/verify`: asks the agent for a fresh inventory now; its
+/// report is matched like any other, so fixed vulnerabilities turn `fixed` on arrival.
+pub async fn verify(
+    State(st): State<SharedState>,
+    axum::Extension(op): axum::Extension<Operator>,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let host = find_host(&st, &id).await?;
+    if host.uninstalled_at.is_some() {
+        return Err(ApiError::Conflict(format!(
+            "host {id} is uninstalled; it cannot be rescanned"
+        )));
+    }
+    let command_id =
+        crate::commands::queue(&st, &id, None, &CommandAction::ReportInventory, &op.0).await?;
+    let loaded = st.vulns.current().is_some();
+    let message = if loaded {
+        "rescan requested: the agent sends a fresh inventory with its next heartbeat, and it is \
+         matched on arrival"
+            .to_string()
+    } else {
+        format!("rescan requested, but no advisory database is loaded: {BUILD_HINT}")
+    };
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({
+            "host_id": id,
+            "command_id": command_id,
+            "action": CommandAction::ReportInventory.name(),
+            "database_loaded": loaded,
+            "message": message,
+        })),
+    ))
+}
+
+/// Unfixed vulnerabilities per host and level, for the security score.
+pub async fn counts(st: &SharedState) -> ApiResult<BTreeMap<String, BTreeMap<String, i64>>> {
+    let mut by_host: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    for (host, level, n) in st.store.unfixed_vuln_counts().await? {
+        by_host.entry(host).or_default().insert(level, n);
+    }
+    Ok(by_host)
+}
