@@ -276,7 +276,8 @@ async fn heartbeat(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<HeartbeatResponse>, AgentApiError> {
-    let host = authenticate(&st, &method, &uri, &headers, &body).await?;
+    let (host, cached) = authenticate_host(&st, &method, &uri, &headers, &body).await?;
+    let group = cached.group.clone();
     let hb: Heartbeat = codec::decode(&body, MAX_INFLATED_BYTES)?;
     if hb.spool.dropped_events > 0 || hb.spool.write_failures > 0 {
         tracing::warn!(%host, dropped = hb.spool.dropped_events, write_failures = hb.spool.write_failures, "agent spool reports loss");
@@ -293,7 +294,7 @@ async fn heartbeat(
     Ok(Json(HeartbeatResponse {
         settings: settings(&st),
         commands,
-        login: Some(crate::login_settings::load(&st).await?),
+        login: Some(crate::login_settings::effective(&st, &host, &group).await?),
     }))
 }
 

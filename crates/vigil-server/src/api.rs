@@ -55,11 +55,15 @@ pub fn router(state: SharedState) -> Router {
         .route("/api/v1/attacks", get(attacks))
         .route(
             "/api/v1/login-settings",
-            get(get_login_settings).put(put_login_settings),
+            get(get_login_settings)
+                .put(put_login_settings)
+                .delete(delete_login_settings),
         )
         .route(
             "/api/v1/login-policy",
-            get(get_login_policy).put(put_login_policy),
+            get(get_login_policy)
+                .put(put_login_policy)
+                .delete(delete_login_policy),
         )
         .route("/api/v1/ip-rules/{id}/disable", post(disable_ip_rule))
         .route(
@@ -1390,18 +1394,65 @@ async fn block_sources(
     Ok(results)
 }
 
-async fn get_login_settings(
-    State(st): State<SharedState>,
-) -> ApiResult<Json<vigil_proto::agent::LoginSettings>> {
-    Ok(Json(crate::login_settings::load(&st).await?))
+#[derive(Debug, Deserialize)]
+struct ScopeQuery {
+    host: Option<String>,
+    group: Option<String>,
 }
 
-/// Replaces the brute-force rule and access whitelist; agents pick them up with their next
-/// heartbeat.
+/// `?host=ID`, `?group=NAME` or neither (the fleet).
+async fn scope_of(
+    st: &SharedState,
+    q: Result<Query<ScopeQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<crate::login_settings::Scope> {
+    use crate::login_settings::Scope;
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    match (
+        q.host.filter(|h| !h.is_empty()),
+        q.group.filter(|g| !g.is_empty()),
+    ) {
+        (Some(_), Some(_)) => Err(ApiError::BadRequest("give host or group, not both".into())),
+        (Some(h), None) => {
+            find_host(st, &h).await?;
+            Ok(Scope::Host(h))
+        }
+        (None, Some(g)) => {
+            if !st.store.groups().await?.iter().any(|x| x.name == g) {
+                return Err(ApiError::NotFound(format!("group {g} not found")));
+            }
+            Ok(Scope::Group(g))
+        }
+        (None, None) => Ok(Scope::Global),
+    }
+}
+
+/// The fleet's settings, or a group's or host's own (404 when it inherits).
+async fn get_login_settings(
+    State(st): State<SharedState>,
+    q: Result<Query<ScopeQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<vigil_proto::agent::LoginSettings>> {
+    let scope = scope_of(&st, q).await?;
+    if scope == crate::login_settings::Scope::Global {
+        return Ok(Json(crate::login_settings::load(&st).await?));
+    }
+    crate::login_settings::load_scope(&st, &scope)
+        .await?
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "{scope:?} has no login settings of its own; it uses its group's or the fleet's"
+            ))
+        })
+}
+
+/// Replaces the brute-force rule and access whitelist of the fleet, a group (`?group=`) or a
+/// host (`?host=`); agents pick them up with their next heartbeat.
 async fn put_login_settings(
     State(st): State<SharedState>,
+    q: Result<Query<ScopeQuery>, axum::extract::rejection::QueryRejection>,
     body: Bytes,
 ) -> ApiResult<Json<vigil_proto::agent::LoginSettings>> {
+    let scope = scope_of(&st, q).await?;
     let mut req: vigil_proto::agent::LoginSettings = parse_json(&body)?;
     req.to_config().map_err(ApiError::BadRequest)?;
     req.access_whitelist = req
@@ -1410,26 +1461,87 @@ async fn put_login_settings(
         .filter_map(|c| vigil_detect::ip::Cidr::parse(c).ok())
         .map(|c| c.to_string())
         .collect();
-    crate::login_settings::save(&st, &req).await?;
+    crate::login_settings::save(&st, &scope, Some(&req)).await?;
     Ok(Json(req))
 }
 
-async fn get_login_policy(
+/// Removes a group's or host's own settings: it uses its group's or the fleet's again.
+async fn delete_login_settings(
     State(st): State<SharedState>,
-) -> ApiResult<Json<crate::logins::PolicyDoc>> {
-    Ok(Json(crate::logins::load_policy(&st).await?.to_doc()))
+    q: Result<Query<ScopeQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let scope = scope_of(&st, q).await?;
+    if scope == crate::login_settings::Scope::Global {
+        return Err(ApiError::BadRequest(
+            "the fleet's settings cannot be removed; PUT the defaults instead".into(),
+        ));
+    }
+    crate::login_settings::save(&st, &scope, None).await?;
+    Ok(Json(serde_json::json!({ "removed": format!("{scope:?}") })))
 }
 
-/// Replaces the approved login locations, IPs, times and accounts and the malicious-IP list;
-/// the next batch of logins is judged by them.
+/// The fleet's login policy, or a group's or host's own (404 when it inherits).
+async fn get_login_policy(
+    State(st): State<SharedState>,
+    q: Result<Query<ScopeQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<crate::logins::PolicyDoc>> {
+    let scope = scope_of(&st, q).await?;
+    if scope == crate::login_settings::Scope::Global {
+        return Ok(Json(crate::logins::load_policy(&st).await?.to_doc()));
+    }
+    let own = crate::logins::load_scoped_policy(&st, &scope)
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "{scope:?} has no login policy of its own; it uses its group's or the fleet's"
+            ))
+        })?;
+    Ok(Json(
+        crate::logins::Policy {
+            policy: own,
+            malicious: Vec::new(),
+        }
+        .to_doc(),
+    ))
+}
+
+/// Replaces the approved login locations, IPs, times and accounts (and, for the fleet, the
+/// malicious-IP list) of the fleet, a group or a host; a host's own factors take priority over
+/// its group's, which take priority over the fleet's.
 async fn put_login_policy(
     State(st): State<SharedState>,
+    q: Result<Query<ScopeQuery>, axum::extract::rejection::QueryRejection>,
     body: Bytes,
 ) -> ApiResult<Json<crate::logins::PolicyDoc>> {
+    let scope = scope_of(&st, q).await?;
     let req: crate::logins::PolicyDoc = parse_json(&body)?;
     let policy = req.validate().map_err(ApiError::BadRequest)?;
-    crate::logins::save_policy(&st, &policy).await?;
+    if scope == crate::login_settings::Scope::Global {
+        crate::logins::save_policy(&st, &policy).await?;
+    } else {
+        if !policy.malicious.is_empty() {
+            return Err(ApiError::BadRequest(
+                "the malicious-IP list is fleet-wide: set it without host or group".into(),
+            ));
+        }
+        crate::logins::save_scoped_policy(&st, &scope, Some(&policy.policy)).await?;
+    }
     Ok(Json(policy.to_doc()))
+}
+
+/// Removes a group's or host's own policy: it uses its group's or the fleet's again.
+async fn delete_login_policy(
+    State(st): State<SharedState>,
+    q: Result<Query<ScopeQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let scope = scope_of(&st, q).await?;
+    if scope == crate::login_settings::Scope::Global {
+        return Err(ApiError::BadRequest(
+            "the fleet's policy cannot be removed; PUT an empty one instead".into(),
+        ));
+    }
+    crate::logins::save_scoped_policy(&st, &scope, None).await?;
+    Ok(Json(serde_json::json!({ "removed": format!("{scope:?}") })))
 }
 
 #[derive(Debug, Deserialize)]

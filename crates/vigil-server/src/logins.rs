@@ -269,6 +269,53 @@ pub async fn load_policy(st: &SharedState) -> Result<Policy, StoreError> {
     })
 }
 
+/// A group's or host's own policy (no malicious list: that one is fleet-wide); `None` when it
+/// inherits.
+pub async fn load_scoped_policy(
+    st: &SharedState,
+    scope: &crate::login_settings::Scope,
+) -> Result<Option<LoginPolicy>, StoreError> {
+    let raw = st.store.setting(&scope.key(SETTING_POLICY)).await?;
+    if raw.as_deref().is_none_or(str::is_empty) {
+        return Ok(None);
+    }
+    json_setting(st, &scope.key(SETTING_POLICY)).await
+}
+
+/// Saves a group's or host's own policy, or removes it (`None`).
+pub async fn save_scoped_policy(
+    st: &SharedState,
+    scope: &crate::login_settings::Scope,
+    p: Option<&LoginPolicy>,
+) -> Result<(), StoreError> {
+    let value = p
+        .map(|p| serde_json::to_string(p).expect("login policy serializes"))
+        .unwrap_or_default();
+    st.store
+        .put_setting(&scope.key(SETTING_POLICY), &value)
+        .await
+}
+
+/// The policy in force on a host: its own factors over its group's over the fleet's.
+async fn effective_policy(st: &SharedState, host: &str) -> Result<Policy, StoreError> {
+    use crate::login_settings::Scope;
+    let mut fleet = load_policy(st).await?;
+    let group = st
+        .store
+        .host(host)
+        .await?
+        .map(|h| h.group)
+        .unwrap_or_default();
+    let group = load_scoped_policy(st, &Scope::Group(group))
+        .await?
+        .unwrap_or_default();
+    let own = load_scoped_policy(st, &Scope::Host(host.into()))
+        .await?
+        .unwrap_or_default();
+    fleet.policy = LoginPolicy::merged(&own, &group, &fleet.policy);
+    Ok(fleet)
+}
+
 pub async fn save_policy(st: &SharedState, p: &Policy) -> Result<(), StoreError> {
     let policy = serde_json::to_string(&p.policy).expect("login policy serializes");
     let malicious = serde_json::to_string(&p.malicious).expect("CIDRs serialize");
@@ -312,7 +359,7 @@ pub async fn judge(
         return Ok(None);
     }
     let guard = st.logins.lock(host).await;
-    let policy = load_policy(st).await?;
+    let policy = effective_policy(st, host).await?;
     let state: HostLoginState = json_setting(st, &format!("{STATE_PREFIX}{host}"))
         .await?
         .unwrap_or_default();

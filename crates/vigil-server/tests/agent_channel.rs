@@ -1552,6 +1552,111 @@ async fn login_events(h: &Harness) {
     assert_eq!(s, 400);
 }
 
+/// Brute-force settings and login policy per host and group: the most specific one reaches
+/// the agent; removing it falls back.
+async fn scoped_login_settings(h: &Harness) {
+    let (_, code) = h.code("1h").await;
+    let (host, key) = h.enroll(&code).await.unwrap();
+    let login_of = |resp: Vec<u8>| {
+        serde_json::from_slice::<HeartbeatResponse>(&resp)
+            .unwrap()
+            .login
+            .unwrap()
+    };
+    let beat = || async {
+        login_of(
+            h.post(
+                PATH_HEARTBEAT,
+                &host,
+                &key,
+                codec::encode(&Heartbeat::default()),
+            )
+            .await
+            .unwrap(),
+        )
+    };
+    let fleet = beat().await;
+    let (s, _) = h
+        .api("GET", &format!("/api/v1/login-settings?host={host}"), None)
+        .await;
+    assert_eq!(s, 404, "a host without its own settings inherits");
+    let (s, _) = h
+        .api(
+            "PUT",
+            "/api/v1/login-settings?group=web",
+            Some(json!({"max_failures": 50})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(beat().await.max_failures, 50);
+    let (s, _) = h
+        .api(
+            "PUT",
+            &format!("/api/v1/login-settings?host={host}"),
+            Some(json!({"max_failures": 5, "access_whitelist": ["192.0.2.0/24"]})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let mine = beat().await;
+    assert_eq!(
+        (mine.max_failures, mine.access_whitelist.clone()),
+        (5, vec!["192.0.2.0/24".to_string()])
+    );
+    let (s, _) = h
+        .api(
+            "DELETE",
+            &format!("/api/v1/login-settings?host={host}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(beat().await.max_failures, 50);
+    h.api("DELETE", "/api/v1/login-settings?group=web", None)
+        .await;
+    assert_eq!(beat().await, fleet);
+    for (url, status) in [
+        ("/api/v1/login-settings?host=h-nope", 404),
+        ("/api/v1/login-settings?group=nope", 404),
+        ("/api/v1/login-settings?host=x&group=y", 400),
+    ] {
+        let (s, v) = h.api("PUT", url, Some(json!({}))).await;
+        assert_eq!(s, status, "{url}: {v}");
+    }
+    let (s, _) = h.api("DELETE", "/api/v1/login-settings", None).await;
+    assert_eq!(s, 400);
+    // Policy: the malicious list is fleet-wide; a host's own factors are kept apart.
+    let (s, v) = h
+        .api(
+            "PUT",
+            &format!("/api/v1/login-policy?host={host}"),
+            Some(json!({"malicious_ips": ["198.51.100.0/24"]})),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    let (s, v) = h
+        .api(
+            "PUT",
+            &format!("/api/v1/login-policy?host={host}"),
+            Some(json!({"accounts": ["deploy"]})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (_, v) = h
+        .api("GET", &format!("/api/v1/login-policy?host={host}"), None)
+        .await;
+    assert_eq!(v["accounts"], json!(["deploy"]), "{v}");
+    let (_, fleet_policy) = h.api("GET", "/api/v1/login-policy", None).await;
+    assert_ne!(fleet_policy["accounts"], json!(["deploy"]));
+    let (s, _) = h
+        .api("DELETE", &format!("/api/v1/login-policy?host={host}"), None)
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = h
+        .api("GET", &format!("/api/v1/login-policy?host={host}"), None)
+        .await;
+    assert_eq!(s, 404);
+}
+
 /// A real SMTP server (aiosmtpd) that saves each message as JSON in a directory.
 struct Smtp {
     port: u16,
@@ -2340,6 +2445,7 @@ async fn all(store: Arc<dyn Store>) {
     related_alerts(&h).await;
     ip_rules(&h).await;
     login_events(&h).await;
+    scoped_login_settings(&h).await;
     notifications(&h).await;
     abnormal_logins(&h).await;
     vulnerabilities(&h).await;
