@@ -9,6 +9,8 @@ command -v psql >/dev/null || need+=(postgresql-client)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
 command -v nft >/dev/null || need+=(nftables)
+command -v ip >/dev/null || need+=(iproute2)
+command -v utmpdump >/dev/null || need+=(util-linux)
 [ -x /lib/systemd/systemd-journal-remote ] || need+=(systemd-journal-remote)
 /usr/bin/python3 -c 'import rpm' 2>/dev/null || need+=(python3-rpm)
 if [ ${#need[@]} -gt 0 ]; then
