@@ -414,6 +414,7 @@
     } else if (path === '/hosts') view = () => viewHosts(ctx);
     else if (segs[0] === 'hosts' && segs.length === 2) view = () => viewHost(ctx, segs[1]);
     else if (path === '/alerts') view = () => viewAlerts(ctx);
+    else if (path === '/vulns') view = () => viewVulns(ctx);
     else if (path === '/whitelist') view = () => viewWhitelist(ctx);
     else if (path === '/quarantine') view = () => viewQuarantine(ctx);
     else if (path === '/ip-policy') view = () => viewIpPolicy(ctx);
@@ -588,6 +589,7 @@
     $('#drawer').hidden = true;
     delete $('#drawer').dataset.alertId;
     delete $('#drawer').dataset.status;
+    delete $('#drawer').dataset.vulnStatus;
     $('#drawer-body').replaceChildren();
   }
 
@@ -2004,6 +2006,477 @@
       alertsPanel.dataset.loadedSort = f.sort || 'newest';
     }
     await load();
+  }
+
+  // ---------------------------------------------------------------- vulnerabilities
+
+  const VULN_LEVELS = ['high', 'medium', 'low'];
+  const VULN_STATUSES = ['unfixed', 'ignored', 'fixed'];
+  const VULN_VIEWS = [['rows', 'By host and package'], ['advisory', 'By advisory'], ['package', 'By package']];
+  /** After a Verify, the page looks again this long later (the agent re-sends its inventory). */
+  const VERIFY_REFRESH_MS = 5000;
+
+  const vulnKeyOf = (v) => ({ host_id: v.host_id, package: v.package, advisory: v.advisory });
+  const vulnKeyStr = (v) => `${v.host_id}\u0001${v.package}\u0001${v.advisory}`;
+
+  /** The advisory database line: what is loaded, or how to build it. */
+  function vulnDbLine(db) {
+    if (!db || !db.loaded) {
+      return h('div', { class: 'notice n-warn vuln-db', 'data-testid': 'vulns-db', 'data-loaded': '0' },
+        h('strong', null, 'No advisory database is loaded: vulnerability scanning is off. '),
+        h('span', { 'data-testid': 'vulns-db-hint' }, db && db.hint ? db.hint : 'Build one with `vigil vulndb update`.'));
+    }
+    const sources = db.sources || [];
+    return h('div', { class: 'notice n-info vuln-db', 'data-testid': 'vulns-db', 'data-loaded': '1' },
+      h('strong', null, `Advisory database: ${fmtNum(db.advisories)} advisories`),
+      sources.length ? [' from ', sources.map((s, i) => [i ? ', ' : '',
+        h('span', { class: 'vuln-source', 'data-testid': 'vulns-db-source', title: `imported ${fmtTime(s.imported_at)}` },
+          s.name, ' ', h('span', { class: 'muted' }, `(${fmtAgo(s.imported_at)})`))])] : null,
+      '.');
+  }
+
+  function vulnLevel(level, rce, testid) {
+    return h('span', { class: 'pills' }, badge(level, { cls: `vl-${level}`, testid }), rce ? badge('rce', { cls: 'vl-rce', text: 'RCE' }) : null);
+  }
+
+  const vulnStatusBadge = (s, testid) => badge(s, { cls: `vs-${s}`, testid });
+
+  /** `POST /api/v1/vulns/handle`; the per-key results. */
+  async function handleVulns(keys, action, reason = '') {
+    const res = await post('/api/v1/vulns/handle', { keys, action, reason });
+    return res.results || [];
+  }
+
+  function vulnResultsNotice(results) {
+    const changed = results.filter((r) => r.outcome === 'changed');
+    const others = results.filter((r) => r.outcome !== 'changed');
+    const line = (r) => h('li', { 'data-testid': 'vuln-handle-message', 'data-outcome': r.outcome }, `${capitalize(r.message)}.`);
+    return h('div', { class: `notice n-${others.length ? 'warn' : 'ok'}`, 'data-testid': 'vuln-handle-notice', 'data-changed': changed.length },
+      results.length > 1 ? h('strong', null, `${fmtNum(changed.length)} of ${fmtNum(results.length)} changed.`) : null,
+      h('ul', { class: 'plain' }, (results.length > 1 ? others : results).slice(0, 20).map(line)));
+  }
+
+  /**
+   * A modal dialog asking for the reason of an ignore. `act(reason)` runs on submit; what it
+   * throws (the API's message, e.g. for an empty reason) shows in the dialog, which stays open.
+   */
+  function reasonDialog({ title, text, submit = 'Ignore', act }) {
+    const ta = h('textarea', { class: 'vuln-reason', 'data-testid': 'vuln-reason', rows: '4', maxlength: '1000', spellcheck: 'true',
+      placeholder: 'Why this does not matter here (required)', 'aria-label': 'Reason' });
+    const err = h('div', { class: 'notice n-error', 'data-testid': 'vuln-reason-error', hidden: true });
+    const ok = h('button', { type: 'button', class: 'btn primary', 'data-testid': 'vuln-reason-submit' }, submit);
+    const cancel = h('button', { type: 'button', class: 'btn', 'data-testid': 'vuln-reason-cancel' }, 'Cancel');
+    const dlg = h('dialog', { class: 'dialog', 'data-testid': 'vuln-reason-dialog', 'aria-label': title },
+      h('h3', null, title), text ? h('p', { class: 'muted small' }, text) : null, ta, err,
+      h('div', { class: 'dialog-actions' }, cancel, ok));
+    dlg.addEventListener('close', () => dlg.remove());
+    cancel.addEventListener('click', () => dlg.close());
+    ok.addEventListener('click', async () => {
+      ok.disabled = true;
+      err.hidden = true;
+      try {
+        await act(ta.value);
+        dlg.close();
+      } catch (e) {
+        if (e.handled) {
+          dlg.close();
+          return;
+        }
+        err.textContent = errorMessage(e);
+        err.hidden = false;
+      } finally {
+        ok.disabled = false;
+      }
+    });
+    document.body.appendChild(dlg);
+    dlg.showModal();
+    ta.focus();
+    return dlg;
+  }
+
+  /** Asks the host's agent for a fresh inventory; the message goes to `out`, `reload` runs a few seconds later. */
+  async function verifyHost(hostId, out, reload) {
+    clearError();
+    try {
+      const r = await post(`/api/v1/hosts/${enc(hostId)}/vulns/verify`);
+      out.replaceChildren(h('div', { class: `notice n-${r.database_loaded ? 'ok' : 'warn'}`, 'data-testid': 'vuln-verify-message' },
+        `${capitalize(r.message)}. The list refreshes in ${VERIFY_REFRESH_MS / 1000} s.`));
+      if (reload) setTimeout(reload, VERIFY_REFRESH_MS);
+    } catch (e) {
+      out.replaceChildren(h('div', { class: 'notice n-error', 'data-testid': 'vuln-verify-message' }, errorMessage(e)));
+    }
+  }
+
+  function verifyButton(hostId, out, reload, { small = true } = {}) {
+    const b = h('button', { type: 'button', class: `btn${small ? ' small' : ''}`, 'data-testid': 'vuln-verify', title: 'Ask the agent to send its package inventory now' }, 'Verify');
+    b.addEventListener('click', async () => {
+      b.disabled = true;
+      try {
+        await verifyHost(hostId, out, reload);
+      } finally {
+        b.disabled = false;
+      }
+    });
+    return b;
+  }
+
+  /** A copyable code block. */
+  function codeBlock(text, testid) {
+    const ta = h('textarea', { class: 'command vuln-fix', 'data-testid': testid, readOnly: true, rows: String(Math.min(6, Math.max(1, text.split('\n').length))), spellcheck: 'false', 'aria-label': 'Fix command' });
+    ta.value = text;
+    const b = h('button', { type: 'button', class: 'btn small', 'data-testid': `${testid}-copy` }, 'Copy');
+    b.addEventListener('click', async () => {
+      const done = await copyText(text, ta);
+      b.textContent = done ? 'Copied' : 'Select and copy';
+      setTimeout(() => { if (b.isConnected) b.textContent = 'Copy'; }, 2000);
+    });
+    return h('div', { class: 'command-row' }, ta, h('div', { class: 'vuln-copy' }, b));
+  }
+
+  const idChips = (ids) => h('span', { class: 'chips', 'data-testid': 'vuln-ids' }, (ids || []).map((i) => h('span', { class: 'chip mono' }, i)));
+
+  /** The drawer for one host+package row. `refresh` reloads the list; returns after rendering. */
+  function renderVulnRow(v, { refresh, result = null } = {}) {
+    const my = drawerToken;
+    const dr = $('#drawer');
+    dr.dataset.vulnStatus = v.status;
+    $('#drawer-title').replaceChildren(badge(v.level, { cls: `vl-${v.level}` }), ' ', h('span', null, `${v.advisory} · ${v.package}`));
+    const verifyOut = h('div', { class: 'vuln-verify-out' });
+    const actionOut = h('div', { class: 'vuln-action-out' }, result);
+    const reopen = async (res) => {
+      // The row as it is now: its status, reason and who changed it.
+      const qs = new URLSearchParams({ host: v.host_id, package: v.package, q: v.advisory, limit: '100' });
+      let next = v;
+      try {
+        const list = await get(`/api/v1/vulns?${qs}`);
+        next = (list.items || []).find((x) => vulnKeyStr(x) === vulnKeyStr(v)) || v;
+      } catch (e) {
+        showError(e, 'Reloading the vulnerability');
+      }
+      if (my !== drawerToken) return;
+      renderVulnRow(next, { refresh, result: vulnResultsNotice(res) });
+      if (refresh) refresh();
+    };
+    let actions;
+    if (v.status === 'unfixed') {
+      const b = h('button', { type: 'button', class: 'btn', 'data-testid': 'vuln-ignore' }, 'Ignore…');
+      b.addEventListener('click', () => reasonDialog({
+        title: `Ignore ${v.advisory} in ${v.package}`,
+        text: `On ${v.hostname || v.host_id}. It stays listed under Ignored, with the reason, until you undo it.`,
+        act: async (reason) => {
+          const res = await handleVulns([vulnKeyOf(v)], 'ignore', reason);
+          await reopen(res);
+        },
+      }));
+      actions = b;
+    } else if (v.status === 'ignored') {
+      const b = h('button', { type: 'button', class: 'btn', 'data-testid': 'vuln-unignore' }, 'Undo ignore');
+      b.addEventListener('click', async () => {
+        b.disabled = true;
+        clearError();
+        try {
+          await reopen(await handleVulns([vulnKeyOf(v)], 'unignore'));
+        } catch (e) {
+          actionOut.replaceChildren(notice(errorMessage(e), { kind: 'error', testid: 'vuln-action-error' }));
+        } finally {
+          b.disabled = false;
+        }
+      });
+      actions = b;
+    } else {
+      actions = h('span', { class: 'muted small' }, 'Fixed: the last inventory no longer has this version. Only a scan changes that.');
+    }
+    fill($('#drawer-body'),
+      h('div', { class: 'vuln-drawer', 'data-testid': 'vuln-drawer', 'data-status': v.status },
+        actionOut,
+        kv([
+          ['Host', [h('a', { href: `#/hosts/${enc(v.host_id)}` }, v.hostname || v.host_id), ' ', verifyButton(v.host_id, verifyOut, refresh)]],
+          ['Package', h('span', { class: 'mono' }, v.package)],
+          ['Ecosystem', v.ecosystem],
+          ['Advisory', idChips(v.ids && v.ids.length ? v.ids : [v.advisory])],
+          ['Level', vulnLevel(v.level, v.rce)],
+          ['Version', h('span', { class: 'mono', 'data-testid': 'vuln-versions' }, v.installed, ' → ', v.fixed || 'no fix yet')],
+          ['Status', [vulnStatusBadge(v.status, 'vuln-status'), v.reason ? [' ', h('span', { 'data-testid': 'vuln-reason-text' }, v.reason)] : null,
+            v.handled_by ? h('div', { class: 'muted small' }, `by ${v.handled_by} `, timeEl(v.handled_at)) : null]],
+          ['First seen', timeEl(v.first_seen, { full: true })],
+          ['Last seen', timeEl(v.last_seen, { full: true })],
+          v.fixed_at ? ['Fixed', timeEl(v.fixed_at, { full: true })] : null,
+        ].filter(Boolean), { testid: 'vuln-kv' }),
+        verifyOut,
+        v.summary ? h('p', { class: 'vuln-summary', 'data-testid': 'vuln-summary' }, v.summary) : null,
+        h('h3', { class: 'sub' }, 'Fix'),
+        v.fix_command ? codeBlock(v.fix_command, 'vuln-fix-command') : h('p', { class: 'muted' }, 'No fix command: no fixed version is known yet.'),
+        v.needs_restart ? notice('After the upgrade, restart the services that use this package (or reboot) for the fix to take effect.', { kind: 'warn', testid: 'vuln-restart' }) : null,
+        h('div', { class: 'drawer-actions' }, actions)));
+  }
+
+  /** The drawer for a group (by advisory or by package). */
+  function renderVulnGroup(g, by, status) {
+    $('#drawer').dataset.vulnStatus = '';
+    $('#drawer-title').replaceChildren(badge(g.level, { cls: `vl-${g.level}` }), ' ', h('span', null, g.key));
+    const rowsLink = hashWith('/vulns', by === 'advisory' ? { q: g.key, status } : { package: g.key, status });
+    fill($('#drawer-body'),
+      h('div', { class: 'vuln-drawer', 'data-testid': 'vuln-drawer', 'data-group': by },
+        kv([
+          [by === 'advisory' ? 'Advisory' : 'Package', h('span', { class: 'mono' }, g.key)],
+          ['IDs', idChips(g.ids)],
+          ['Packages', h('span', { class: 'chips' }, (g.packages || []).map((p) => h('span', { class: 'chip mono' }, p)))],
+          ['Level', vulnLevel(g.level, g.rce)],
+          ['Version', h('span', { class: 'mono', 'data-testid': 'vuln-versions' }, (g.installed || []).join(', '), ' → ', (g.fixed || []).join(', ') || 'no fix yet')],
+          ['Rows', `${fmtNum(g.unfixed)} unfixed · ${fmtNum(g.ignored)} ignored · ${fmtNum(g.fixed_count)} fixed`],
+          ['First seen', timeEl(g.first_seen, { full: true })],
+          ['Last seen', timeEl(g.last_seen, { full: true })],
+        ], { testid: 'vuln-kv' }),
+        g.summary ? h('p', { class: 'vuln-summary', 'data-testid': 'vuln-summary' }, g.summary) : null,
+        h('h3', { class: 'sub' }, `Affected hosts (${fmtNum(g.hosts)})`),
+        h('ul', { class: 'plain vuln-hosts', 'data-testid': 'vuln-hosts' }, (g.host_ids || []).map((id) => h('li', null,
+          h('a', { href: `#/hosts/${enc(id)}` }, vulnHostNames.get(id) || id), ' · ',
+          h('a', { href: hashWith('/vulns', { host: id, [by === 'advisory' ? 'q' : 'package']: g.key, status }) }, 'rows')))),
+        h('h3', { class: 'sub' }, 'Fix'),
+        (g.fix_commands || []).length ? codeBlock(g.fix_commands.join('\n'), 'vuln-fix-command') : h('p', { class: 'muted' }, 'No fix command: no fixed version is known yet.'),
+        g.needs_restart ? notice('After the upgrade, restart the services that use it (or reboot) for the fix to take effect.', { kind: 'warn', testid: 'vuln-restart' }) : null,
+        h('div', { class: 'drawer-actions' },
+          h('a', { class: 'btn', href: rowsLink, 'data-testid': 'vuln-group-rows' }, 'List the host rows to ignore or verify →'))));
+  }
+
+  /** Host id → host name, as last loaded by the Vulnerabilities page. */
+  const vulnHostNames = new Map();
+
+  async function viewVulns(ctx) {
+    setTitle('Vulnerabilities');
+    const p = ctx.params;
+    const f = {
+      view: p.get('view') || 'rows',
+      status: p.get('status') || 'unfixed',
+      level: p.get('level') || '',
+      host: p.get('host') || '',
+      package: (p.get('package') || '').slice(0, 200),
+      q: (p.get('q') || '').slice(0, 200),
+    };
+    if (!VULN_VIEWS.some(([v]) => v === f.view)) f.view = 'rows';
+    if (f.status !== 'all' && !VULN_STATUSES.includes(f.status)) f.status = 'unfixed';
+    if (!VULN_LEVELS.includes(f.level)) f.level = '';
+    const grouped = f.view !== 'rows';
+    const limit = 50;
+    const offset = Math.max(0, parseInt(p.get('offset') || '0', 10) || 0);
+    const hashOf = (changes) => {
+      const next = { ...f, offset: '', ...changes };
+      if (next.status === 'unfixed') next.status = '';
+      if (next.view === 'rows') next.view = '';
+      return hashWith('/vulns', next);
+    };
+    const go = (changes) => {
+      location.hash = hashOf(changes);
+    };
+    const select = (name, label, all, options, value) => {
+      const s = h('select', { 'data-testid': `vulns-${name}`, id: `vulns-${name}`, 'aria-label': label },
+        all === null ? null : h('option', { value: '' }, all),
+        options.map((o) => (Array.isArray(o) ? h('option', { value: o[0] }, o[1]) : h('option', { value: o }, o === 'all' ? 'All statuses' : humanize(o)))));
+      s.value = value;
+      s.addEventListener('change', () => go({ [name]: s.value }));
+      return s;
+    };
+    const textIn = (name, placeholder, value) => {
+      const i = h('input', { type: 'search', id: `vulns-${name}`, class: 'filter vulns-text', 'data-testid': `vulns-${name}`, placeholder, 'aria-label': placeholder, maxlength: '200', autocomplete: 'off', spellcheck: 'false', value });
+      let t = null;
+      const now = () => {
+        clearTimeout(t);
+        if (i.value.trim() !== f[name]) go({ [name]: i.value.trim() });
+      };
+      i.addEventListener('input', () => {
+        clearTimeout(t);
+        t = setTimeout(now, SEARCH_DEBOUNCE_MS);
+      });
+      i.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter') now();
+      });
+      return i;
+    };
+    const hostSel = h('select', { 'data-testid': 'vulns-host', id: 'vulns-host', 'aria-label': 'Host' }, h('option', { value: '' }, 'All hosts'),
+      f.host ? h('option', { value: f.host }, vulnHostNames.get(f.host) || f.host) : null);
+    hostSel.value = f.host;
+    hostSel.addEventListener('change', () => go({ host: hostSel.value }));
+    get('/api/v1/hosts').then((res) => {
+      if (!ctx.alive()) return;
+      const hosts = res.hosts || [];
+      for (const x of hosts) vulnHostNames.set(x.id, x.hostname || x.id);
+      fill(hostSel, h('option', { value: '' }, 'All hosts'),
+        hosts.map((x) => h('option', { value: x.id }, x.hostname || x.id)),
+        f.host && !hosts.some((x) => x.id === f.host) ? h('option', { value: f.host }, f.host) : null);
+      hostSel.value = f.host;
+    }).catch((e) => {
+      if (!e.handled && ctx.alive()) showError(e, 'Loading hosts');
+    });
+
+    const seg = h('div', { class: 'segmented', role: 'group', 'aria-label': 'View', 'data-testid': 'vulns-view' },
+      VULN_VIEWS.map(([v, label]) => h('a', { class: `seg${f.view === v ? ' active' : ''}`, href: hashOf({ view: v }), 'data-testid': `vulns-view-${v}` }, label)));
+    const verifyOut = h('div', { class: 'vuln-verify-out' });
+    const tools = [
+      textIn('q', 'Search CVE / advisory…', f.q),
+      textIn('package', 'Package…', f.package),
+      h('label', { class: 'inline' }, 'Status ', select('status', 'Status', null, [...VULN_STATUSES, 'all'], f.status)),
+      h('label', { class: 'inline' }, 'Level ', select('level', 'Level', 'All levels', VULN_LEVELS, f.level)),
+      h('label', { class: 'inline' }, 'Host ', hostSel),
+      f.host ? verifyButton(f.host, verifyOut, () => ctx.alive() && load().catch((e) => ctx.alive() && showError(e, 'Refreshing'))) : null,
+    ];
+
+    // ---- selection and the batch bar (host+package rows only: a group has no per-row keys)
+    const selected = new Map();
+    const allBox = h('input', { type: 'checkbox', 'data-testid': 'vulns-check-all', 'aria-label': 'Select every row on this page' });
+    const selectColumn = {
+      key: 'select', label: h('label', { class: 'check-cell' }, allBox), width: '34px', nosort: true, nofilter: true, value: () => '',
+      render: (v) => {
+        const cb = h('input', { type: 'checkbox', 'data-testid': 'vuln-check', checked: selected.has(vulnKeyStr(v)), 'aria-label': `Select ${v.advisory} in ${v.package}` });
+        cb.addEventListener('change', () => {
+          if (cb.checked) selected.set(vulnKeyStr(v), vulnKeyOf(v));
+          else selected.delete(vulnKeyStr(v));
+          const tr = cb.closest('tr');
+          if (tr) tr.classList.toggle('row-selected', cb.checked);
+          updateBar();
+        });
+        return h('label', { class: 'check-cell' }, cb);
+      },
+    };
+    allBox.addEventListener('change', () => {
+      for (const v of table.rows()) {
+        if (allBox.checked) selected.set(vulnKeyStr(v), vulnKeyOf(v));
+        else selected.delete(vulnKeyStr(v));
+      }
+      table.render();
+      updateBar();
+    });
+    const count = h('span', { class: 'batch-count', 'data-testid': 'vulns-batch-count' });
+    const bIgnore = h('button', { type: 'button', class: 'btn small', 'data-testid': 'vulns-batch-ignore' }, 'Ignore…');
+    const bUnignore = h('button', { type: 'button', class: 'btn small', 'data-testid': 'vulns-batch-unignore' }, 'Undo ignore');
+    const bClear = h('button', { type: 'button', class: 'btn small link', 'data-testid': 'vulns-batch-clear' }, 'Clear selection');
+    const batchResult = h('div', { class: 'batch-result', 'data-testid': 'vulns-batch-result', 'aria-live': 'polite' });
+    const bar = h('div', { class: 'batch', 'data-testid': 'vulns-batch-bar' }, h('div', { class: 'batch-row' }, count, bIgnore, bUnignore, bClear));
+    function updateBar() {
+      const n = selected.size;
+      count.textContent = n ? `${fmtNum(n)} selected` : 'Select rows to ignore several at once';
+      count.classList.toggle('muted', !n);
+      bar.classList.toggle('active', n > 0);
+      bIgnore.disabled = n === 0;
+      bUnignore.disabled = n === 0;
+      bClear.hidden = n === 0;
+      const rows = table.rows();
+      const on = rows.filter((v) => selected.has(vulnKeyStr(v))).length;
+      allBox.checked = rows.length > 0 && on === rows.length;
+      allBox.indeterminate = on > 0 && on < rows.length;
+    }
+    const afterBatch = async (results) => {
+      for (const r of results) if (r.outcome === 'changed') selected.delete(vulnKeyStr({ host_id: r.host_id, package: r.package, advisory: r.advisory }));
+      batchResult.replaceChildren(vulnResultsNotice(results));
+      await load();
+    };
+    bIgnore.addEventListener('click', () => {
+      const keys = [...selected.values()];
+      if (!keys.length) return;
+      reasonDialog({
+        title: `Ignore ${plural(keys.length, 'vulnerability', 'vulnerabilities')}`,
+        text: 'They stay listed under Ignored, with the reason, until you undo it.',
+        act: async (reason) => {
+          const results = await handleVulns(keys, 'ignore', reason);
+          if (ctx.alive()) await afterBatch(results);
+        },
+      });
+    });
+    bUnignore.addEventListener('click', async () => {
+      const keys = [...selected.values()];
+      if (!keys.length) return;
+      clearError();
+      bUnignore.disabled = true;
+      try {
+        const results = await handleVulns(keys, 'unignore');
+        if (ctx.alive()) await afterBatch(results);
+      } catch (e) {
+        if (ctx.alive()) showError(e, 'Undo ignore');
+      } finally {
+        if (ctx.alive()) updateBar();
+      }
+    });
+    bClear.addEventListener('click', () => {
+      selected.clear();
+      table.render();
+      updateBar();
+    });
+
+    const refresh = () => {
+      if (ctx.alive()) load().catch((e) => ctx.alive() && showError(e, 'Refreshing vulnerabilities'));
+    };
+    const rowColumns = [
+      selectColumn,
+      { key: 'level', label: 'Level', width: '110px', value: (v) => VULN_LEVELS.length - VULN_LEVELS.indexOf(v.level), render: (v) => vulnLevel(v.level, v.rce, 'vuln-level') },
+      { key: 'advisory', label: 'Advisory', render: (v) => h('span', { class: 'mono strong', 'data-testid': 'vuln-advisory' }, v.advisory) },
+      { key: 'package', label: 'Package', render: (v) => h('span', { class: 'mono', 'data-testid': 'vuln-package' }, v.package) },
+      { key: 'host', label: 'Host', value: (v) => v.hostname || v.host_id, render: (v) => h('a', { href: `#/hosts/${enc(v.host_id)}` }, v.hostname || v.host_id) },
+      { key: 'installed', label: 'Installed → fixed', value: (v) => `${v.installed} → ${v.fixed || ''}`, render: (v) => h('span', { class: 'mono small' }, v.installed, ' → ', v.fixed || '—') },
+      { key: 'summary', label: 'Summary', render: (v) => h('span', { class: 'small', title: v.summary || '' }, trunc(v.summary || '', 90)) },
+      { key: 'status', label: 'Status', width: '90px', render: (v) => vulnStatusBadge(v.status) },
+      { key: 'last_seen', label: 'Last seen', width: '100px', render: (v) => timeEl(v.last_seen) },
+    ];
+    const groupColumns = [
+      { key: 'level', label: 'Level', width: '110px', value: (g) => VULN_LEVELS.length - VULN_LEVELS.indexOf(g.level), render: (g) => vulnLevel(g.level, g.rce, 'vuln-level') },
+      { key: 'key', label: f.view === 'advisory' ? 'Advisory' : 'Package', render: (g) => h('span', { class: 'mono strong', 'data-testid': 'vuln-group-key' }, g.key) },
+      f.view === 'advisory'
+        ? { key: 'packages', label: 'Packages', value: (g) => (g.packages || []).join(' '), render: (g) => h('span', { class: 'mono small' }, trunc((g.packages || []).join(', '), 80)) }
+        : { key: 'ids', label: 'Advisories', value: (g) => (g.ids || []).length, cls: 'num' },
+      { key: 'hosts', label: 'Hosts', cls: 'num', width: '70px' },
+      { key: 'unfixed', label: 'Unfixed', cls: 'num', width: '80px' },
+      { key: 'ignored', label: 'Ignored', cls: 'num', width: '80px' },
+      { key: 'summary', label: 'Summary', render: (g) => h('span', { class: 'small', title: g.summary || '' }, trunc(g.summary || '', 90)) },
+      { key: 'last_seen', label: 'Last seen', width: '100px', render: (g) => timeEl(g.last_seen) },
+    ];
+    const openRow = (v) => {
+      drawerToken += 1;
+      $('#drawer').hidden = false;
+      if (grouped) renderVulnGroup(v, f.view, f.status === 'unfixed' ? '' : f.status);
+      else renderVulnRow(v, { refresh });
+    };
+    const table = dataTable({
+      testid: 'vulns-table',
+      columns: grouped ? groupColumns : rowColumns,
+      filter: false,
+      emptyText: 'No vulnerability matches these filters.',
+      tools,
+      onRowClick: openRow,
+      rowAttrs: (v) => (grouped
+        ? { 'data-testid': 'vuln-group-row', 'data-key': v.key, 'data-level': v.level }
+        : { 'data-testid': 'vuln-row', 'data-status': v.status, 'data-level': v.level, 'data-advisory': v.advisory, 'data-package': v.package, class: selected.has(vulnKeyStr(v)) ? 'row-selected' : '' }),
+    });
+    const dbBox = h('div', { class: 'vuln-db-box', 'data-testid': 'vulns-db-box' });
+    const pager = h('div', { class: 'pager', 'data-testid': 'vulns-pager' });
+    const vulnsPanel = panel(null, [dbBox, h('div', { class: 'vuln-view-row' }, seg), verifyOut, grouped ? null : bar, batchResult, table.el, pager], { testid: 'vulns-panel' });
+    setView(vulnsPanel);
+    if (!grouped) updateBar();
+
+    async function load() {
+      const qs = new URLSearchParams({ limit: String(limit), offset: String(offset), group_by: grouped ? f.view : 'none' });
+      for (const k of ['level', 'host', 'package', 'q']) if (f[k]) qs.set(k, f[k]);
+      if (f.status !== 'all') qs.set('status', f.status);
+      const res = await get(`/api/v1/vulns?${qs}`);
+      if (!ctx.alive()) return;
+      fill(dbBox, vulnDbLine(res.database));
+      const list = res.items || [];
+      if (!grouped) {
+        const present = new Set(list.map(vulnKeyStr));
+        for (const k of [...selected.keys()]) if (!present.has(k)) selected.delete(k);
+      }
+      table.setRows(list);
+      if (!grouped) updateBar();
+      const total = res.total || 0;
+      const from = list.length ? offset + 1 : 0;
+      const to = offset + list.length;
+      const prev = h('a', { class: `btn small${offset <= 0 ? ' disabled' : ''}`, href: offset <= 0 ? null : hashOf({ offset: Math.max(0, offset - limit) || '' }), 'data-testid': 'vulns-prev' }, '‹ Previous');
+      const next = h('a', { class: `btn small${to >= total ? ' disabled' : ''}`, href: to >= total ? null : hashOf({ offset: offset + limit }), 'data-testid': 'vulns-next' }, 'Next ›');
+      pager.replaceChildren(h('span', { class: 'muted', 'data-testid': 'vulns-range' }, `${fmtNum(from)}–${fmtNum(to)} of ${fmtNum(total)}${grouped ? (f.view === 'advisory' ? ' advisories' : ' packages') : ''}`),
+        res.truncated ? h('span', { class: 'muted small' }, ' (grouped from the first 100,000 rows)') : null, prev, next);
+      // What the rows on show were loaded for (tests wait on it).
+      vulnsPanel.dataset.loaded = `${f.view}|${f.status}|${f.level}|${f.host}|${f.package}|${f.q}|${offset}`;
+      vulnsPanel.dataset.total = String(total);
+    }
+    await load();
+    autoRefresh(ctx, load);
   }
 
   // ---------------------------------------------------------------- whitelist
