@@ -24,7 +24,9 @@
 //! Two legs: `steady` (`--alerts`, everything up) and `smtp-outage` (`--outage-alerts`): the
 //! SMTP server is killed once a fifth of that leg's mail has arrived, stays down
 //! `--outage-secs`, and is started again on the same port; every message must still arrive,
-//! through the outbox's retries with backoff.
+//! through the outbox's retries with backoff. With `--outage stop` the SMTP server is frozen
+//! (SIGSTOP) instead, then resumed (SIGCONT): connections are accepted but never answered, as
+//! with a hung mail server or a black-holing middlebox.
 //!
 //! Figures: time from the first alert sent to the last delivery and deliveries/s per channel
 //! (receiver clocks, millisecond precision); enqueue → sent latency from the outbox rows
@@ -91,6 +93,12 @@ pub struct Args {
     /// How long the SMTP server stays down in the failure leg.
     #[arg(long, default_value_t = 5)]
     outage_secs: u64,
+    /// How the SMTP server goes down in the failure leg: `kill` (SIGKILL, then started again
+    /// on the same port: connections are refused meanwhile) or `stop` (SIGSTOP, then SIGCONT:
+    /// connections are accepted by the kernel but never answered, as with a hung mail server;
+    /// an attempt then waits as long as the server's SMTP client lets it).
+    #[arg(long, value_enum, default_value_t = OutageKind::Kill)]
+    outage: OutageKind,
     /// Simulated agents the alerts come from (alert i from agent i mod hosts).
     #[arg(long, default_value_t = 20)]
     hosts: usize,
@@ -110,6 +118,12 @@ pub struct Args {
     /// The SMTP server script; vigil-notify's test server by default.
     #[arg(long)]
     smtp_script: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutageKind {
+    Kill,
+    Stop,
 }
 
 /// Builds the runtimes (server and bench apart, so the server's CPU time can be told from the
@@ -698,6 +712,21 @@ impl SmtpServer {
         }
     }
 
+    /// Sends `SIGNAL` (`STOP`, `CONT`) to the running server with kill(1).
+    async fn signal(&self, signal: &str) -> Result<()> {
+        let pid = self.pid().context("the SMTP server is not running")?;
+        let ok = tokio::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .await
+            .is_ok_and(|s| s.success());
+        if !ok {
+            bail!("kill -{signal} {pid} failed");
+        }
+        Ok(())
+    }
+
     /// Messages received so far (files written), over every start.
     fn count(&self) -> usize {
         self.dirs
@@ -1121,6 +1150,8 @@ struct LegResult {
     rows_not_sent: usize,
     rounds: Rounds,
     outage: Option<(f64, f64)>,
+    /// How the SMTP server went down.
+    outage_how: &'static str,
     cpu_server_pct: f64,
     cpu_smtp_pct: f64,
     cpu_postgres_pct: f64,
@@ -1154,7 +1185,13 @@ async fn run_leg(
         agents.len(),
         args.batch,
         match leg.outage_secs {
-            Some(s) => format!(", SMTP server down {s} s once a fifth of the mail arrived"),
+            Some(s) => format!(
+                ", SMTP server down ({}) {s} s once a fifth of the mail arrived",
+                match args.outage {
+                    OutageKind::Kill => "killed",
+                    OutageKind::Stop => "SIGSTOP",
+                }
+            ),
             None => String::new(),
         }
     );
@@ -1186,20 +1223,36 @@ async fn run_leg(
         let m = smtp.count() - base_mails;
         if let (Some(secs), None) = (leg.outage_secs, outage) {
             if m >= (leg.n / 5).max(1) {
-                smtp_cpu += Cpu::smtp_ticks(smtp.pid());
-                smtp.kill().await;
                 let down = unix_f64(SystemTime::now());
+                match args.outage {
+                    OutageKind::Kill => {
+                        smtp_cpu += Cpu::smtp_ticks(smtp.pid());
+                        smtp.kill().await;
+                    }
+                    OutageKind::Stop => smtp.signal("STOP").await?,
+                }
                 println!(
-                    "  t={:>6.1} s  SMTP server killed after {m} of {} messages; down for {secs} s",
+                    "  t={:>6.1} s  SMTP server {} after {m} of {} messages; down for {secs} s",
                     start.elapsed().as_secs_f64(),
+                    match args.outage {
+                        OutageKind::Kill => "killed",
+                        OutageKind::Stop => "frozen (SIGSTOP)",
+                    },
                     leg.n
                 );
                 tokio::time::sleep(Duration::from_secs(secs)).await;
-                smtp.start().await?;
+                match args.outage {
+                    OutageKind::Kill => smtp.start().await?,
+                    OutageKind::Stop => smtp.signal("CONT").await?,
+                }
                 let up = unix_f64(SystemTime::now());
                 println!(
-                    "  t={:>6.1} s  SMTP server started again (pid {}) on the same port",
+                    "  t={:>6.1} s  SMTP server {} (pid {})",
                     start.elapsed().as_secs_f64(),
+                    match args.outage {
+                        OutageKind::Kill => "started again on the same port",
+                        OutageKind::Stop => "resumed (SIGCONT)",
+                    },
                     smtp.pid().unwrap_or(0)
                 );
                 outage = Some((down, up));
@@ -1342,6 +1395,10 @@ async fn run_leg(
         rows_not_sent: rows.values().filter(|r| r.state != "sent").count(),
         rounds,
         outage,
+        outage_how: match args.outage {
+            OutageKind::Kill => "killed, then started again on the same port",
+            OutageKind::Stop => "frozen with SIGSTOP, then resumed with SIGCONT",
+        },
         cpu_server_pct: cpu.pct(cpu.server),
         cpu_smtp_pct: cpu.pct(cpu.smtp),
         cpu_postgres_pct: cpu.pct(cpu.postgres),
@@ -1469,8 +1526,9 @@ impl LegResult {
         );
         if let Some((down, up)) = self.outage {
             println!(
-                "  SMTP server down for {:.1} s (killed, then started again on the same port)",
-                up - down
+                "  SMTP server down for {:.1} s ({})",
+                up - down,
+                self.outage_how
             );
         }
         let row = |label: &str, a: String, b: String, c: String| {

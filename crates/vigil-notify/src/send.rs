@@ -16,8 +16,10 @@ use serde_json::Value;
 use crate::policy::{parse_webhook_url, redact_url, ChannelKind, WebhookShape};
 use crate::render::Payload;
 
-/// How long one SMTP conversation step may take.
+/// How long connecting to the mail server may take.
 pub const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a whole SMTP conversation (connect, TLS, auth, message) may take.
+pub const SMTP_SEND_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long one webhook call may take.
 pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(20);
 /// Bytes of a refusing server's reply kept in the error.
@@ -139,11 +141,23 @@ pub async fn send_email(
     let message = message
         .body(body.to_string())
         .map_err(|e| SendError::Config(format!("building the message: {e}")))?;
-    smtp_transport(smtp)?
-        .send(message)
-        .await
-        .map(drop)
-        .map_err(classify_smtp)
+    deliver_within(&smtp_transport(smtp)?, message, SMTP_SEND_TIMEOUT).await
+}
+
+/// Sends within `limit`. lettre's own timeout covers connecting only: a server that accepts and
+/// then never answers would hold the dispatcher, and every channel behind it, forever.
+async fn deliver_within(
+    transport: &AsyncSmtpTransport<Tokio1Executor>,
+    message: Message,
+    limit: Duration,
+) -> Result<(), SendError> {
+    match tokio::time::timeout(limit, transport.send(message)).await {
+        Ok(sent) => sent.map(drop).map_err(classify_smtp),
+        Err(_) => Err(SendError::Unavailable(format!(
+            "the mail server did not finish the conversation within {} s",
+            limit.as_secs_f64()
+        ))),
+    }
 }
 
 fn smtp_transport(smtp: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, SendError> {
@@ -366,6 +380,42 @@ fn chain(e: &dyn StdError) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    /// A server that accepts the connection and never says a word is given up on in time, as
+    /// a retryable failure, instead of holding every notification behind it.
+    #[tokio::test]
+    async fn a_silent_mail_server_times_out() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let smtp = SmtpConfig {
+            host: "127.0.0.1".into(),
+            port,
+            tls: SmtpTls::None,
+            username: None,
+            password: None,
+            from: "vigil@example.com".into(),
+            ca_cert_pem: None,
+        };
+        let message = Message::builder()
+            .from("vigil@example.com".parse().unwrap())
+            .to("ops@example.com".parse().unwrap())
+            .subject("x")
+            .body("x".to_string())
+            .unwrap();
+        let start = std::time::Instant::now();
+        let err = deliver_within(
+            &smtp_transport(&smtp).unwrap(),
+            message,
+            Duration::from_millis(500),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, SendError::Unavailable(_)), "{err}");
+        assert!(err.to_string().contains("did not finish"), "{err}");
+        assert!(start.elapsed() < Duration::from_secs(5));
+        drop(listener);
+    }
+
     use super::*;
 
     #[test]

@@ -172,7 +172,8 @@ pub async fn start(
     })
 }
 
-/// Delivers due notifications every `notify_poll_secs`.
+/// Delivers due notifications every `notify_poll_secs`, and without pausing while a backlog
+/// fills whole rounds.
 async fn dispatch_notifications(state: state::SharedState, mut shutdown: watch::Receiver<bool>) {
     let http = match vigil_notify::webhook_client() {
         Ok(c) => c,
@@ -182,8 +183,11 @@ async fn dispatch_notifications(state: state::SharedState, mut shutdown: watch::
         }
     };
     loop {
-        if let Err(e) = notify::dispatch(&state, &http).await {
-            tracing::warn!(error = %e, "notification dispatch failed; retrying");
+        match notify::dispatch(&state, &http).await {
+            // A full round means more are due: go on without pausing.
+            Ok(n) if n >= notify::DISPATCH_BATCH && !*shutdown.borrow() => continue,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "notification dispatch failed; retrying"),
         }
         let pause = std::time::Duration::from_secs(state.config.notify_poll_secs.max(1));
         tokio::select! {

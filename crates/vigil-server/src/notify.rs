@@ -156,10 +156,16 @@ fn state_name(s: OutboxState) -> &'static str {
     }
 }
 
+/// Notifications claimed per dispatcher round.
+pub const DISPATCH_BATCH: usize = 50;
+
 /// Delivers what is due. Returns how many items were attempted.
 pub async fn dispatch(st: &SharedState, http: &reqwest::Client) -> Result<usize, StoreError> {
     let now = st.now();
-    let due = st.store.claim_outbox(now, now + LEASE_SECS, 50).await?;
+    let due = st
+        .store
+        .claim_outbox(now, now + LEASE_SECS, DISPATCH_BATCH as i64)
+        .await?;
     if due.is_empty() {
         return Ok(0);
     }
