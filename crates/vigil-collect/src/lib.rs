@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod deb822;
 pub mod ifaddr;
 pub mod net;
 pub mod os;

@@ -3,23 +3,13 @@
 
 use vigil_model::{Package, PackageFormat};
 
+use crate::deb822::{self, Stanza};
 use crate::{excerpt, Parsed};
 
 /// `rpm -qa --queryformat` argument whose output [`rpm_qa`] parses: one tab-separated line per
 /// package. rpm expands the `\t` and `\n` escapes itself, so pass the string as it is.
 pub const RPM_QUERYFORMAT: &str =
     r"%{NAME}\t%{EPOCHNUM}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{SOURCERPM}\n";
-
-/// A deb822 stanza's fields that matter here, borrowed from the input.
-#[derive(Default)]
-struct DpkgStanza<'a> {
-    first_line: usize,
-    package: Option<&'a str>,
-    version: Option<&'a str>,
-    status: Option<&'a str>,
-    arch: Option<&'a str>,
-    source: Option<&'a str>,
-}
 
 /// Parses `/var/lib/dpkg/status`, keeping packages whose files are installed and configured
 /// (`install ok installed`, `hold ok installed`).
@@ -29,56 +19,17 @@ struct DpkgStanza<'a> {
 /// three words, are skipped with the stanza's first line number.
 pub fn dpkg_status(text: &str) -> Parsed<Vec<Package>> {
     let mut out = Parsed::new(Vec::new());
-    let mut stanza: Option<DpkgStanza> = None;
-    for (i, raw) in text.lines().enumerate() {
-        let line_no = i + 1;
-        let line = raw.trim_end_matches('\r');
-        if line.trim().is_empty() {
-            if let Some(s) = stanza.take() {
-                finish_dpkg(s, &mut out);
-            }
-            continue;
+    for item in deb822::items(text) {
+        match item {
+            deb822::Item::Stanza(s) => finish_dpkg(&s, &mut out),
+            deb822::Item::Skip { line, reason } => out.skip(line, reason),
         }
-        // Continuation of a multi-line field (Description, Conffiles, …): none that we read.
-        if line.starts_with([' ', '\t']) {
-            if stanza.is_none() {
-                out.skip(line_no, "continuation line outside a stanza");
-            }
-            continue;
-        }
-        let s = stanza.get_or_insert_with(|| DpkgStanza {
-            first_line: line_no,
-            ..DpkgStanza::default()
-        });
-        let Some((key, value)) = line.split_once(':') else {
-            out.skip(line_no, format_args!("no ':' in '{}'", excerpt(line)));
-            continue;
-        };
-        let value = value.trim();
-        // deb822 field names are case-insensitive; the first occurrence wins.
-        let slot = if key.eq_ignore_ascii_case("Package") {
-            &mut s.package
-        } else if key.eq_ignore_ascii_case("Version") {
-            &mut s.version
-        } else if key.eq_ignore_ascii_case("Status") {
-            &mut s.status
-        } else if key.eq_ignore_ascii_case("Architecture") {
-            &mut s.arch
-        } else if key.eq_ignore_ascii_case("Source") {
-            &mut s.source
-        } else {
-            continue;
-        };
-        slot.get_or_insert(value);
-    }
-    if let Some(s) = stanza {
-        finish_dpkg(s, &mut out);
     }
     out
 }
 
-fn finish_dpkg(s: DpkgStanza, out: &mut Parsed<Vec<Package>>) {
-    let Some(status) = s.status else {
+fn finish_dpkg(s: &Stanza<'_>, out: &mut Parsed<Vec<Package>>) {
+    let Some(status) = s.get("Status") else {
         out.skip(s.first_line, "stanza without Status");
         return;
     };
@@ -94,33 +45,21 @@ fn finish_dpkg(s: DpkgStanza, out: &mut Parsed<Vec<Package>>) {
         return;
     }
     let (Some(name), Some(version)) = (
-        s.package.filter(|p| !p.is_empty()),
-        s.version.filter(|v| !v.is_empty()),
+        s.get("Package").filter(|p| !p.is_empty()),
+        s.get("Version").filter(|v| !v.is_empty()),
     ) else {
         out.skip(s.first_line, "installed stanza without Package or Version");
         return;
     };
-    // `Source: name` or `Source: name (version)`; the version is there only when it differs,
-    // e.g. for binNMUs (`+b1`) or binaries whose version is set independently.
-    let (source, source_version) = match s.source.filter(|v| !v.is_empty()) {
+    let (source, source_version) = match s.get("Source").filter(|v| !v.is_empty()) {
         None => (name, version),
-        Some(v) => {
-            let (src, rest) = v.split_once(char::is_whitespace).unwrap_or((v, ""));
-            let src_version = rest
-                .trim()
-                .strip_prefix('(')
-                .and_then(|r| r.strip_suffix(')'))
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .unwrap_or(version);
-            (src, src_version)
-        }
+        Some(v) => deb822::split_source(v, version),
     };
     out.value.push(Package {
         format: PackageFormat::Dpkg,
         name: name.to_owned(),
         version: version.to_owned(),
-        arch: s.arch.unwrap_or("").to_owned(),
+        arch: s.get("Architecture").unwrap_or("").to_owned(),
         source: source.to_owned(),
         source_version: source_version.to_owned(),
     });

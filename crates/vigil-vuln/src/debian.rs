@@ -8,6 +8,7 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
+use vigil_collect::deb822;
 use vigil_version::{compare, Scheme};
 
 use crate::ecosystem::{Ecosystem, Family};
@@ -31,96 +32,35 @@ pub struct IndexPackage {
 /// Parses an apt `Packages` index (deb822 stanzas). Stanzas without `Package` or `Version` are
 /// skipped with their first line number.
 pub fn parse_packages(text: &str) -> Parsed<Vec<IndexPackage>> {
-    #[derive(Default)]
-    struct Stanza<'a> {
-        first_line: usize,
-        package: Option<&'a str>,
-        version: Option<&'a str>,
-        arch: Option<&'a str>,
-        source: Option<&'a str>,
-    }
-    fn finish(s: Stanza, out: &mut Parsed<Vec<IndexPackage>>) {
+    let mut out = Parsed::new(Vec::new());
+    for item in deb822::items(text) {
+        let s = match item {
+            deb822::Item::Stanza(s) => s,
+            deb822::Item::Skip { line, reason } => {
+                out.skip("", line, "", reason);
+                continue;
+            }
+        };
         let (Some(name), Some(version)) = (
-            s.package.filter(|p| !p.is_empty()),
-            s.version.filter(|v| !v.is_empty()),
+            s.get("Package").filter(|p| !p.is_empty()),
+            s.get("Version").filter(|v| !v.is_empty()),
         ) else {
             out.skip("", s.first_line, "", "stanza without Package or Version");
-            return;
+            continue;
         };
-        let (source, source_version) = match s.source.filter(|v| !v.is_empty()) {
+        let (source, source_version) = match s.get("Source").filter(|v| !v.is_empty()) {
             None => (name, version),
-            Some(v) => split_source(v, version),
+            Some(v) => deb822::split_source(v, version),
         };
         out.value.push(IndexPackage {
             name: name.to_owned(),
             version: version.to_owned(),
-            arch: s.arch.unwrap_or("").to_owned(),
+            arch: s.get("Architecture").unwrap_or("").to_owned(),
             source: source.to_owned(),
             source_version: source_version.to_owned(),
         });
     }
-
-    let mut out = Parsed::new(Vec::new());
-    let mut stanza: Option<Stanza> = None;
-    for (i, raw) in text.lines().enumerate() {
-        let line_no = i + 1;
-        let line = raw.trim_end_matches('\r');
-        if line.trim().is_empty() {
-            if let Some(s) = stanza.take() {
-                finish(s, &mut out);
-            }
-            continue;
-        }
-        if line.starts_with([' ', '\t']) {
-            if stanza.is_none() {
-                out.skip("", line_no, "", "continuation line outside a stanza");
-            }
-            continue;
-        }
-        let s = stanza.get_or_insert_with(|| Stanza {
-            first_line: line_no,
-            ..Stanza::default()
-        });
-        let Some((key, value)) = line.split_once(':') else {
-            out.skip(
-                "",
-                line_no,
-                "",
-                format_args!("no ':' in '{}'", excerpt(line)),
-            );
-            continue;
-        };
-        let value = value.trim();
-        let slot = if key.eq_ignore_ascii_case("Package") {
-            &mut s.package
-        } else if key.eq_ignore_ascii_case("Version") {
-            &mut s.version
-        } else if key.eq_ignore_ascii_case("Architecture") {
-            &mut s.arch
-        } else if key.eq_ignore_ascii_case("Source") {
-            &mut s.source
-        } else {
-            continue;
-        };
-        slot.get_or_insert(value);
-    }
-    if let Some(s) = stanza {
-        finish(s, &mut out);
-    }
     out
-}
-
-/// `name` or `name (version)`; the version defaults to the binary's.
-fn split_source<'a>(field: &'a str, version: &'a str) -> (&'a str, &'a str) {
-    let (src, rest) = field.split_once(char::is_whitespace).unwrap_or((field, ""));
-    let src_version = rest
-        .trim()
-        .strip_prefix('(')
-        .and_then(|r| r.strip_suffix(')'))
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .unwrap_or(version);
-    (src, src_version)
 }
 
 /// One source package's newest version in an index, with the binaries built from it.
