@@ -169,7 +169,7 @@ impl Firewall {
             });
         }
         for p in &self.protected {
-            if overlaps(&net, &p.net) {
+            if net.overlaps(&p.net) {
                 return Err(FirewallError::Protected {
                     target: target.into(),
                     protected: p.net.to_string(),
@@ -235,11 +235,6 @@ impl Firewall {
             Err(e) => Err(e),
         }
     }
-}
-
-/// Two networks share an address exactly when one contains the other's first address.
-fn overlaps(a: &Cidr, b: &Cidr) -> bool {
-    a.contains(b.addr()) || b.contains(a.addr())
 }
 
 /// Reads the elements of Vigil's sets from `nft -j list table inet vigil`.

@@ -172,6 +172,11 @@ impl Cidr {
         self.prefix
     }
 
+    /// True when the two networks share an address: one contains the other's first address.
+    pub fn overlaps(&self, other: &Cidr) -> bool {
+        self.contains(other.addr()) || other.contains(self.addr())
+    }
+
     /// True when `ip` is in this network. IPv4-mapped IPv6 addresses match IPv4 networks.
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip.to_canonical()) {
@@ -236,6 +241,21 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn overlapping_networks() {
+        let c = |s: &str| Cidr::parse(s).unwrap();
+        for (a, b, want) in [
+            ("192.0.2.0/24", "192.0.2.10", true),
+            ("192.0.2.10", "192.0.2.0/24", true),
+            ("192.0.2.0/25", "192.0.2.128/25", false),
+            ("10.0.0.0/8", "10.1.0.0/16", true),
+            ("2001:db8::/32", "2001:db8:1::1", true),
+            ("2001:db8::/32", "192.0.2.1", false),
+        ] {
+            assert_eq!(c(a).overlaps(&c(b)), want, "{a} {b}");
+        }
     }
 
     #[test]

@@ -1233,36 +1233,8 @@ async fn host_actions(
                 continue;
             }
         };
-        match st.store.host(&a.host_id).await? {
-            Some(h) if h.uninstalled_at.is_none() => {}
-            _ => {
-                results.push(result(
-                    id,
-                    "refused",
-                    Some(a.status),
-                    format!("host {} is uninstalled", a.host_id),
-                ));
-                continue;
-            }
-        }
-        let claimed = st
-            .store
-            .transition_alerts(
-                &[id],
-                allowed_from(req.action),
-                AlertStatus::InProgress,
-                by,
-                &req.note,
-                st.now(),
-            )
-            .await?;
-        if let Some(Transition::Unchanged { status, .. }) = claimed.first() {
-            results.push(result(
-                id,
-                "unchanged",
-                Some(*status),
-                format!("alert {id} is {}", status.as_str()),
-            ));
+        if let Err(refusal) = claim_on_host(st, &a, req, by).await? {
+            results.push(refusal);
             continue;
         }
         let cmd = crate::commands::queue(st, &a.host_id, Some(id), &command, by).await?;
@@ -1279,6 +1251,48 @@ async fn host_actions(
         ));
     }
     Ok(results)
+}
+
+/// Marks an alert `in_progress` for an action on its host, or says why it cannot be: the host
+/// is uninstalled, or the alert is in a status the action does not start from.
+async fn claim_on_host(
+    st: &SharedState,
+    a: &AlertRecord,
+    req: &HandleAlerts,
+    by: &str,
+) -> ApiResult<Result<(), HandleResult>> {
+    let id = a.id;
+    match st.store.host(&a.host_id).await? {
+        Some(h) if h.uninstalled_at.is_none() => {}
+        _ => {
+            return Ok(Err(result(
+                id,
+                "refused",
+                Some(a.status),
+                format!("host {} is uninstalled", a.host_id),
+            )))
+        }
+    }
+    let claimed = st
+        .store
+        .transition_alerts(
+            &[id],
+            allowed_from(req.action),
+            AlertStatus::InProgress,
+            by,
+            &req.note,
+            st.now(),
+        )
+        .await?;
+    if let Some(Transition::Unchanged { status, .. }) = claimed.first() {
+        return Ok(Err(result(
+            id,
+            "unchanged",
+            Some(*status),
+            format!("alert {id} is {}", status.as_str()),
+        )));
+    }
+    Ok(Ok(()))
 }
 
 /// Blocks each alert's source address on the alert's host, as an IP policy rule; the alert is
@@ -1316,39 +1330,11 @@ async fn block_sources(
                 continue;
             }
         };
-        match st.store.host(&a.host_id).await? {
-            Some(h) if h.uninstalled_at.is_none() => {}
-            _ => {
-                results.push(result(
-                    id,
-                    "refused",
-                    Some(a.status),
-                    format!("host {} is uninstalled", a.host_id),
-                ));
-                continue;
-            }
-        }
-        let now = st.now();
-        let claimed = st
-            .store
-            .transition_alerts(
-                &[id],
-                allowed_from(req.action),
-                AlertStatus::InProgress,
-                by,
-                &req.note,
-                now,
-            )
-            .await?;
-        if let Some(Transition::Unchanged { status, .. }) = claimed.first() {
-            results.push(result(
-                id,
-                "unchanged",
-                Some(*status),
-                format!("alert {id} is {}", status.as_str()),
-            ));
+        if let Err(refusal) = claim_on_host(st, &a, req, by).await? {
+            results.push(refusal);
             continue;
         }
+        let now = st.now();
         let reason = if req.note.is_empty() {
             format!("alert {id}: {}", a.name)
         } else {

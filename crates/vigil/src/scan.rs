@@ -40,7 +40,7 @@ fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<bool> {
         }
         any = true;
         let room = (MAX_LINE_BYTES + 1).saturating_sub(buf.len());
-        match memchr(b'\n', chunk) {
+        match memchr::memchr(b'\n', chunk) {
             Some(i) => {
                 buf.extend_from_slice(&chunk[..i.min(room)]);
                 r.consume(i + 1);
@@ -53,10 +53,6 @@ fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<bool> {
             }
         }
     }
-}
-
-fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    memchr::memchr(needle, hay)
 }
 
 #[derive(Debug, Default)]
