@@ -58,6 +58,9 @@ pub const SPAN_CHOICES: [u32; 5] = [1, 2, 5, 10, 15];
 pub const FAILURE_CHOICES: [u32; 8] = [2, 3, 4, 5, 10, 50, 80, 100];
 /// Block durations the fast rule offers, in minutes (besides permanent).
 pub const BLOCK_CHOICES_MINS: [u32; 9] = [5, 15, 30, 60, 120, 360, 720, 1440, 10080];
+/// Protocols the fast rule can watch: local logins have no source to block.
+pub const PROTOCOL_CHOICES: [LoginProtocol; 3] =
+    [LoginProtocol::Ssh, LoginProtocol::Ftp, LoginProtocol::Mysql];
 /// Sources tracked at most, by default.
 pub const DEFAULT_MAX_SOURCES: usize = 100_000;
 /// How long after crossing the limit a successful login counts as a successful brute force.
@@ -142,11 +145,7 @@ impl Default for BruteForceRule {
             span_mins: 10,
             max_failures: 80,
             block: BlockDuration::Minutes(360),
-            protocols: BTreeSet::from([
-                LoginProtocol::Ssh,
-                LoginProtocol::Ftp,
-                LoginProtocol::Mysql,
-            ]),
+            protocols: BTreeSet::from(PROTOCOL_CHOICES),
             enabled: true,
         }
     }

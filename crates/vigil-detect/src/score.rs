@@ -13,6 +13,13 @@
 //! vulnerability at 80, any failed baseline check at 90. Bands: 95–100 secure, 85–94 a few
 //! risks, 70–84 many risks, 69 and below high risk.
 
+/// Any unhandled alert caps the score here.
+pub const ALERTS_CAP: u32 = 60;
+/// Any unfixed vulnerability caps the score here.
+pub const VULNS_CAP: u32 = 80;
+/// Any failed baseline check caps the score here.
+pub const BASELINE_CAP: u32 = 90;
+
 /// Pending items of one host (or of a fleet, summed).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pending {
@@ -106,9 +113,9 @@ pub fn score(p: &Pending) -> Score {
     let lost: f64 = deductions.iter().map(|(_, d)| d).sum();
     let mut value = (100.0 - lost).floor().max(10.0) as u32;
     let cap = [
-        (p.alerts() > 0, 60),
-        (p.vulns() > 0, 80),
-        (p.baseline() > 0, 90),
+        (p.alerts() > 0, ALERTS_CAP),
+        (p.vulns() > 0, VULNS_CAP),
+        (p.baseline() > 0, BASELINE_CAP),
     ]
     .into_iter()
     .filter(|(present, _)| *present)

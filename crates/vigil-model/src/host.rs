@@ -29,6 +29,12 @@ pub enum HostState {
 }
 
 impl HostState {
+    pub const ALL: [HostState; 3] = [
+        HostState::Online,
+        HostState::Offline,
+        HostState::Uninstalled,
+    ];
+
     /// Derives the state from the last heartbeat, the uninstall mark and the threshold.
     pub fn derive(
         last_seen: Option<Timestamp>,

@@ -77,6 +77,20 @@ pub enum SmtpTls {
     Tls,
 }
 
+impl SmtpTls {
+    /// The safe default first, as settings forms offer them.
+    pub const ALL: [SmtpTls; 3] = [SmtpTls::StartTls, SmtpTls::Tls, SmtpTls::None];
+
+    /// The name on the wire and in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmtpTls::None => "none",
+            SmtpTls::StartTls => "starttls",
+            SmtpTls::Tls => "tls",
+        }
+    }
+}
+
 /// The server's outgoing mail settings.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SmtpConfig {
@@ -474,6 +488,13 @@ mod tests {
             101,
             "100 two-byte chars and the ellipsis"
         );
+    }
+
+    #[test]
+    fn smtp_tls_names_are_the_wire_names() {
+        for t in SmtpTls::ALL {
+            assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
+        }
     }
 
     #[test]

@@ -213,6 +213,19 @@ pub enum HandleAction {
     BlockIp,
 }
 
+impl HandleAction {
+    pub const ALL: [HandleAction; 8] = [
+        HandleAction::Ignore,
+        HandleAction::Handled,
+        HandleAction::Whitelist,
+        HandleAction::Unwhitelist,
+        HandleAction::KillProcess,
+        HandleAction::Quarantine,
+        HandleAction::KillAndQuarantine,
+        HandleAction::BlockIp,
+    ];
+}
+
 /// Where a whitelist rule applies.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]

@@ -8,6 +8,7 @@ pub mod agent;
 pub mod api;
 pub mod auth;
 pub mod codec;
+pub mod meta;
 
 /// Version of the agent protocol. Bumped when a message changes incompatibly.
 pub const PROTO_VERSION: u32 = 1;

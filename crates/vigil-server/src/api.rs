@@ -84,6 +84,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/api/v1/quarantine", get(list_quarantine))
         .route("/api/v1/quarantine/restore", post(restore_file))
         .route("/api/v1/alerts/{id}", get(get_alert))
+        .merge(crate::meta::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/healthz", get(healthz))
@@ -724,7 +725,7 @@ async fn overview(State(st): State<SharedState>) -> ApiResult<Json<Overview>> {
 }
 
 /// Statuses each server-side action may start from.
-fn allowed_from(action: HandleAction) -> &'static [AlertStatus] {
+pub(crate) fn allowed_from(action: HandleAction) -> &'static [AlertStatus] {
     match action {
         HandleAction::Ignore => &[AlertStatus::Unhandled, AlertStatus::Expired],
         HandleAction::Handled => &[

@@ -14,6 +14,7 @@ mod install;
 mod ip_policy;
 mod login_settings;
 mod logins;
+mod meta;
 mod notify;
 pub mod pki;
 mod report;

@@ -449,7 +449,8 @@ pub enum VulnStatus {
 }
 
 impl VulnStatus {
-    pub const ALL: [VulnStatus; 3] = [VulnStatus::Unfixed, VulnStatus::Fixed, VulnStatus::Ignored];
+    /// In the order lists offer them: what waits, what an operator set, what a scan set.
+    pub const ALL: [VulnStatus; 3] = [VulnStatus::Unfixed, VulnStatus::Ignored, VulnStatus::Fixed];
 
     pub fn as_str(self) -> &'static str {
         match self {

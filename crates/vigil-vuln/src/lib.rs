@@ -40,6 +40,9 @@ pub enum Level {
 }
 
 impl Level {
+    /// Most urgent first, as lists offer them.
+    pub const ALL: [Level; 3] = [Level::High, Level::Medium, Level::Low];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Low => "low",
