@@ -121,9 +121,9 @@ pub struct NotifyMeta {
 
 /// `5 minutes`, `1 hour`, `6 hours`, `1 day`, `7 days`: the largest whole unit.
 pub fn minutes_label(minutes: u32) -> String {
-    let (n, unit) = if minutes > 0 && minutes % 1440 == 0 {
+    let (n, unit) = if minutes > 0 && minutes.is_multiple_of(1440) {
         (minutes / 1440, "day")
-    } else if minutes > 0 && minutes % 60 == 0 {
+    } else if minutes > 0 && minutes.is_multiple_of(60) {
         (minutes / 60, "hour")
     } else {
         (minutes, "minute")
