@@ -8,6 +8,7 @@ pub mod alert;
 pub mod event;
 pub mod host;
 pub mod inventory;
+pub mod lifecycle;
 pub mod login;
 
 pub use alert::{
@@ -18,6 +19,10 @@ pub use host::{HostId, HostState};
 pub use inventory::{
     Account, AccountPassword, Inventory, ListeningSocket, OsInfo, Package, PackageFormat,
     ProcessInfo, Protocol,
+};
+pub use lifecycle::{
+    CommandState, Direction, IpRuleHostState, IpRuleStatus, OutboxState, QuarantineState,
+    RuleOrigin, ScopeKind, TokenKind,
 };
 pub use login::{LoginEvent, LoginMethod, LoginOutcome, LoginProtocol};
 

@@ -1,7 +1,10 @@
 //! Records the store reads and writes.
 
 use std::collections::BTreeMap;
-use vigil_model::{AlertKind, AlertStatus, Level, Timestamp};
+use vigil_model::{
+    AlertKind, AlertStatus, CommandState, Direction, IpRuleHostState, IpRuleStatus, Level, OutboxState,
+    QuarantineState, RuleOrigin, ScopeKind, Timestamp, TokenKind,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
@@ -15,8 +18,7 @@ pub struct UserRecord {
 pub struct TokenRecord {
     pub token_hash: String,
     pub username: String,
-    /// `api` (long-lived, from `vigil up`) or `session` (console login).
-    pub kind: String,
+    pub kind: TokenKind,
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
 }
@@ -132,8 +134,7 @@ pub enum Transition {
 pub struct WhitelistRuleRecord {
     pub id: i64,
     pub kind: AlertKind,
-    /// `all`, `group` or `host`.
-    pub scope: String,
+    pub scope: ScopeKind,
     /// The group name or host id; empty for `all`.
     pub scope_value: String,
     pub fields: BTreeMap<String, String>,
@@ -142,7 +143,6 @@ pub struct WhitelistRuleRecord {
     pub created_by: String,
 }
 
-/// Alert list query; `None` fields do not filter.
 /// Alert list query; `None` fields do not filter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertFilter {
@@ -208,89 +208,6 @@ pub fn alert_count_cap(f: &AlertFilter) -> i64 {
     10_000i64.max(f.offset.max(0) + f.limit.clamp(0, 1000))
 }
 
-/// A bound SQL argument of a dynamically built query.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum SqlArg {
-    Text(String),
-    Int(i64),
-}
-
-pub(crate) fn status_list(statuses: &[AlertStatus]) -> String {
-    statuses
-        .iter()
-        .map(|s| format!("'{}'", s.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-pub(crate) fn labels_to_json(labels: &BTreeMap<String, String>) -> String {
-    serde_json::to_string(labels).expect("string maps serialize")
-}
-
-pub(crate) fn evidence_to_json(ev: &[(String, String)]) -> String {
-    serde_json::to_string(ev).expect("string pairs serialize")
-}
-
-pub(crate) fn parse_kind(s: &str) -> AlertKind {
-    // A kind written by a newer version is shown as a configuration risk rather than lost.
-    AlertKind::parse(s).unwrap_or(AlertKind::ConfigurationRisk)
-}
-
-pub(crate) fn parse_level(s: &str) -> Level {
-    Level::parse(s).unwrap_or(Level::Reminder)
-}
-
-pub(crate) fn parse_status(s: &str) -> AlertStatus {
-    AlertStatus::parse(s).unwrap_or(AlertStatus::Unhandled)
-}
-
-/// The WHERE clause shared by the alert list and its count, with `?N` or `$N` placeholders, and
-/// its arguments in order.
-pub(crate) fn alert_where(f: &AlertFilter, placeholder: char) -> (String, Vec<SqlArg>) {
-    let mut clauses = Vec::new();
-    let mut args = Vec::new();
-    let mut add = |clause: &str, v: SqlArg| {
-        args.push(v);
-        clauses.push(clause.replace('#', &format!("{placeholder}{}", args.len())));
-    };
-    if let Some(h) = &f.host_id {
-        add("host_id = #", SqlArg::Text(h.clone()));
-    }
-    if let Some(l) = f.level {
-        add("level = #", SqlArg::Text(l.as_str().into()));
-    }
-    if let Some(s) = f.status {
-        add("status = #", SqlArg::Text(s.as_str().into()));
-    }
-    if let Some(k) = f.kind {
-        add("kind = #", SqlArg::Text(k.as_str().into()));
-    }
-    if let Some(t) = f.since {
-        add("last_seen >= #", SqlArg::Int(t));
-    }
-    if let Some(t) = f.until {
-        add("last_seen < #", SqlArg::Int(t));
-    }
-    if let Some(q) = f.search.as_deref().filter(|q| !q.is_empty()) {
-        // LIKE wildcards in the text are matched literally.
-        let escaped = q
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        add(
-            "LOWER(name) LIKE # ESCAPE '\\'",
-            SqlArg::Text(format!("%{escaped}%")),
-        );
-    }
-    let sql = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
-    (sql, args)
-}
-
 /// A host action as queued by an operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCommand {
@@ -312,8 +229,7 @@ pub struct CommandRecord {
     pub alert_id: Option<i64>,
     pub action: String,
     pub params: String,
-    /// `queued`, `sent`, `succeeded`, `failed`, `timed_out`.
-    pub state: String,
+    pub state: CommandState,
     pub created_at: Timestamp,
     pub created_by: String,
     pub expires_at: Timestamp,
@@ -333,8 +249,7 @@ pub struct QuarantineRecord {
     pub md5: String,
     pub size: i64,
     pub quarantined_at: Timestamp,
-    /// `quarantined` or `restored`.
-    pub state: String,
+    pub state: QuarantineState,
     pub restored_at: Option<Timestamp>,
     /// The agent's full record, JSON.
     pub record: String,
@@ -356,8 +271,7 @@ pub struct OutboxRow {
     pub channel_id: i64,
     pub host_id: String,
     pub alert_id: Option<i64>,
-    /// `pending`, `sent` or `failed`.
-    pub state: String,
+    pub state: OutboxState,
     pub next_at: Timestamp,
     pub created_at: Timestamp,
     /// Start of the channel's local day the notification counts against.
@@ -382,12 +296,10 @@ pub struct InboxRow {
 pub struct NewIpRule {
     /// Normalized CIDR, e.g. `192.0.2.7/32`.
     pub target: String,
-    /// `in` or `out`.
-    pub direction: String,
+    pub direction: Direction,
     /// Host ids the rule applies to; empty means every host.
     pub hosts: Vec<String>,
-    /// `system` (raised by a defense rule) or `custom` (an operator's).
-    pub origin: String,
+    pub origin: RuleOrigin,
     pub reason: String,
     pub alert_id: Option<i64>,
     pub created_at: Timestamp,
@@ -401,18 +313,17 @@ pub struct NewIpRule {
 pub struct IpRuleRecord {
     pub id: i64,
     pub rule: NewIpRule,
-    pub status: String,
+    pub status: IpRuleStatus,
     pub ended_at: Option<Timestamp>,
     pub ended_by: String,
 }
 
-/// Where a rule stands on one host: `pending`, `applied`, `failed`, `removing`, `removed`,
-/// `expired`.
+/// Where a rule stands on one host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IpRuleHostRecord {
     pub rule_id: i64,
     pub host_id: String,
-    pub state: String,
+    pub state: IpRuleHostState,
     pub message: String,
     pub updated_at: Timestamp,
 }
@@ -560,78 +471,3 @@ impl Default for VulnFilter {
 /// Most rows one vulnerability page returns.
 pub const MAX_VULN_PAGE: i64 = 100_000;
 
-pub(crate) const VULN_COLUMNS: &str = "host_id, package, advisory_id, ids, ecosystem, installed, \
-     fixed, level, rce, summary, fix_command, needs_restart, status, reason, handled_by, \
-     handled_at, first_seen, last_seen, fixed_at";
-
-pub(crate) const VULN_ORDER: &str =
-    "CASE level WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, \
-     host_id, package, advisory_id";
-
-/// The WHERE clause of the vulnerability list and its count, like [`alert_where`].
-pub(crate) fn vuln_where(f: &VulnFilter, placeholder: char) -> (String, Vec<SqlArg>) {
-    let mut clauses = Vec::new();
-    let mut args = Vec::new();
-    let mut add = |clause: &str, v: SqlArg| {
-        args.push(v);
-        clauses.push(clause.replace('#', &format!("{placeholder}{}", args.len())));
-    };
-    if let Some(h) = &f.host_id {
-        add("host_id = #", SqlArg::Text(h.clone()));
-    }
-    if let Some(s) = f.status {
-        add("status = #", SqlArg::Text(s.as_str().into()));
-    }
-    if let Some(l) = &f.level {
-        add("level = #", SqlArg::Text(l.clone()));
-    }
-    if let Some(p) = &f.package {
-        add("package = #", SqlArg::Text(p.clone()));
-    }
-    if let Some(q) = f.search.as_deref().filter(|q| !q.is_empty()) {
-        let escaped = q
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        add(
-            "LOWER(ids) LIKE # ESCAPE '\\'",
-            SqlArg::Text(format!("%{escaped}%")),
-        );
-    }
-    let sql = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
-    (sql, args)
-}
-
-pub(crate) fn parse_vuln_status(s: &str) -> VulnStatus {
-    VulnStatus::parse(s).unwrap_or(VulnStatus::Unfixed)
-}
-
-/// The status an operator's change to `to` must start from; `None` when operators cannot set
-/// `to` (only a scan marks a vulnerability fixed).
-pub(crate) fn vuln_change_from(to: VulnStatus) -> Option<VulnStatus> {
-    match to {
-        VulnStatus::Ignored => Some(VulnStatus::Unfixed),
-        VulnStatus::Unfixed => Some(VulnStatus::Ignored),
-        VulnStatus::Fixed => None,
-    }
-}
-
-pub(crate) fn ids_json(ids: &[String]) -> String {
-    serde_json::to_string(ids).expect("string lists serialize")
-}
-
-/// One finding per key, the last one winning (a scan may list a package twice, once per
-/// architecture).
-pub(crate) fn dedup_findings(findings: &[VulnFinding]) -> Vec<VulnFinding> {
-    let mut by_key: std::collections::BTreeMap<(&str, &str), &VulnFinding> =
-        std::collections::BTreeMap::new();
-    for f in findings {
-        by_key.insert((&f.package, &f.advisory_id), f);
-    }
-    by_key.into_values().cloned().collect()
-}
