@@ -27,7 +27,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use vigil_model::{AlertKind, AlertStatus, Level, NewAlert, Timestamp};
-use vigil_store::{AlertFilter, Ingested, InstallCodeRecord, NewHost, Store, Transition};
+use vigil_store::{
+    AlertFilter, IngestPlan, Ingested, InstallCodeRecord, NewHost, Store, Transition,
+};
 
 /// The goal for a filtered first page, per query shape.
 const GOAL_P99_MS: f64 = 50.0;
@@ -655,15 +657,18 @@ async fn insert(
                     .map(|&i| (new_alert(i, &plan[i]), None))
                     .collect();
                 let host = &host_ids[b.host as usize];
-                let out = store.ingest(host, b.seq, &[], &alerts, now).await?;
+                let raised = alerts.len();
+                let out = store
+                    .ingest(IngestPlan::new(host, b.seq, Vec::new(), alerts, now))
+                    .await?;
                 if out != Ingested::Stored {
                     bail!(
                         "Store::ingest of host {host} seq {} was not stored ({out:?})",
                         b.seq
                     );
                 }
-                let before = done.fetch_add(alerts.len(), Ordering::Relaxed);
-                let after = before + alerts.len();
+                let before = done.fetch_add(raised, Ordering::Relaxed);
+                let after = before + raised;
                 if before / PROGRESS_EVERY != after / PROGRESS_EVERY {
                     let secs = start.elapsed().as_secs_f64();
                     println!(

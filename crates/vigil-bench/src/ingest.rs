@@ -27,7 +27,7 @@ use vigil_proto::agent::{
 use vigil_proto::auth::{self, AgentKey};
 use vigil_proto::{codec, MAX_INFLATED_BYTES, PROTO_VERSION};
 use vigil_server::{Clock, RunningServer, ServerConfig, SystemClock};
-use vigil_store::{EventRow, Ingested, Store};
+use vigil_store::{EventRow, IngestPlan, Ingested, Store};
 
 /// The goal on a 2-core machine, for each backend.
 const GOAL_EVENTS_PER_SEC: f64 = 50_000.0;
@@ -755,7 +755,8 @@ async fn store_stream(
     let t = Instant::now();
     for i in 1..=n as i64 {
         let seq = after as i64 + i;
-        let out = store.ingest(&host, seq, &rows, &alerts, unix_now()).await?;
+        let plan = IngestPlan::new(&host, seq, rows.clone(), alerts.clone(), unix_now());
+        let out = store.ingest(plan).await?;
         if out != Ingested::Stored {
             bail!("store.ingest of {host} seq {seq} was not stored ({out:?})");
         }

@@ -148,6 +148,13 @@ named_enum! {
     }
 }
 
+/// The narrowest scope.
+impl Default for ScopeKind {
+    fn default() -> Self {
+        ScopeKind::Host
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,7 +164,10 @@ mod tests {
         for s in CommandState::ALL {
             assert_eq!(CommandState::parse(s.as_str()), Some(*s));
         }
-        assert_eq!(IpRuleHostState::parse("removing"), Some(IpRuleHostState::Removing));
+        assert_eq!(
+            IpRuleHostState::parse("removing"),
+            Some(IpRuleHostState::Removing)
+        );
         assert_eq!(CommandState::TimedOut.to_string(), "timed_out");
         assert_eq!(Direction::parse("sideways"), None);
         assert!(CommandState::Sent.is_open() && !CommandState::Failed.is_open());

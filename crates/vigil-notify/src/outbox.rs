@@ -33,31 +33,8 @@ pub fn next_attempt(attempts: u32, last_error: &SendError, now: Timestamp) -> Op
     Some(now + backoff(attempts))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutboxState {
-    /// Waiting for `next_at`.
-    Pending,
-    Sent,
-    /// Given up: a permanent error or too many attempts. `last_error` says why.
-    Failed,
-}
-
-impl OutboxState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OutboxState::Pending => "pending",
-            OutboxState::Sent => "sent",
-            OutboxState::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<OutboxState> {
-        [OutboxState::Pending, OutboxState::Sent, OutboxState::Failed]
-            .into_iter()
-            .find(|x| x.as_str() == s)
-    }
-}
+/// Where a queued notification stands (stored by its name).
+pub use vigil_model::OutboxState;
 
 /// One queued notification: a row of the outbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -196,31 +196,7 @@ pub enum CommandAction {
 }
 
 /// Which way a block drops traffic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    /// From the address to the host (and to containers it forwards to).
-    In,
-    /// From the host to the address.
-    Out,
-}
-
-impl Direction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::In => "in",
-            Direction::Out => "out",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Direction> {
-        match s {
-            "in" => Some(Direction::In),
-            "out" => Some(Direction::Out),
-            _ => None,
-        }
-    }
-}
+pub use vigil_model::Direction;
 
 impl CommandAction {
     pub fn name(&self) -> &'static str {

@@ -226,27 +226,8 @@ impl HandleAction {
     ];
 }
 
-/// Where a whitelist rule applies.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum WhitelistScope {
-    /// The alert's host only.
-    #[default]
-    Host,
-    /// Every host of the alert's group.
-    Group,
-    All,
-}
-
-impl WhitelistScope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WhitelistScope::Host => "host",
-            WhitelistScope::Group => "group",
-            WhitelistScope::All => "all",
-        }
-    }
-}
+/// Where a whitelist rule applies (default: the alert's host only).
+pub use vigil_model::ScopeKind as WhitelistScope;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HandleAlerts {
@@ -295,7 +276,7 @@ pub struct RestoreRequest {
 pub struct WhitelistRuleView {
     pub id: i64,
     pub kind: AlertKind,
-    pub scope: String,
+    pub scope: WhitelistScope,
     pub scope_value: String,
     pub fields: BTreeMap<String, String>,
     pub note: String,

@@ -75,7 +75,7 @@ pub async fn bootstrap_admin(
         .add_token(&TokenRecord {
             token_hash: token_hash(&api_token),
             username: ADMIN_USER.into(),
-            kind: "api".into(),
+            kind: vigil_model::TokenKind::Api,
             created_at: now,
             expires_at: None,
         })

@@ -11,12 +11,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use rand::Rng;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
-use vigil_detect::whitelist::first_match;
 use vigil_proto::agent::*;
 use vigil_proto::auth::{self, AuthError};
 use vigil_proto::{codec, MAX_BODY_BYTES, MAX_INFLATED_BYTES, PROTO_VERSION};
-use vigil_store::{EnrollRefusal, EventRow, Ingested, NewHost};
+use vigil_store::{EnrollRefusal, Ingested, NewHost};
 
 pub fn router(state: SharedState) -> Router {
     Router::new()
@@ -337,131 +335,11 @@ async fn events(
     if seq <= 0 {
         return Err(AgentApiError::bad_request("seq starts at 1"));
     }
-    let rows: Vec<EventRow> = batch
-        .events
-        .iter()
-        .map(|e| EventRow {
-            time: e.time,
-            kind: e.body.kind().to_string(),
-            body: serde_json::to_string(&e.body).expect("events serialize"),
-        })
-        .collect();
-    let rules = st.whitelist_rules().await?;
-    let mut raised = vigil_detect::asset_rules::evaluate(&batch.events);
-    let mut blocks = Vec::new();
-    for e in &batch.events {
-        if let vigil_model::EventBody::AgentAlert { alert, response } = &e.body {
-            let mut alert = alert.clone();
-            if let Some(r) = response {
-                let what = if r.ok {
-                    match r.until {
-                        Some(t) => format!("{} blocked until {}", r.target, rfc3339(t)),
-                        None => format!("{} blocked permanently", r.target),
-                    }
-                } else {
-                    format!(
-                        "block of {} failed, the agent retries: {}",
-                        r.target, r.message
-                    )
-                };
-                alert.evidence.push(("response".into(), what));
-                if r.ok && r.action == "block_ip" {
-                    blocks.push((alert.key.clone(), alert.name.clone(), r.clone()));
-                }
-            }
-            raised.push(alert);
-        }
-    }
-    // Abnormal logins (SPEC R-LG2–R-LG6). The model says which alerts notify: only a key's first
-    // raise does (R-LG3), the rest show in the console.
-    let judged = crate::logins::judge(&st, &host, &batch.events).await?;
-    let mut quiet = std::collections::HashSet::new();
-    if let Some(j) = &judged {
-        let notifying: std::collections::HashSet<&str> = j
-            .alerts
-            .iter()
-            .filter(|a| a.notify)
-            .map(|a| a.alert.key.as_str())
-            .collect();
-        for a in &j.alerts {
-            if !notifying.contains(a.alert.key.as_str()) {
-                quiet.insert((a.alert.kind, a.alert.key.clone()));
-            }
-            raised.push(a.alert.clone());
-        }
-    }
-    let alerts: Vec<_> = raised
-        .into_iter()
-        .map(|a| {
-            let rule = first_match(&rules, a.kind, &a.evidence, &host, &cached.group);
-            let id = rule.map(|r| r.id);
-            (a, id)
-        })
-        .collect();
-    let outcome = st
-        .store
-        .ingest(&host, seq, &rows, &alerts, st.now())
-        .await?;
-    if let Some(j) = judged.filter(|_| outcome == Ingested::Stored) {
-        if let Err(e) = j.save(&st).await {
-            tracing::error!(%host, error = %e, "saving what the login model learned failed");
-        }
-    }
-    if outcome == Ingested::Stored {
-        let failures = login_failure_rows(&batch.events);
-        if !failures.is_empty() {
-            if let Err(e) = st.store.add_login_failures(&host, &failures).await {
-                tracing::error!(%host, error = %e, "recording failed logins failed");
-            }
-        }
-    }
-    if outcome == Ingested::Stored && !blocks.is_empty() {
-        if let Err(e) = crate::ip_policy::record_agent_blocks(&st, &host, &blocks).await {
-            tracing::error!(%host, error = %e, "recording the agent's blocks failed");
-        }
-    }
-    if outcome == Ingested::Stored && !alerts.is_empty() {
-        if let Err(e) = link_related(&st, &host, &alerts).await {
-            tracing::error!(%host, error = %e, "linking related alerts failed");
-        }
-        // The batch is committed; a notification failure must not make the agent resend it.
-        if let Err(e) = crate::notify::on_alerts(&st, &host, &alerts, &quiet).await {
-            tracing::error!(%host, error = %e, "queueing notifications failed");
-        }
-    }
+    let outcome = crate::ingest::ingest(&st, &host, &cached.group, seq, &batch.events).await?;
     Ok(Json(BatchAck {
         seq: batch.seq,
         stored: outcome == Ingested::Stored,
     }))
-}
-
-/// Failed-login counts per UTC day, source and service, for the attack analysis.
-fn login_failure_rows(events: &[vigil_model::Event]) -> Vec<vigil_store::LoginFailureRow> {
-    let mut sums: BTreeMap<(i64, String, String), i64> = BTreeMap::new();
-    for e in events {
-        if let vigil_model::EventBody::LoginFailures {
-            source,
-            service,
-            failures,
-            last,
-            ..
-        } = &e.body
-        {
-            let day = last - last.rem_euclid(86_400);
-            let source = source.clone().unwrap_or_else(|| "local".into());
-            *sums.entry((day, source, service.clone())).or_default() += i64::from(*failures);
-        }
-    }
-    sums.into_iter()
-        .map(
-            |((day, source, service), failures)| vigil_store::LoginFailureRow {
-                day,
-                source,
-                service,
-                failures,
-            },
-        )
-        .collect()
 }
 
 async fn uninstall(
@@ -497,32 +375,4 @@ async fn command_result(
         // must not keep retrying.
         Ok(StatusCode::OK)
     }
-}
-
-/// Links each raised alert to the host's recent alerts about the same process or file.
-async fn link_related(
-    st: &SharedState,
-    host: &str,
-    alerts: &[(vigil_model::NewAlert, Option<i64>)],
-) -> Result<(), vigil_store::StoreError> {
-    let recent = st
-        .store
-        .alerts(&vigil_store::AlertFilter {
-            host_id: Some(host.to_string()),
-            limit: 200,
-            ..Default::default()
-        })
-        .await?
-        .0;
-    for (a, _) in alerts {
-        let Some(rec) = st.store.alert_by_key(host, a.kind, &a.key).await? else {
-            continue;
-        };
-        for other in recent.iter().filter(|o| o.id != rec.id) {
-            if vigil_detect::correlate::related(&rec.evidence, &other.evidence) {
-                st.store.link_alerts(rec.id, other.id).await?;
-            }
-        }
-    }
-    Ok(())
 }

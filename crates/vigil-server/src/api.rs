@@ -15,7 +15,10 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use vigil_detect::score::{score, Pending};
-use vigil_model::{AlertKind, AlertStatus, HostState, Level, OsInfo};
+use vigil_model::{
+    AlertKind, AlertStatus, HostState, IpRuleStatus, Level, OsInfo, QuarantineState, RuleOrigin,
+    TokenKind,
+};
 use vigil_proto::agent::CommandAction;
 use vigil_proto::api::*;
 use vigil_store::{
@@ -228,7 +231,7 @@ async fn login(State(st): State<SharedState>, body: Bytes) -> ApiResult<Json<Log
         .add_token(&TokenRecord {
             token_hash: token_hash(&token),
             username: req.username,
-            kind: "session".into(),
+            kind: TokenKind::Session,
             created_at: now,
             expires_at: Some(now + SESSION_SECS),
         })
@@ -244,7 +247,7 @@ async fn logout(State(st): State<SharedState>, req: Request) -> ApiResult<Status
     let token = bearer(&req).unwrap_or_default();
     let hash = token_hash(token);
     match st.store.token(&hash).await? {
-        Some(t) if t.kind == "session" => {
+        Some(t) if t.kind == TokenKind::Session => {
             st.store.delete_token(&hash).await?;
             Ok(StatusCode::NO_CONTENT)
         }
@@ -906,9 +909,9 @@ async fn whitelist_alerts(
         };
         let group = groups.get(&a.host_id).cloned().unwrap_or_default();
         let (scope, scope_value) = match req.scope {
-            WhitelistScope::Host => ("host", a.host_id.clone()),
-            WhitelistScope::Group => ("group", group),
-            WhitelistScope::All => ("all", String::new()),
+            WhitelistScope::Host => (WhitelistScope::Host, a.host_id.clone()),
+            WhitelistScope::Group => (WhitelistScope::Group, group),
+            WhitelistScope::All => (WhitelistScope::All, String::new()),
         };
         let existing = made.iter().find(|r| {
             r.kind == a.kind
@@ -920,7 +923,7 @@ async fn whitelist_alerts(
             let mut rule = WhitelistRuleRecord {
                 id: 0,
                 kind: a.kind,
-                scope: scope.into(),
+                scope,
                 scope_value,
                 fields,
                 note: req.note.clone(),
@@ -1068,7 +1071,7 @@ async fn create_rule(
     let mut rule = WhitelistRuleRecord {
         id: 0,
         kind: req.kind,
-        scope: req.scope.as_str().into(),
+        scope: req.scope,
         scope_value,
         fields: req.fields,
         note: req.note,
@@ -1347,7 +1350,7 @@ async fn block_sources(
                 target: target.clone(),
                 direction: vigil_proto::agent::Direction::In,
                 hosts: vec![a.host_id.clone()],
-                origin: "custom",
+                origin: RuleOrigin::Custom,
                 reason,
                 alert_id: Some(id),
                 expires_at: validity.map(|v| now + v),
@@ -1558,7 +1561,7 @@ async fn attacks(
         rows.insert((d.day, d.host_id), (d.failures, d.sources, 0));
     }
     for r in st.store.ip_rules(None).await? {
-        if r.rule.origin != "system" || r.rule.created_at < since {
+        if r.rule.origin != RuleOrigin::System || r.rule.created_at < since {
             continue;
         }
         let Some(h) = r.rule.hosts.first() else {
@@ -1600,14 +1603,14 @@ async fn list_ip_rules(
     q: Result<Query<IpRuleFilter>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let status = q.status.as_deref().filter(|s| !s.is_empty());
-    if let Some(s) = status {
-        if !["active", "disabled", "expired"].contains(&s) {
-            return Err(ApiError::BadRequest(format!(
+    let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(IpRuleStatus::parse(s).ok_or_else(|| {
+            ApiError::BadRequest(format!(
                 "status must be active, disabled or expired (got {s:?})"
-            )));
-        }
-    }
+            ))
+        })?),
+    };
     let host = q.host.as_deref().filter(|h| !h.is_empty());
     let mut per_rule: BTreeMap<i64, Vec<serde_json::Value>> = BTreeMap::new();
     for h in st.store.ip_rule_hosts(None).await? {
@@ -1659,7 +1662,7 @@ async fn create_ip_rule(
             target: req.target,
             direction,
             hosts: req.hosts,
-            origin: "custom",
+            origin: RuleOrigin::Custom,
             reason: req.reason,
             alert_id: None,
             expires_at: validity.map(|v| now + v),
@@ -1740,7 +1743,7 @@ async fn list_quarantine(
                 "host_id": f.host_id, "hostname": names.get(&f.host_id), "qid": f.qid, "path": f.path,
                 "sha256": f.sha256, "md5": f.md5, "size": f.size, "quarantined_at": f.quarantined_at,
                 "expires_at": expires_at, "state": f.state, "restored_at": f.restored_at,
-                "restorable": f.state == "quarantined" && now < expires_at,
+                "restorable": f.state == QuarantineState::Quarantined && now < expires_at,
             })
         })
         .collect();
@@ -1776,7 +1779,7 @@ async fn restore_file(
             req.qid, req.host_id
         )));
     }
-    if file.state != "quarantined" {
+    if file.state != QuarantineState::Quarantined {
         return Err(ApiError::Conflict(format!(
             "file {} was already {}",
             req.qid, file.state

@@ -159,7 +159,7 @@ fn quarantine_record(host_id: &str, data: &serde_json::Value) -> Option<Quaranti
             .get("quarantined_at")
             .and_then(|v| v.as_i64())
             .unwrap_or(0),
-        state: "quarantined".into(),
+        state: vigil_model::QuarantineState::Quarantined,
         restored_at: None,
         record: f.to_string(),
     })

@@ -4,9 +4,9 @@
 
 use crate::state::SharedState;
 use vigil_detect::ip::Cidr;
-use vigil_model::Timestamp;
+use vigil_model::{IpRuleHostState, IpRuleStatus, RuleOrigin, Timestamp};
 use vigil_proto::agent::{CommandAction, Direction};
-use vigil_store::{CommandRecord, IpRuleRecord, NewIpRule, StoreError};
+use vigil_store::{CommandRecord, IpRuleRecord, NewIpRule, StoreError, TxWrite, Txn};
 
 /// A block command waits at most this long for an offline host (a shorter rule waits less).
 pub const BLOCK_COMMAND_TTL_SECS: i64 = 7 * 86_400;
@@ -31,7 +31,7 @@ pub struct BlockRequest {
     pub direction: Direction,
     /// Host ids; empty means every host.
     pub hosts: Vec<String>,
-    pub origin: &'static str,
+    pub origin: RuleOrigin,
     pub reason: String,
     pub alert_id: Option<i64>,
     /// `None`: until disabled.
@@ -88,9 +88,9 @@ pub async fn create(
         .store
         .add_ip_rule(&NewIpRule {
             target: net.to_string(),
-            direction: req.direction.as_str().into(),
+            direction: req.direction,
             hosts: req.hosts.clone(),
-            origin: req.origin.into(),
+            origin: req.origin,
             reason: req.reason.clone(),
             alert_id: req.alert_id,
             created_at: now,
@@ -120,7 +120,7 @@ async fn send_block(
     let action = CommandAction::BlockIp {
         rule_id: rule.id,
         target: rule.rule.target.clone(),
-        direction: Direction::parse(&rule.rule.direction).unwrap_or(Direction::In),
+        direction: rule.rule.direction,
         until: rule.rule.expires_at,
     };
     let ttl = rule.rule.expires_at.map_or(BLOCK_COMMAND_TTL_SECS, |t| {
@@ -132,7 +132,7 @@ async fn send_block(
         .set_ip_rule_host(
             rule.id,
             host,
-            "pending",
+            IpRuleHostState::Pending,
             &format!("command {cmd} queued"),
             now,
         )
@@ -142,15 +142,22 @@ async fn send_block(
 /// Disables an active rule and queues the unblock on every host it reached or may reach.
 pub async fn disable(st: &SharedState, id: i64, by: &str) -> Result<IpRuleRecord, PolicyError> {
     let now = st.now();
-    let Some(rule) = st.store.end_ip_rule(id, "disabled", now, by).await? else {
+    let Some(rule) = st
+        .store
+        .end_ip_rule(id, IpRuleStatus::Disabled, now, by)
+        .await?
+    else {
         return Err(match st.store.ip_rule(id).await? {
             Some(r) => PolicyError::Conflict(format!("rule {id} is already {}", r.status)),
             None => PolicyError::NotFound(format!("IP rule {id} not found")),
         });
     };
-    let direction = Direction::parse(&rule.rule.direction).unwrap_or(Direction::In);
+    let direction = rule.rule.direction;
     for h in st.store.ip_rule_hosts(Some(id)).await? {
-        if !matches!(h.state.as_str(), "pending" | "applied" | "failed") {
+        if !matches!(
+            h.state,
+            IpRuleHostState::Pending | IpRuleHostState::Applied | IpRuleHostState::Failed
+        ) {
             continue;
         }
         let action = CommandAction::UnblockIp {
@@ -165,7 +172,7 @@ pub async fn disable(st: &SharedState, id: i64, by: &str) -> Result<IpRuleRecord
             .set_ip_rule_host(
                 id,
                 &h.host_id,
-                "removing",
+                IpRuleHostState::Removing,
                 &format!("command {cmd} queued"),
                 now,
             )
@@ -176,7 +183,7 @@ pub async fn disable(st: &SharedState, id: i64, by: &str) -> Result<IpRuleRecord
 
 /// Sends every active all-hosts rule to a host that just enrolled.
 pub async fn on_enroll(st: &SharedState, host_id: &str) -> Result<(), StoreError> {
-    for rule in st.store.ip_rules(Some("active")).await? {
+    for rule in st.store.ip_rules(Some(IpRuleStatus::Active)).await? {
         if rule.rule.hosts.is_empty() {
             send_block(st, &rule, host_id, "system").await?;
         }
@@ -197,16 +204,16 @@ pub async fn on_command_done(
         _ => return Ok(()),
     };
     let state = match (unblock, ok) {
-        (false, true) => "applied",
-        (true, true) => "removed",
-        (_, false) => "failed",
+        (false, true) => IpRuleHostState::Applied,
+        (true, true) => IpRuleHostState::Removed,
+        (_, false) => IpRuleHostState::Failed,
     };
     // A block reported after its rule was disabled must not overwrite the removal in flight.
     if !unblock {
         let current = st.store.ip_rule_hosts(Some(rule_id)).await?;
         if current
             .iter()
-            .any(|h| h.host_id == cmd.host_id && h.state == "removing")
+            .any(|h| h.host_id == cmd.host_id && h.state == IpRuleHostState::Removing)
         {
             return Ok(());
         }
@@ -222,9 +229,9 @@ pub async fn expire(st: &SharedState) -> Result<usize, StoreError> {
     let expired = st.store.expire_ip_rules(now).await?;
     for rule in &expired {
         for h in st.store.ip_rule_hosts(Some(rule.id)).await? {
-            if h.state == "applied" || h.state == "pending" {
+            if matches!(h.state, IpRuleHostState::Applied | IpRuleHostState::Pending) {
                 st.store
-                    .set_ip_rule_host(rule.id, &h.host_id, "expired", "", now)
+                    .set_ip_rule_host(rule.id, &h.host_id, IpRuleHostState::Expired, "", now)
                     .await?;
             }
         }
@@ -232,23 +239,27 @@ pub async fn expire(st: &SharedState) -> Result<usize, StoreError> {
     Ok(expired.len())
 }
 
-/// Records the blocks an agent applied on its own (brute-force rule): the alert becomes
-/// `blocked`, and the block joins the library as a system rule already applied on that host.
-pub async fn record_agent_blocks(
-    st: &SharedState,
-    host: &str,
-    blocks: &[(String, String, vigil_model::Response)],
-) -> Result<(), StoreError> {
-    let now = st.now();
-    let active = st.store.ip_rules(Some("active")).await?;
-    for (key, name, r) in blocks {
-        let alert = st
-            .store
-            .alert_by_key(host, vigil_model::AlertKind::BruteForce, key)
-            .await?;
-        if let Some(a) = &alert {
-            st.store
-                .transition_alerts(
+/// The blocks an agent applied on its own (brute-force rule), written with the batch that
+/// reports them: the alert becomes `blocked`, and the block joins the library as a system rule
+/// already applied on that host.
+pub struct AgentBlocks {
+    pub host: String,
+    /// (alert key, alert name, what the agent did).
+    pub blocks: Vec<(String, String, vigil_model::Response)>,
+    pub now: Timestamp,
+}
+
+#[async_trait::async_trait]
+impl TxWrite for AgentBlocks {
+    async fn apply(self: Box<Self>, tx: &mut Txn<'_>) -> Result<(), StoreError> {
+        let (host, now) = (self.host.as_str(), self.now);
+        let active = tx.ip_rules(Some(IpRuleStatus::Active)).await?;
+        for (key, name, r) in &self.blocks {
+            let alert = tx
+                .alert_by_key(host, vigil_model::AlertKind::BruteForce, key)
+                .await?;
+            if let Some(a) = &alert {
+                tx.transition_alerts(
                     &[a.id],
                     &[
                         vigil_model::AlertStatus::Unhandled,
@@ -260,30 +271,31 @@ pub async fn record_agent_blocks(
                     now,
                 )
                 .await?;
+            }
+            let known = active.iter().any(|x| {
+                x.rule.origin == RuleOrigin::System
+                    && x.rule.target == r.target
+                    && x.rule.hosts == [host]
+            });
+            if known || r.until.is_some_and(|u| u <= now) {
+                continue;
+            }
+            let id = tx
+                .add_ip_rule(&NewIpRule {
+                    target: r.target.clone(),
+                    direction: Direction::In,
+                    hosts: vec![host.to_string()],
+                    origin: RuleOrigin::System,
+                    reason: name.clone(),
+                    alert_id: alert.map(|a| a.id),
+                    created_at: now,
+                    created_by: "agent".into(),
+                    expires_at: r.until,
+                })
+                .await?;
+            tx.set_ip_rule_host(id, host, IpRuleHostState::Applied, &r.message, now)
+                .await?;
         }
-        let known = active.iter().any(|x| {
-            x.rule.origin == "system" && x.rule.target == r.target && x.rule.hosts == [host]
-        });
-        if known || r.until.is_some_and(|u| u <= now) {
-            continue;
-        }
-        let id = st
-            .store
-            .add_ip_rule(&NewIpRule {
-                target: r.target.clone(),
-                direction: Direction::In.as_str().into(),
-                hosts: vec![host.to_string()],
-                origin: "system".into(),
-                reason: name.clone(),
-                alert_id: alert.map(|a| a.id),
-                created_at: now,
-                created_by: "agent".into(),
-                expires_at: r.until,
-            })
-            .await?;
-        st.store
-            .set_ip_rule_host(id, host, "applied", &r.message, now)
-            .await?;
+        Ok(())
     }
-    Ok(())
 }

@@ -10,6 +10,7 @@ mod api;
 mod commands;
 mod console;
 mod geo;
+mod ingest;
 mod install;
 mod ip_policy;
 mod login_settings;

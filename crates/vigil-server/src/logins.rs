@@ -2,16 +2,15 @@
 //! malicious-IP list (settings, `GET/PUT /api/v1/login-policy`), each host's learned state (a
 //! setting per host), and the alerts the successful logins of an event batch raise.
 //!
-//! A batch is judged before it is stored, under a per-host lock, and the host's state is saved
-//! only when the batch was newly stored: a resent batch is judged again from the same state and
-//! its alerts are dropped by the store with it.
+//! The model is a stage of ingest: a batch is judged under its host's lock and what the model
+//! learned commits with the batch, so a resent batch is judged again from the same state.
 
 use crate::geo::MmdbGeo;
+use crate::ingest::{Batch, IngestStage, Judged, Raised};
 use crate::state::SharedState;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
 use vigil_detect::bruteforce::SUCCESS_AFTER_SECS;
 use vigil_detect::ip::{self, Cidr};
 use vigil_detect::login_model::{
@@ -19,7 +18,7 @@ use vigil_detect::login_model::{
     TimeWindows,
 };
 use vigil_model::{AlertKind, AlertStatus, Event, EventBody, LoginEvent, LoginOutcome};
-use vigil_store::StoreError;
+use vigil_store::{LoginFailureRow, StoreError, TxWrite, Txn};
 
 /// The approved locations, IPs, times and accounts (vigil-detect's `LoginPolicy` as JSON).
 pub const SETTING_POLICY: &str = "login_policy";
@@ -34,29 +33,14 @@ const MAX_REGION_LEN: usize = 100;
 /// Local time may be 14 hours from UTC at most (UTC-12:00 to UTC+14:00 exist).
 const MAX_UTC_OFFSET_MINS: i32 = 14 * 60;
 
-/// What the server keeps for the model: the geolocation database and one lock per host.
+/// What the server keeps for the model: the geolocation database.
 pub struct Logins {
     geo: Option<MmdbGeo>,
-    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Logins {
     pub fn new(geo: Option<MmdbGeo>) -> Logins {
-        Logins {
-            geo,
-            locks: Mutex::new(HashMap::new()),
-        }
-    }
-
-    async fn lock(&self, host: &str) -> tokio::sync::OwnedMutexGuard<()> {
-        let lock = self
-            .locks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(host.to_string())
-            .or_default()
-            .clone();
-        lock.lock_owned().await
+        Logins { geo }
     }
 }
 
@@ -323,65 +307,134 @@ pub async fn save_policy(st: &SharedState, p: &Policy) -> Result<(), StoreError>
     st.store.put_setting(SETTING_MALICIOUS, &malicious).await
 }
 
-/// The login alerts of one batch, and the host's state to save once the batch is stored. The
-/// host's lock is held until then.
-pub struct Judged {
-    host: String,
-    state: HostLoginState,
-    pub alerts: Vec<LoginAlert>,
-    _guard: tokio::sync::OwnedMutexGuard<()>,
-}
+/// The abnormal-login model (SPEC R-LG2–R-LG6) as a stage of ingest: judges the batch's
+/// successful logins against the host's learned state and the policy in force, and saves what it
+/// learned with the batch.
+pub struct LoginModelStage;
 
-impl Judged {
-    /// Keeps what the model learned from the batch.
-    pub async fn save(self, st: &SharedState) -> Result<(), StoreError> {
-        let json = serde_json::to_string(&self.state).expect("login state serializes");
-        st.store
-            .put_setting(&format!("{STATE_PREFIX}{}", self.host), &json)
-            .await
+#[async_trait::async_trait]
+impl IngestStage for LoginModelStage {
+    fn name(&self) -> &'static str {
+        "abnormal logins"
     }
-}
 
-/// Runs the model over the batch's successful logins; `None` when it has none.
-pub async fn judge(
-    st: &SharedState,
-    host: &str,
-    events: &[Event],
-) -> Result<Option<Judged>, StoreError> {
-    let logins: Vec<&LoginEvent> = events
-        .iter()
-        .filter_map(|e| match &e.body {
-            EventBody::Login { login } if login.outcome == LoginOutcome::Success => Some(login),
-            _ => None,
+    async fn judge(&self, st: &SharedState, batch: &Batch<'_>) -> Result<Judged, StoreError> {
+        let (host, events) = (batch.host, batch.events);
+        let logins: Vec<&LoginEvent> = events
+            .iter()
+            .filter_map(|e| match &e.body {
+                EventBody::Login { login } if login.outcome == LoginOutcome::Success => Some(login),
+                _ => None,
+            })
+            .collect();
+        if logins.is_empty() {
+            return Ok(Judged::default());
+        }
+        let policy = effective_policy(st, host).await?;
+        let state: HostLoginState = json_setting(st, &format!("{STATE_PREFIX}{host}"))
+            .await?
+            .unwrap_or_default();
+        let mut after_bruteforce = Vec::with_capacity(logins.len());
+        let mut known = HashMap::new();
+        for ev in &logins {
+            after_bruteforce.push(brute_forced(st, host, events, ev, &mut known).await?);
+        }
+        let (state, alerts) = observe(
+            st.logins.geo.as_ref(),
+            &policy,
+            state,
+            &logins,
+            &after_bruteforce,
+            batch.now,
+        );
+        Ok(Judged {
+            alerts: alerts
+                .into_iter()
+                .map(|a| Raised {
+                    alert: a.alert,
+                    notify: a.notify,
+                })
+                .collect(),
+            writes: vec![Box::new(SaveLearned {
+                key: format!("{STATE_PREFIX}{host}"),
+                json: serde_json::to_string(&state).expect("login state serializes"),
+            })],
         })
-        .collect();
-    if logins.is_empty() {
-        return Ok(None);
     }
-    let guard = st.logins.lock(host).await;
-    let policy = effective_policy(st, host).await?;
-    let state: HostLoginState = json_setting(st, &format!("{STATE_PREFIX}{host}"))
-        .await?
-        .unwrap_or_default();
-    let mut after_bruteforce = Vec::with_capacity(logins.len());
-    let mut known = HashMap::new();
-    for ev in &logins {
-        after_bruteforce.push(brute_forced(st, host, events, ev, &mut known).await?);
+}
+
+/// What the model learned from a batch.
+struct SaveLearned {
+    key: String,
+    json: String,
+}
+
+#[async_trait::async_trait]
+impl TxWrite for SaveLearned {
+    async fn apply(self: Box<Self>, tx: &mut Txn<'_>) -> Result<(), StoreError> {
+        tx.put_setting(&self.key, &self.json).await
     }
-    let (state, alerts) = observe(
-        st.logins.geo.as_ref(),
-        &policy,
-        state,
-        &logins,
-        &after_bruteforce,
-        st.now(),
-    );
-    Ok(Some(Judged {
-        host: host.to_string(),
-        state,
-        alerts,
-        _guard: guard,
-    }))
+}
+
+/// Failed-login counts per UTC day, source and service, for the attack analysis.
+pub struct FailureCountStage;
+
+#[async_trait::async_trait]
+impl IngestStage for FailureCountStage {
+    fn name(&self) -> &'static str {
+        "failed-login counts"
+    }
+
+    async fn judge(&self, _st: &SharedState, batch: &Batch<'_>) -> Result<Judged, StoreError> {
+        let rows = login_failure_rows(batch.events);
+        let mut judged = Judged::default();
+        if !rows.is_empty() {
+            judged.writes.push(Box::new(AddFailures {
+                host: batch.host.to_string(),
+                rows,
+            }));
+        }
+        Ok(judged)
+    }
+}
+
+struct AddFailures {
+    host: String,
+    rows: Vec<LoginFailureRow>,
+}
+
+#[async_trait::async_trait]
+impl TxWrite for AddFailures {
+    async fn apply(self: Box<Self>, tx: &mut Txn<'_>) -> Result<(), StoreError> {
+        tx.add_login_failures(&self.host, &self.rows).await
+    }
+}
+
+/// Failed-login counts per UTC day, source and service.
+fn login_failure_rows(events: &[Event]) -> Vec<LoginFailureRow> {
+    let mut sums: BTreeMap<(i64, String, String), i64> = BTreeMap::new();
+    for e in events {
+        if let EventBody::LoginFailures {
+            source,
+            service,
+            failures,
+            last,
+            ..
+        } = &e.body
+        {
+            let day = last - last.rem_euclid(86_400);
+            let source = source.clone().unwrap_or_else(|| "local".into());
+            *sums.entry((day, source, service.clone())).or_default() += i64::from(*failures);
+        }
+    }
+    sums.into_iter()
+        .map(|((day, source, service), failures)| LoginFailureRow {
+            day,
+            source,
+            service,
+            failures,
+        })
+        .collect()
 }
 
 /// The model over a batch's logins. Synchronous: `&dyn Geo` is not `Send`, so it must not be

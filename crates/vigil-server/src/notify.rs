@@ -1,16 +1,16 @@
 //! Notifications: each raised alert is weighed against every channel's policy and queued in the
-//! persisted outbox; a dispatcher delivers due items (inbox, email, webhooks) and retries with
+//! persisted outbox, in the transaction of the batch that raised it; a dispatcher delivers due items (inbox, email, webhooks) and retries with
 //! backoff, recording every attempt. A restart loses nothing: the outbox is the store.
 
 use crate::state::SharedState;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use vigil_model::{AlertKind, AlertStatus, HostId, NewAlert};
+use vigil_model::{AlertKind, AlertStatus, HostId, NewAlert, Timestamp};
 use vigil_notify::{
     decide, local_day, render, AlertNotice, AttemptOutcome, ChannelConfig, ChannelKind, Decision,
     OutboxItem, OutboxState, Payload, RenderOptions, SendError, SendHistory, SmtpConfig,
     Transports,
 };
-use vigil_store::{InboxRow, OutboxRow, StoreError};
+use vigil_store::{ChannelRow, InboxRow, OutboxRow, StoreError, TxWrite, Txn};
 
 pub const SETTING_SMTP: &str = "notify.smtp";
 pub const SETTING_UTC_OFFSET: &str = "notify.utc_offset_minutes";
@@ -29,8 +29,12 @@ pub async fn utc_offset(st: &SharedState) -> Result<i32, StoreError> {
 
 /// Channels whose stored settings parse and validate; others are skipped with a log line.
 pub async fn channels(st: &SharedState) -> Result<Vec<(i64, String, ChannelConfig)>, StoreError> {
+    Ok(parse_channels(st.store.notify_channels().await?))
+}
+
+fn parse_channels(rows: Vec<ChannelRow>) -> Vec<(i64, String, ChannelConfig)> {
     let mut out = Vec::new();
-    for row in st.store.notify_channels().await? {
+    for row in rows {
         match serde_json::from_str::<ChannelConfig>(&row.config) {
             Ok(mut cfg) => {
                 cfg.id = row.id;
@@ -41,118 +45,133 @@ pub async fn channels(st: &SharedState) -> Result<Vec<(i64, String, ChannelConfi
             }
         }
     }
-    Ok(out)
+    out
 }
 
-/// Queues notifications for alerts a batch raised. Whitelisted ones never notify, nor those in
-/// `quiet` (login alerts the abnormal-login model already notified about, SPEC R-LG3). An alert
-/// raised several times in the batch is weighed once, as a first occurrence when the batch
-/// raised every one of its occurrences.
-pub async fn on_alerts(
-    st: &SharedState,
-    host_id: &str,
-    alerts: &[(NewAlert, Option<i64>)],
-    quiet: &HashSet<(AlertKind, String)>,
-) -> Result<(), StoreError> {
-    let mut in_batch: HashMap<(AlertKind, &str), i64> = HashMap::new();
-    for (a, _) in alerts {
-        *in_batch.entry((a.kind, a.key.as_str())).or_default() += 1;
-    }
-    let mut seen = HashSet::new();
-    let raised: Vec<&NewAlert> = alerts
-        .iter()
-        .filter(|(a, rule)| {
-            rule.is_none()
-                && !quiet.contains(&(a.kind, a.key.clone()))
-                && seen.insert((a.kind, a.key.as_str()))
-        })
-        .map(|(a, _)| a)
-        .collect();
-    if raised.is_empty() {
-        return Ok(());
-    }
-    let channels = channels(st).await?;
-    if channels.is_empty() {
-        return Ok(());
-    }
-    let hostname = st
-        .store
-        .host(host_id)
-        .await?
-        .map(|h| h.hostname)
-        .unwrap_or_default();
-    let offset = utc_offset(st).await?;
-    let opts = RenderOptions {
-        utc_offset_minutes: offset,
-        console_url: None,
-    };
-    let now = st.now();
-    for a in raised {
-        let Some(rec) = st.store.alert_by_key(host_id, a.kind, &a.key).await? else {
-            continue;
-        };
-        if rec.status != AlertStatus::Unhandled {
-            continue;
+/// Notifications for the alerts a batch raised, queued in the outbox in the batch's own
+/// transaction (so a batch commits with its notifications or not at all). Whitelisted alerts
+/// never notify, nor quiet ones (login alerts the abnormal-login model already notified about,
+/// SPEC R-LG3). An alert raised several times in the batch is weighed once, as a first
+/// occurrence when the batch raised every one of its occurrences.
+pub struct QueueNotifications {
+    host: String,
+    /// Kind, key, and how many times the batch raised it.
+    raised: Vec<(AlertKind, String, i64)>,
+    now: Timestamp,
+}
+
+impl QueueNotifications {
+    pub fn new(
+        host: &str,
+        alerts: &[(NewAlert, Option<i64>)],
+        notifying: &HashSet<(AlertKind, String)>,
+        now: Timestamp,
+    ) -> QueueNotifications {
+        let mut in_batch: HashMap<(AlertKind, &str), i64> = HashMap::new();
+        for (a, _) in alerts {
+            *in_batch.entry((a.kind, a.key.as_str())).or_default() += 1;
         }
-        let notice = AlertNotice {
-            alert_id: rec.id,
-            host_id: HostId(host_id.to_string()),
-            hostname: hostname.clone(),
-            kind: rec.kind,
-            level: rec.level,
-            name: rec.name.clone(),
-            evidence: rec.evidence.clone(),
-            first_seen: rec.first_seen,
-            last_seen: rec.last_seen,
-            count: rec.count.max(0) as u64,
-            first_occurrence: rec.count <= in_batch[&(a.kind, a.key.as_str())].max(1),
+        let mut seen = HashSet::new();
+        let raised = alerts
+            .iter()
+            .filter(|(a, rule)| {
+                rule.is_none()
+                    && notifying.contains(&(a.kind, a.key.clone()))
+                    && seen.insert((a.kind, a.key.as_str()))
+            })
+            .map(|(a, _)| (a.kind, a.key.clone(), in_batch[&(a.kind, a.key.as_str())]))
+            .collect();
+        QueueNotifications {
+            host: host.to_string(),
+            raised,
+            now,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl TxWrite for QueueNotifications {
+    async fn apply(self: Box<Self>, tx: &mut Txn<'_>) -> Result<(), StoreError> {
+        if self.raised.is_empty() {
+            return Ok(());
+        }
+        let channels = parse_channels(tx.notify_channels().await?);
+        if channels.is_empty() {
+            return Ok(());
+        }
+        let (host_id, now) = (self.host.as_str(), self.now);
+        let hostname = tx
+            .host(host_id)
+            .await?
+            .map(|h| h.hostname)
+            .unwrap_or_default();
+        let offset = tx
+            .setting(SETTING_UTC_OFFSET)
+            .await?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let opts = RenderOptions {
+            utc_offset_minutes: offset,
+            console_url: None,
         };
-        for (id, _, cfg) in &channels {
-            let (day_start, _) = local_day(now, offset);
-            let (today, host_today) = st.store.notify_counts(*id, day_start, host_id).await?;
-            let mut history = SendHistory {
-                sent_today: today as u32,
-                ..SendHistory::default()
+        for (kind, key, times) in &self.raised {
+            let Some(rec) = tx.alert_by_key(host_id, *kind, key).await? else {
+                continue;
             };
-            history
-                .sent_today_by_host
-                .insert(notice.host_id.clone(), host_today as u32);
-            if st.store.was_notified(*id, rec.id).await? {
-                history.notified_alerts.insert(rec.id);
+            if rec.status != AlertStatus::Unhandled {
+                continue;
             }
-            let due = match decide(cfg, &notice, &history, now, offset) {
-                Decision::Send => now,
-                Decision::Hold { until } => until,
-                Decision::Suppress { reason } => {
-                    tracing::debug!(channel = id, alert = rec.id, %reason, "notification suppressed");
-                    continue;
-                }
+            let notice = AlertNotice {
+                alert_id: rec.id,
+                host_id: HostId(host_id.to_string()),
+                hostname: hostname.clone(),
+                kind: rec.kind,
+                level: rec.level,
+                name: rec.name.clone(),
+                evidence: rec.evidence.clone(),
+                first_seen: rec.first_seen,
+                last_seen: rec.last_seen,
+                count: rec.count.max(0) as u64,
+                first_occurrence: rec.count <= (*times).max(1),
             };
-            let payload = render::payload(&cfg.kind, &notice, &opts);
-            let item = OutboxItem::new(*id, Some(rec.id), &payload, due, now);
-            st.store
-                .enqueue_notification(&OutboxRow {
+            for (id, _, cfg) in &channels {
+                let (day_start, _) = local_day(now, offset);
+                let (today, host_today) = tx.notify_counts(*id, day_start, host_id).await?;
+                let mut history = SendHistory {
+                    sent_today: today as u32,
+                    ..SendHistory::default()
+                };
+                history
+                    .sent_today_by_host
+                    .insert(notice.host_id.clone(), host_today as u32);
+                if tx.was_notified(*id, rec.id).await? {
+                    history.notified_alerts.insert(rec.id);
+                }
+                let due = match decide(cfg, &notice, &history, now, offset) {
+                    Decision::Send => now,
+                    Decision::Hold { until } => until,
+                    Decision::Suppress { reason } => {
+                        tracing::debug!(channel = id, alert = rec.id, %reason, "notification suppressed");
+                        continue;
+                    }
+                };
+                let payload = render::payload(&cfg.kind, &notice, &opts);
+                let item = OutboxItem::new(*id, Some(rec.id), &payload, due, now);
+                tx.enqueue_notification(&OutboxRow {
                     id: 0,
                     channel_id: *id,
                     host_id: host_id.into(),
                     alert_id: Some(rec.id),
-                    state: "pending".into(),
+                    state: OutboxState::Pending,
                     next_at: due,
                     created_at: now,
                     day_start: local_day(due, offset).0,
                     item: serde_json::to_string(&item).expect("outbox items serialize"),
                 })
                 .await?;
+            }
         }
-    }
-    Ok(())
-}
-
-fn state_name(s: OutboxState) -> &'static str {
-    match s {
-        OutboxState::Pending => "pending",
-        OutboxState::Sent => "sent",
-        OutboxState::Failed => "failed",
+        Ok(())
     }
 }
 
@@ -188,7 +207,15 @@ pub async fn dispatch(st: &SharedState, http: &reqwest::Client) -> Result<usize,
             tracing::error!(id = row.id, "outbox item unreadable; marked failed");
             let outcome = serde_json::json!({"failed": "unreadable outbox item"}).to_string();
             st.store
-                .record_outbox_attempt(row.id, "failed", row.next_at, &row.item, 1, now, &outcome)
+                .record_outbox_attempt(
+                    row.id,
+                    OutboxState::Failed,
+                    row.next_at,
+                    &row.item,
+                    1,
+                    now,
+                    &outcome,
+                )
                 .await?;
             continue;
         };
@@ -237,7 +264,7 @@ pub async fn dispatch(st: &SharedState, http: &reqwest::Client) -> Result<usize,
         st.store
             .record_outbox_attempt(
                 row.id,
-                state_name(item.state),
+                item.state,
                 item.next_at,
                 &serde_json::to_string(&item).expect("outbox items serialize"),
                 attempt.number as i64,

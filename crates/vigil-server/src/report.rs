@@ -170,7 +170,7 @@ pub fn render(r: &ReportInput<'_>) -> String {
                 out,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&c.action),
-                esc(&c.state),
+                esc(c.state.as_str()),
                 esc(&c.created_by),
                 when(c.created_at),
                 esc(&c.message)

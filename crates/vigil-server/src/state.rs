@@ -72,6 +72,9 @@ pub struct AppState {
     pub binary: tokio::sync::OnceCell<(bytes::Bytes, String)>,
     /// The abnormal-login model's geolocation and per-host locks.
     pub logins: crate::logins::Logins,
+    /// The ingest pipeline's stages and its per-host lock.
+    pub stages: Vec<Box<dyn crate::ingest::IngestStage>>,
+    pub ingest_locks: crate::ingest::HostLocks,
     /// The advisory database and the lock of vulnerability matching.
     pub vulns: crate::vulns::VulnDb,
 }
@@ -97,6 +100,8 @@ impl AppState {
             whitelist: tokio::sync::Mutex::new(RuleCache::default()),
             binary: tokio::sync::OnceCell::new(),
             logins: crate::logins::Logins::new(geo),
+            stages: crate::ingest::stages(),
+            ingest_locks: Default::default(),
             vulns: crate::vulns::VulnDb::default(),
         })
     }

@@ -1110,7 +1110,7 @@ async fn host_actions(h: &Harness) {
             md5: "bb".into(),
             size: 3,
             quarantined_at: h.clock.now(),
-            state: "quarantined".into(),
+            state: vigil_model::QuarantineState::Quarantined,
             restored_at: None,
             record: "{}".into(),
         })
@@ -1342,7 +1342,13 @@ async fn ip_rules(h: &Harness) {
     no_source.key = "x".into();
     no_source.evidence.remove(0);
     h.store
-        .ingest(&host, 900, &[], &[(brute, None), (no_source, None)], now)
+        .ingest(vigil_store::IngestPlan::new(
+            &host,
+            900,
+            Vec::new(),
+            vec![(brute, None), (no_source, None)],
+            now,
+        ))
         .await
         .unwrap();
     let (_, v) = h

@@ -4,7 +4,7 @@ use crate::db::{read_tx, write_tx, SqlStore};
 use crate::sql::{args, Row, Tx};
 use crate::{Result, StoreError, TokenRecord, UserRecord};
 use async_trait::async_trait;
-use vigil_model::{TokenKind, Timestamp};
+use vigil_model::{Timestamp, TokenKind};
 
 #[async_trait]
 pub trait AccessStore {
@@ -83,7 +83,13 @@ impl AccessStore for SqlStore {
         write_tx!(self, |tx| {
             tx.execute(
                 &format!("INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"),
-                args![&t.token_hash, &t.username, t.kind.as_str(), t.created_at, t.expires_at],
+                args![
+                    &t.token_hash,
+                    &t.username,
+                    t.kind.as_str(),
+                    t.created_at,
+                    t.expires_at
+                ],
             )
             .await?;
             Ok(())

@@ -3,8 +3,7 @@
 use crate::db::{read_tx, write_tx, SqlStore};
 use crate::sql::{args, Arg, OwnedArg, Row, Tx, Where};
 use crate::{
-    alert_count_cap, AlertFilter, AlertRecord, Result, StoredEvent, Transition,
-    WhitelistRuleRecord,
+    alert_count_cap, AlertFilter, AlertRecord, Result, StoredEvent, Transition, WhitelistRuleRecord,
 };
 use async_trait::async_trait;
 use vigil_model::{AlertKind, AlertStatus, Level, ScopeKind, Timestamp};
@@ -254,7 +253,10 @@ impl AlertStore for SqlStore {
                 .query_one("SELECT COUNT(*) FROM events WHERE host_id = $1", args![h])
                 .await?
                 .int(),
-            None => tx.query_one("SELECT COUNT(*) FROM events", &[]).await?.int(),
+            None => tx
+                .query_one("SELECT COUNT(*) FROM events", &[])
+                .await?
+                .int(),
         })
     }
 
@@ -305,16 +307,19 @@ impl AlertStore for SqlStore {
         now: Timestamp,
     ) -> Result<Vec<Transition>> {
         let (ids, from, by, note) = (ids.to_vec(), from.to_vec(), by.to_owned(), note.to_owned());
-        write_tx!(self, |tx| transition(tx, &ids, &from, to, &by, &note, now).await)
+        write_tx!(self, |tx| transition(tx, &ids, &from, to, &by, &note, now)
+            .await)
     }
 
     async fn expire_alerts(&self, before: Timestamp) -> Result<u64> {
-        write_tx!(self, |tx| tx
+        write_tx!(self, |tx| {
+            tx
             .execute(
                 "UPDATE alerts SET status = 'expired' WHERE status = 'unhandled' AND last_seen < $1",
                 args![before],
             )
-            .await)
+            .await
+        })
     }
 
     async fn alerts_of_kind(

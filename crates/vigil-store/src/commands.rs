@@ -225,7 +225,8 @@ impl CommandStore for SqlStore {
 
     async fn quarantined(&self, host_id: Option<&str>) -> Result<Vec<QuarantineRecord>> {
         let h = host_id.map(str::to_owned);
-        read_tx!(self, |tx| tx
+        read_tx!(self, |tx| {
+            tx
             .query(
                 &format!(
                     "SELECT {QUARANTINE_COLUMNS} FROM quarantine \
@@ -236,7 +237,8 @@ impl CommandStore for SqlStore {
             .await?
             .into_iter()
             .map(quarantine_of)
-            .collect())
+            .collect()
+        })
     }
 
     async fn mark_restored(&self, host_id: &str, qid: &str, now: Timestamp) -> Result<bool> {

@@ -3,9 +3,7 @@
 
 use crate::db::{read_tx, write_tx, SqlStore};
 use crate::sql::{args, Row, Tx};
-use crate::{
-    EnrollRefusal, GroupRecord, HostRecord, InstallCodeRecord, NewHost, Result,
-};
+use crate::{EnrollRefusal, GroupRecord, HostRecord, InstallCodeRecord, NewHost, Result};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use vigil_model::Timestamp;
@@ -197,7 +195,8 @@ impl HostStore for SqlStore {
     }
 
     async fn groups(&self) -> Result<Vec<GroupRecord>> {
-        read_tx!(self, |tx| tx
+        read_tx!(self, |tx| {
+            tx
             .query(
                 "SELECT g.name, g.created_at, \
                    (SELECT COUNT(*) FROM hosts h WHERE h.group_name = g.name AND h.uninstalled_at IS NULL) \
@@ -211,7 +210,8 @@ impl HostStore for SqlStore {
                 created_at: r.int()?,
                 hosts: r.int()?,
             }))
-            .collect())
+            .collect()
+        })
     }
 
     async fn create_install_code(&self, code: &InstallCodeRecord) -> Result<()> {
@@ -383,7 +383,10 @@ impl HostStore for SqlStore {
     async fn inventory(&self, id: &str) -> Result<Option<String>> {
         let id = id.to_owned();
         read_tx!(self, |tx| tx
-            .query_opt("SELECT body FROM inventories WHERE host_id = $1", args![&id])
+            .query_opt(
+                "SELECT body FROM inventories WHERE host_id = $1",
+                args![&id]
+            )
             .await?
             .map(|mut r| r.text())
             .transpose())

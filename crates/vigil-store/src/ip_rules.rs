@@ -88,7 +88,10 @@ pub(crate) async fn add(tx: &mut dyn Tx, r: &NewIpRule) -> Result<i64> {
     .int()
 }
 
-pub(crate) async fn list(tx: &mut dyn Tx, status: Option<IpRuleStatus>) -> Result<Vec<IpRuleRecord>> {
+pub(crate) async fn list(
+    tx: &mut dyn Tx,
+    status: Option<IpRuleStatus>,
+) -> Result<Vec<IpRuleRecord>> {
     rules_of(
         tx.query(
             &format!(

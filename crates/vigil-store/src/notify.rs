@@ -265,7 +265,8 @@ impl NotifyStore for SqlStore {
     }
 
     async fn outbox_attempts(&self, id: i64) -> Result<Vec<(i64, Timestamp, String)>> {
-        read_tx!(self, |tx| tx
+        read_tx!(self, |tx| {
+            tx
             .query(
                 "SELECT number, at, outcome FROM outbox_attempts WHERE outbox_id = $1 ORDER BY number",
                 args![id],
@@ -273,7 +274,8 @@ impl NotifyStore for SqlStore {
             .await?
             .into_iter()
             .map(|mut r| Ok((r.int()?, r.int()?, r.text()?)))
-            .collect())
+            .collect()
+        })
     }
 
     async fn add_inbox(&self, row: &InboxRow) -> Result<i64> {

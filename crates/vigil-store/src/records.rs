@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 use vigil_model::{
-    AlertKind, AlertStatus, CommandState, Direction, IpRuleHostState, IpRuleStatus, Level, OutboxState,
-    QuarantineState, RuleOrigin, ScopeKind, Timestamp, TokenKind,
+    AlertKind, AlertStatus, CommandState, Direction, IpRuleHostState, IpRuleStatus, Level,
+    OutboxState, QuarantineState, RuleOrigin, ScopeKind, Timestamp, TokenKind,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -470,4 +470,3 @@ impl Default for VulnFilter {
 
 /// Most rows one vulnerability page returns.
 pub const MAX_VULN_PAGE: i64 = 100_000;
-

@@ -11,15 +11,42 @@ use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use tokio_postgres::NoTls;
 
 const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../../migrations/postgres/001_foundation.sql")),
-    (2, include_str!("../../migrations/postgres/002_agent_stats.sql")),
-    (3, include_str!("../../migrations/postgres/003_alert_lifecycle.sql")),
-    (4, include_str!("../../migrations/postgres/004_commands.sql")),
-    (5, include_str!("../../migrations/postgres/005_notifications.sql")),
-    (6, include_str!("../../migrations/postgres/006_alert_links.sql")),
-    (7, include_str!("../../migrations/postgres/007_alert_kind_index.sql")),
-    (8, include_str!("../../migrations/postgres/008_ip_rules.sql")),
-    (9, include_str!("../../migrations/postgres/009_login_sources.sql")),
+    (
+        1,
+        include_str!("../../migrations/postgres/001_foundation.sql"),
+    ),
+    (
+        2,
+        include_str!("../../migrations/postgres/002_agent_stats.sql"),
+    ),
+    (
+        3,
+        include_str!("../../migrations/postgres/003_alert_lifecycle.sql"),
+    ),
+    (
+        4,
+        include_str!("../../migrations/postgres/004_commands.sql"),
+    ),
+    (
+        5,
+        include_str!("../../migrations/postgres/005_notifications.sql"),
+    ),
+    (
+        6,
+        include_str!("../../migrations/postgres/006_alert_links.sql"),
+    ),
+    (
+        7,
+        include_str!("../../migrations/postgres/007_alert_kind_index.sql"),
+    ),
+    (
+        8,
+        include_str!("../../migrations/postgres/008_ip_rules.sql"),
+    ),
+    (
+        9,
+        include_str!("../../migrations/postgres/009_login_sources.sql"),
+    ),
     (10, include_str!("../../migrations/postgres/010_vulns.sql")),
 ];
 
@@ -230,14 +257,14 @@ impl Tx for PgTx<'_> {
         self.faults.check()?;
         let st = self.statement(sql).await?;
         let rows = self.client().query(&st, &as_params(args)).await?;
-        rows.iter()
-            .map(|r| values_of(r).map(Row::new))
-            .collect()
+        rows.iter().map(|r| values_of(r).map(Row::new)).collect()
     }
 
     async fn lock(&mut self, key: &str) -> Result<()> {
         self.faults.check()?;
-        let st = self.statement("SELECT pg_advisory_xact_lock(hashtext($1))").await?;
+        let st = self
+            .statement("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .await?;
         self.client().execute(&st, &[&key]).await?;
         Ok(())
     }
@@ -302,7 +329,10 @@ impl Tx for PgTx<'_> {
         let sql = format!(
             "INSERT INTO {table} ({}) SELECT {} FROM UNNEST({}) AS u({})",
             names.join(", "),
-            fixed_marks.chain(cols.iter().cloned()).collect::<Vec<_>>().join(", "),
+            fixed_marks
+                .chain(cols.iter().cloned())
+                .collect::<Vec<_>>()
+                .join(", "),
             unnested.join(", "),
             cols.join(", ")
         );

@@ -12,15 +12,36 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../../migrations/sqlite/001_foundation.sql")),
-    (2, include_str!("../../migrations/sqlite/002_agent_stats.sql")),
-    (3, include_str!("../../migrations/sqlite/003_alert_lifecycle.sql")),
+    (
+        1,
+        include_str!("../../migrations/sqlite/001_foundation.sql"),
+    ),
+    (
+        2,
+        include_str!("../../migrations/sqlite/002_agent_stats.sql"),
+    ),
+    (
+        3,
+        include_str!("../../migrations/sqlite/003_alert_lifecycle.sql"),
+    ),
     (4, include_str!("../../migrations/sqlite/004_commands.sql")),
-    (5, include_str!("../../migrations/sqlite/005_notifications.sql")),
-    (6, include_str!("../../migrations/sqlite/006_alert_links.sql")),
-    (7, include_str!("../../migrations/sqlite/007_alert_kind_index.sql")),
+    (
+        5,
+        include_str!("../../migrations/sqlite/005_notifications.sql"),
+    ),
+    (
+        6,
+        include_str!("../../migrations/sqlite/006_alert_links.sql"),
+    ),
+    (
+        7,
+        include_str!("../../migrations/sqlite/007_alert_kind_index.sql"),
+    ),
     (8, include_str!("../../migrations/sqlite/008_ip_rules.sql")),
-    (9, include_str!("../../migrations/sqlite/009_login_sources.sql")),
+    (
+        9,
+        include_str!("../../migrations/sqlite/009_login_sources.sql"),
+    ),
     (10, include_str!("../../migrations/sqlite/010_vulns.sql")),
 ];
 
