@@ -344,12 +344,15 @@ where
 pub struct FaultCounter {
     /// Statements still allowed before the next fails; negative when disarmed.
     left: std::sync::atomic::AtomicI64,
+    /// Statements run so far, failed ones included.
+    executed: std::sync::atomic::AtomicU64,
 }
 
 impl FaultCounter {
     pub fn disarmed() -> FaultCounter {
         FaultCounter {
             left: std::sync::atomic::AtomicI64::new(-1),
+            executed: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -363,8 +366,14 @@ impl FaultCounter {
         self.left.store(-1, std::sync::atomic::Ordering::SeqCst);
     }
 
+    /// Statements run through this store so far (to learn how many an operation takes).
+    pub fn executed(&self) -> u64 {
+        self.executed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     pub(crate) fn check(&self) -> Result<()> {
         use std::sync::atomic::Ordering;
+        self.executed.fetch_add(1, Ordering::SeqCst);
         if self.left.load(Ordering::SeqCst) < 0 {
             return Ok(());
         }
