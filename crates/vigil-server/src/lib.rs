@@ -5,20 +5,21 @@
 //! directly: time comes from the [`Clock`] handed in.
 
 mod admin;
-mod agent_api;
-mod api;
+mod agent;
+mod alerts;
 mod commands;
 mod console;
-mod geo;
-mod ingest;
+mod hosts;
+mod http;
 mod install;
 mod ip_policy;
-mod login_settings;
-mod logins;
+mod login_defense;
 mod meta;
 mod notify;
+mod overview;
 pub mod pki;
-mod report;
+mod quarantine;
+mod scoped;
 mod state;
 mod tls;
 mod vulns;
@@ -138,8 +139,8 @@ pub async fn start(
 
     let state = state::AppState::new(config, store, clock, pki, public_url.clone());
     vulns::refresh(&state).await;
-    let api_router = api::router(state.clone()).merge(console::router());
-    let agent_router = agent_api::router(state.clone()).merge(api_router.clone());
+    let api_router = http::router(state.clone()).merge(console::router());
+    let agent_router = agent::router(state.clone()).merge(api_router.clone());
 
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = Vec::new();

@@ -36,7 +36,7 @@ pub fn meta() -> Meta {
                 .map(|action| ActionMeta {
                     action,
                     label: action_label(action).into(),
-                    from: crate::api::allowed_from(action).to_vec(),
+                    from: crate::alerts::allowed_from(action).to_vec(),
                 })
                 .collect(),
             block_durations: BLOCK_DURATIONS

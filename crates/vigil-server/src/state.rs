@@ -71,12 +71,14 @@ pub struct AppState {
     /// This binary and its SHA-256, read on first download.
     pub binary: tokio::sync::OnceCell<(bytes::Bytes, String)>,
     /// The abnormal-login model's geolocation and per-host locks.
-    pub logins: crate::logins::Logins,
+    pub logins: crate::login_defense::model::Logins,
     /// The ingest pipeline's stages and its per-host lock.
-    pub stages: Vec<Box<dyn crate::ingest::IngestStage>>,
-    pub ingest_locks: crate::ingest::HostLocks,
+    pub stages: Vec<Box<dyn crate::agent::ingest::IngestStage>>,
+    pub ingest_locks: crate::agent::ingest::HostLocks,
     /// The advisory database and the lock of vulnerability matching.
     pub vulns: crate::vulns::VulnDb,
+    /// Who hears that a host action ended.
+    pub command_listeners: Vec<Box<dyn crate::commands::CommandListener>>,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -89,7 +91,7 @@ impl AppState {
         pki: Pki,
         public_url: String,
     ) -> SharedState {
-        let geo = crate::geo::load(config.geoip.as_deref(), &config.data_dir);
+        let geo = crate::login_defense::geo::load(config.geoip.as_deref(), &config.data_dir);
         Arc::new(AppState {
             store,
             clock,
@@ -99,10 +101,15 @@ impl AppState {
             hosts: RwLock::new(HashMap::new()),
             whitelist: tokio::sync::Mutex::new(RuleCache::default()),
             binary: tokio::sync::OnceCell::new(),
-            logins: crate::logins::Logins::new(geo),
-            stages: crate::ingest::stages(),
+            logins: crate::login_defense::model::Logins::new(geo),
+            stages: crate::agent::ingest::stages(),
             ingest_locks: Default::default(),
             vulns: crate::vulns::VulnDb::default(),
+            command_listeners: vec![
+                Box::new(crate::quarantine::BoxListener),
+                Box::new(crate::ip_policy::BlockListener),
+                Box::new(crate::alerts::SettleListener),
+            ],
         })
     }
 

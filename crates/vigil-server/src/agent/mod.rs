@@ -1,6 +1,8 @@
 //! The agent channel under `/agent/v1`: enrollment, heartbeats, fingerprints, event batches,
 //! uninstall. Every request but enrollment is authenticated by the host's Ed25519 signature.
 
+pub(crate) mod ingest;
+
 use crate::install;
 use crate::state::{CachedHost, SharedState};
 use axum::body::Bytes;
@@ -292,7 +294,7 @@ async fn heartbeat(
     Ok(Json(HeartbeatResponse {
         settings: settings(&st),
         commands,
-        login: Some(crate::login_settings::effective(&st, &host, &group).await?),
+        login: Some(crate::login_defense::settings::effective(&st, &host, &group).await?),
     }))
 }
 
@@ -335,7 +337,8 @@ async fn events(
     if seq <= 0 {
         return Err(AgentApiError::bad_request("seq starts at 1"));
     }
-    let outcome = crate::ingest::ingest(&st, &host, &cached.group, seq, &batch.events).await?;
+    let outcome =
+        crate::agent::ingest::ingest(&st, &host, &cached.group, seq, &batch.events).await?;
     Ok(Json(BatchAck {
         seq: batch.seq,
         stored: outcome == Ingested::Stored,

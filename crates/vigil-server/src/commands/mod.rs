@@ -1,11 +1,13 @@
 //! Host actions: queued by operators, delivered signed with heartbeats, finished by the agent's
 //! report, timed out when the host does not run them in time. The alert a command acts on is
-//! `in_progress` meanwhile, then `handled` or back to `unhandled` with the agent's exact error.
+//! `in_progress` meanwhile, then `handled` or back to `unhandled` with the agent's exact error:
+//! the domains that care register a [`CommandListener`], so this module imports none of them.
+
+pub(crate) mod routes;
 
 use crate::state::SharedState;
-use vigil_model::AlertStatus;
 use vigil_proto::agent::{Command, CommandAction, CommandResult, SignedCommand};
-use vigil_store::{CommandRecord, NewCommand, QuarantineRecord, StoreError};
+use vigil_store::{CommandRecord, NewCommand, StoreError};
 
 /// How long a queued action waits for its host (an offline host gets it when it returns).
 pub const COMMAND_TTL_SECS: i64 = 3600;
@@ -75,34 +77,40 @@ pub async fn deliver(st: &SharedState, host_id: &str) -> Result<Vec<SignedComman
     Ok(out)
 }
 
-/// Moves the command's alert out of `in_progress`.
-async fn settle_alert(
+/// How a host action ended, as its listeners hear it.
+#[derive(Debug)]
+pub struct Outcome<'a> {
+    pub ok: bool,
+    pub message: &'a str,
+    /// What the agent reported with it (`null` when the command timed out).
+    pub data: &'a serde_json::Value,
+}
+
+/// A domain that wants to know when host actions end (the IP policy for blocks, the quarantine
+/// box for files, alerts for the alert an action worked on). Commands knows none of them: they
+/// register at start, and hear of the actions they follow.
+#[async_trait::async_trait]
+pub trait CommandListener: Send + Sync {
+    /// The action names (`CommandAction::name`) followed; `None` follows every action.
+    fn actions(&self) -> Option<&'static [&'static str]>;
+    async fn finished(
+        &self,
+        st: &SharedState,
+        cmd: &CommandRecord,
+        outcome: &Outcome<'_>,
+    ) -> Result<(), StoreError>;
+}
+
+async fn announce(
     st: &SharedState,
     cmd: &CommandRecord,
-    ok: bool,
-    message: &str,
+    outcome: &Outcome<'_>,
 ) -> Result<(), StoreError> {
-    let Some(alert) = cmd.alert_id else {
-        return Ok(());
-    };
-    let (to, note) = if ok {
-        (AlertStatus::Handled, format!("{}: {message}", cmd.action))
-    } else {
-        (
-            AlertStatus::Unhandled,
-            format!("{} failed: {message}", cmd.action),
-        )
-    };
-    st.store
-        .transition_alerts(
-            &[alert],
-            &[AlertStatus::InProgress],
-            to,
-            "agent",
-            &note,
-            st.now(),
-        )
-        .await?;
+    for l in &st.command_listeners {
+        if l.actions().is_none_or(|a| a.contains(&cmd.action.as_str())) {
+            l.finished(st, cmd, outcome).await?;
+        }
+    }
     Ok(())
 }
 
@@ -121,57 +129,26 @@ pub async fn finish(
     else {
         return Ok(false);
     };
-    if r.ok {
-        match cmd.action.as_str() {
-            "quarantine_file" | "kill_and_quarantine" => {
-                if let Some(q) = quarantine_record(host_id, &r.data) {
-                    st.store.put_quarantined(&q).await?;
-                }
-            }
-            "restore_file" => {
-                if let Ok(CommandAction::RestoreFile { quarantine_id, .. }) =
-                    serde_json::from_str::<CommandAction>(&cmd.params)
-                {
-                    st.store.mark_restored(host_id, &quarantine_id, now).await?;
-                }
-            }
-            _ => {}
-        }
-    }
-    crate::ip_policy::on_command_done(st, &cmd, r.ok, &r.message).await?;
-    settle_alert(st, &cmd, r.ok, &r.message).await?;
+    let outcome = Outcome {
+        ok: r.ok,
+        message: &r.message,
+        data: &r.data,
+    };
+    announce(st, &cmd, &outcome).await?;
     tracing::info!(host = %host_id, id = r.id, action = %cmd.action, ok = r.ok, message = %r.message, "command finished");
     Ok(true)
 }
 
-/// The quarantined file's record from an agent report (`data.file` or `data` itself).
-fn quarantine_record(host_id: &str, data: &serde_json::Value) -> Option<QuarantineRecord> {
-    let f = data.get("file").unwrap_or(data);
-    let s = |k: &str| f.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    Some(QuarantineRecord {
-        host_id: host_id.into(),
-        qid: s("id")?,
-        path: s("original_path")?,
-        sha256: s("sha256").unwrap_or_default(),
-        md5: s("md5").unwrap_or_default(),
-        size: f.get("size").and_then(|v| v.as_i64()).unwrap_or(0),
-        quarantined_at: f
-            .get("quarantined_at")
-            .and_then(|v| v.as_i64())
-            .unwrap_or(0),
-        state: vigil_model::QuarantineState::Quarantined,
-        restored_at: None,
-        record: f.to_string(),
-    })
-}
-
-/// Times out commands their hosts did not run, returning their alerts to the list.
+/// Times out commands their hosts did not run.
 pub async fn expire(st: &SharedState) -> Result<usize, StoreError> {
     let expired = st.store.expire_commands(st.now()).await?;
+    let outcome = Outcome {
+        ok: false,
+        message: "timed out: the host did not run it in time (offline?)",
+        data: &serde_json::Value::Null,
+    };
     for cmd in &expired {
-        let why = "timed out: the host did not run it in time (offline?)";
-        crate::ip_policy::on_command_done(st, cmd, false, why).await?;
-        settle_alert(st, cmd, false, why).await?;
+        announce(st, cmd, &outcome).await?;
     }
     Ok(expired.len())
 }

@@ -5,8 +5,9 @@
 //! The model is a stage of ingest: a batch is judged under its host's lock and what the model
 //! learned commits with the batch, so a resent batch is judged again from the same state.
 
-use crate::geo::MmdbGeo;
-use crate::ingest::{Batch, IngestStage, Judged, Raised};
+use crate::agent::ingest::{Batch, IngestStage, Judged, Raised};
+use crate::login_defense::geo::MmdbGeo;
+use crate::scoped::{self, Scoped};
 use crate::state::SharedState;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -253,36 +254,13 @@ pub async fn load_policy(st: &SharedState) -> Result<Policy, StoreError> {
     })
 }
 
-/// A group's or host's own policy (no malicious list: that one is fleet-wide); `None` when it
-/// inherits.
-pub async fn load_scoped_policy(
-    st: &SharedState,
-    scope: &crate::login_settings::Scope,
-) -> Result<Option<LoginPolicy>, StoreError> {
-    let raw = st.store.setting(&scope.key(SETTING_POLICY)).await?;
-    if raw.as_deref().is_none_or(str::is_empty) {
-        return Ok(None);
-    }
-    json_setting(st, &scope.key(SETTING_POLICY)).await
-}
-
-/// Saves a group's or host's own policy, or removes it (`None`).
-pub async fn save_scoped_policy(
-    st: &SharedState,
-    scope: &crate::login_settings::Scope,
-    p: Option<&LoginPolicy>,
-) -> Result<(), StoreError> {
-    let value = p
-        .map(|p| serde_json::to_string(p).expect("login policy serializes"))
-        .unwrap_or_default();
-    st.store
-        .put_setting(&scope.key(SETTING_POLICY), &value)
-        .await
+impl Scoped for LoginPolicy {
+    const SETTING: &'static str = SETTING_POLICY;
+    const WHAT: &'static str = "login policy";
 }
 
 /// The policy in force on a host: its own factors over its group's over the fleet's.
 async fn effective_policy(st: &SharedState, host: &str) -> Result<Policy, StoreError> {
-    use crate::login_settings::Scope;
     let mut fleet = load_policy(st).await?;
     let group = st
         .store
@@ -290,13 +268,12 @@ async fn effective_policy(st: &SharedState, host: &str) -> Result<Policy, StoreE
         .await?
         .map(|h| h.group)
         .unwrap_or_default();
-    let group = load_scoped_policy(st, &Scope::Group(group))
-        .await?
-        .unwrap_or_default();
-    let own = load_scoped_policy(st, &Scope::Host(host.into()))
-        .await?
-        .unwrap_or_default();
-    fleet.policy = LoginPolicy::merged(&own, &group, &fleet.policy);
+    let [own, group, _] = scoped::chain::<LoginPolicy>(st, host, &group).await?;
+    fleet.policy = LoginPolicy::merged(
+        &own.unwrap_or_default(),
+        &group.unwrap_or_default(),
+        &fleet.policy,
+    );
     Ok(fleet)
 }
 

@@ -2,6 +2,8 @@
 //! persisted outbox, in the transaction of the batch that raised it; a dispatcher delivers due items (inbox, email, webhooks) and retries with
 //! backoff, recording every attempt. A restart loses nothing: the outbox is the store.
 
+pub(crate) mod routes;
+
 use crate::state::SharedState;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use vigil_model::{AlertKind, AlertStatus, HostId, NewAlert, Timestamp};

@@ -2,6 +2,8 @@
 //! each agent as a signed command, with the outcome recorded per host. Disabling a rule unblocks
 //! at once; a rule whose time is up is marked expired (nftables already dropped the element).
 
+pub(crate) mod routes;
+
 use crate::state::SharedState;
 use vigil_detect::ip::Cidr;
 use vigil_model::{IpRuleHostState, IpRuleStatus, RuleOrigin, Timestamp};
@@ -192,35 +194,45 @@ pub async fn on_enroll(st: &SharedState, host_id: &str) -> Result<(), StoreError
 }
 
 /// Records a block or unblock command's outcome on its rule.
-pub async fn on_command_done(
-    st: &SharedState,
-    cmd: &CommandRecord,
-    ok: bool,
-    message: &str,
-) -> Result<(), StoreError> {
-    let (rule_id, unblock) = match serde_json::from_str::<CommandAction>(&cmd.params) {
-        Ok(CommandAction::BlockIp { rule_id, .. }) => (rule_id, false),
-        Ok(CommandAction::UnblockIp { rule_id, .. }) => (rule_id, true),
-        _ => return Ok(()),
-    };
-    let state = match (unblock, ok) {
-        (false, true) => IpRuleHostState::Applied,
-        (true, true) => IpRuleHostState::Removed,
-        (_, false) => IpRuleHostState::Failed,
-    };
-    // A block reported after its rule was disabled must not overwrite the removal in flight.
-    if !unblock {
-        let current = st.store.ip_rule_hosts(Some(rule_id)).await?;
-        if current
-            .iter()
-            .any(|h| h.host_id == cmd.host_id && h.state == IpRuleHostState::Removing)
-        {
-            return Ok(());
-        }
+pub struct BlockListener;
+
+#[async_trait::async_trait]
+impl crate::commands::CommandListener for BlockListener {
+    fn actions(&self) -> Option<&'static [&'static str]> {
+        Some(&["block_ip", "unblock_ip"])
     }
-    st.store
-        .set_ip_rule_host(rule_id, &cmd.host_id, state, message, st.now())
-        .await
+
+    async fn finished(
+        &self,
+        st: &SharedState,
+        cmd: &CommandRecord,
+        outcome: &crate::commands::Outcome<'_>,
+    ) -> Result<(), StoreError> {
+        let (ok, message) = (outcome.ok, outcome.message);
+        let (rule_id, unblock) = match serde_json::from_str::<CommandAction>(&cmd.params) {
+            Ok(CommandAction::BlockIp { rule_id, .. }) => (rule_id, false),
+            Ok(CommandAction::UnblockIp { rule_id, .. }) => (rule_id, true),
+            _ => return Ok(()),
+        };
+        let state = match (unblock, ok) {
+            (false, true) => IpRuleHostState::Applied,
+            (true, true) => IpRuleHostState::Removed,
+            (_, false) => IpRuleHostState::Failed,
+        };
+        // A block reported after its rule was disabled must not overwrite the removal in flight.
+        if !unblock {
+            let current = st.store.ip_rule_hosts(Some(rule_id)).await?;
+            if current
+                .iter()
+                .any(|h| h.host_id == cmd.host_id && h.state == IpRuleHostState::Removing)
+            {
+                return Ok(());
+            }
+        }
+        st.store
+            .set_ip_rule_host(rule_id, &cmd.host_id, state, message, st.now())
+            .await
+    }
 }
 
 /// Marks rules whose time is up as expired, on every host too.

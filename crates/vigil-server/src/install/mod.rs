@@ -1,5 +1,7 @@
 //! Install commands and what they fetch: the script, this very binary and its checksum, the CA.
 
+pub(crate) mod routes;
+
 use crate::state::SharedState;
 use axum::body::Bytes;
 use axum::extract::{Query, State};

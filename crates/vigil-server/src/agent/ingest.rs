@@ -61,8 +61,8 @@ pub fn stages() -> Vec<Box<dyn IngestStage>> {
     vec![
         Box::new(AssetRules),
         Box::new(AgentAlerts),
-        Box::new(crate::logins::LoginModelStage),
-        Box::new(crate::logins::FailureCountStage),
+        Box::new(crate::login_defense::model::LoginModelStage),
+        Box::new(crate::login_defense::model::FailureCountStage),
     ]
 }
 
