@@ -17,6 +17,7 @@ mod login_defense;
 mod meta;
 mod notify;
 mod overview;
+mod pipeline;
 pub mod pki;
 mod quarantine;
 mod scoped;

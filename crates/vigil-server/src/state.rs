@@ -73,7 +73,7 @@ pub struct AppState {
     /// The abnormal-login model's geolocation and per-host locks.
     pub logins: crate::login_defense::model::Logins,
     /// The ingest pipeline's stages and its per-host lock.
-    pub stages: Vec<Box<dyn crate::agent::ingest::IngestStage>>,
+    pub stages: Vec<Box<dyn crate::pipeline::IngestStage>>,
     pub ingest_locks: crate::agent::ingest::HostLocks,
     /// The advisory database and the lock of vulnerability matching.
     pub vulns: crate::vulns::VulnDb,
@@ -102,7 +102,13 @@ impl AppState {
             whitelist: tokio::sync::Mutex::new(RuleCache::default()),
             binary: tokio::sync::OnceCell::new(),
             logins: crate::login_defense::model::Logins::new(geo),
-            stages: crate::agent::ingest::stages(),
+            // Every batch goes through these, in order: adding an engine is adding it here.
+            stages: vec![
+                Box::new(crate::hosts::assets::AssetRules),
+                Box::new(crate::alerts::raised::AgentAlerts),
+                Box::new(crate::login_defense::model::LoginModelStage),
+                Box::new(crate::login_defense::model::FailureCountStage),
+            ],
             ingest_locks: Default::default(),
             vulns: crate::vulns::VulnDb::default(),
             command_listeners: vec![

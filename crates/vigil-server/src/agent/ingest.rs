@@ -6,65 +6,15 @@
 //! A batch is judged and committed under its host's lock, so a stage reading state (the login
 //! model's learned places) sees the previous batch's writes. A batch retried after a failure is
 //! judged again from the same state; a batch already committed is acknowledged as a duplicate by
-//! the store and writes nothing. Adding an engine is adding a stage to [`stages`].
+//! the store and writes nothing. The stages are listed in `state.rs`.
 
 use crate::state::SharedState;
 use async_trait::async_trait;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use vigil_detect::whitelist::first_match;
-use vigil_model::{AlertKind, Event, EventBody, NewAlert, Response, Timestamp};
+use vigil_model::{AlertKind, Event, NewAlert};
 use vigil_store::{EventRow, IngestPlan, Ingested, StoreError, TxWrite, Txn};
-
-/// One batch as the stages see it.
-pub struct Batch<'a> {
-    pub host: &'a str,
-    pub events: &'a [Event],
-    pub now: Timestamp,
-}
-
-/// An alert a stage raises, and whether it may notify (the abnormal-login model notifies only a
-/// key's first raise, SPEC R-LG3; the rest show in the console).
-#[derive(Debug, Clone)]
-pub struct Raised {
-    pub alert: NewAlert,
-    pub notify: bool,
-}
-
-impl Raised {
-    pub fn new(alert: NewAlert) -> Raised {
-        Raised {
-            alert,
-            notify: true,
-        }
-    }
-}
-
-/// What a stage wants from a batch.
-#[derive(Default)]
-pub struct Judged {
-    pub alerts: Vec<Raised>,
-    /// Applied in the batch's transaction after its events and alerts.
-    pub writes: Vec<Box<dyn TxWrite>>,
-}
-
-/// One engine's part of ingest. `judge` may read the store (outside the batch's transaction)
-/// but writes nothing: what it wants written it returns.
-#[async_trait]
-pub trait IngestStage: Send + Sync {
-    fn name(&self) -> &'static str;
-    async fn judge(&self, st: &SharedState, batch: &Batch<'_>) -> Result<Judged, StoreError>;
-}
-
-/// The stages every batch goes through, in order.
-pub fn stages() -> Vec<Box<dyn IngestStage>> {
-    vec![
-        Box::new(AssetRules),
-        Box::new(AgentAlerts),
-        Box::new(crate::login_defense::model::LoginModelStage),
-        Box::new(crate::login_defense::model::FailureCountStage),
-    ]
-}
 
 /// One lock per host: a host's batches are judged and committed one at a time.
 #[derive(Default)]
@@ -95,7 +45,7 @@ pub async fn ingest(
 ) -> Result<Ingested, StoreError> {
     let _guard = st.ingest_locks.lock(host).await;
     let now = st.now();
-    let batch = Batch { host, events, now };
+    let batch = crate::pipeline::Batch { host, events, now };
     let mut raised = Vec::new();
     let mut writes: Vec<Box<dyn TxWrite>> = Vec::new();
     for stage in &st.stages {
@@ -147,83 +97,6 @@ pub async fn ingest(
             writes,
         })
         .await
-}
-
-/// The agent-side asset rules' server half: alerts from inventory changes.
-struct AssetRules;
-
-#[async_trait]
-impl IngestStage for AssetRules {
-    fn name(&self) -> &'static str {
-        "asset rules"
-    }
-
-    async fn judge(&self, _st: &SharedState, batch: &Batch<'_>) -> Result<Judged, StoreError> {
-        Ok(Judged {
-            alerts: vigil_detect::asset_rules::evaluate(batch.events)
-                .into_iter()
-                .map(Raised::new)
-                .collect(),
-            writes: Vec::new(),
-        })
-    }
-}
-
-/// Alerts the agent raised itself (the brute-force rule), with what it did about them; its own
-/// blocks join the IP policy library.
-struct AgentAlerts;
-
-#[async_trait]
-impl IngestStage for AgentAlerts {
-    fn name(&self) -> &'static str {
-        "agent alerts"
-    }
-
-    async fn judge(&self, _st: &SharedState, batch: &Batch<'_>) -> Result<Judged, StoreError> {
-        let mut judged = Judged::default();
-        let mut blocks = Vec::new();
-        for e in batch.events {
-            let EventBody::AgentAlert { alert, response } = &e.body else {
-                continue;
-            };
-            let mut alert = alert.clone();
-            if let Some(r) = response {
-                alert.evidence.push(("response".into(), response_text(r)));
-                if r.ok && r.action == "block_ip" {
-                    blocks.push((alert.key.clone(), alert.name.clone(), r.clone()));
-                }
-            }
-            judged.alerts.push(Raised::new(alert));
-        }
-        if !blocks.is_empty() {
-            judged.writes.push(Box::new(crate::ip_policy::AgentBlocks {
-                host: batch.host.to_string(),
-                blocks,
-                now: batch.now,
-            }));
-        }
-        Ok(judged)
-    }
-}
-
-fn response_text(r: &Response) -> String {
-    if r.ok {
-        match r.until {
-            Some(t) => format!("{} blocked until {}", r.target, rfc3339(t)),
-            None => format!("{} blocked permanently", r.target),
-        }
-    } else {
-        format!(
-            "block of {} failed, the agent retries: {}",
-            r.target, r.message
-        )
-    }
-}
-
-pub(crate) fn rfc3339(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|d| d.to_rfc3339())
-        .unwrap_or_else(|| t.to_string())
 }
 
 /// How many of the host's recent alerts a new alert is compared with.

@@ -3,6 +3,7 @@
 
 pub(crate) mod ingest;
 
+use crate::alerts::raised::rfc3339;
 use crate::install;
 use crate::state::{CachedHost, SharedState};
 use axum::body::Bytes;
@@ -194,12 +195,6 @@ fn settings(st: &SharedState) -> AgentSettings {
 fn new_host_id() -> String {
     let n: u64 = rand::rng().random();
     format!("h-{n:016x}")
-}
-
-fn rfc3339(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|d| d.to_rfc3339())
-        .unwrap_or_else(|| t.to_string())
 }
 
 async fn enroll(

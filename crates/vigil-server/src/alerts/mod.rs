@@ -1,10 +1,10 @@
 //! Alerts as the API shows them, and which status each handling action starts from.
 
 pub(crate) mod actions;
+pub(crate) mod raised;
 pub(crate) mod routes;
 pub(crate) mod whitelist;
 
-use crate::http::*;
 use crate::state::SharedState;
 use std::collections::BTreeMap;
 use vigil_model::AlertStatus;
@@ -14,7 +14,7 @@ use vigil_store::AlertRecord;
 pub(crate) async fn alert_views(
     st: &SharedState,
     alerts: Vec<AlertRecord>,
-) -> ApiResult<Vec<AlertView>> {
+) -> Result<Vec<AlertView>, vigil_store::StoreError> {
     let hosts: BTreeMap<String, (String, String)> = st
         .store
         .hosts()

@@ -1,7 +1,6 @@
 //! Whitelist rules (SPEC R-AL4): made from alerts or by hand, applied to the alerts they cover, removed.
 
 use super::{allowed_from, result};
-use crate::hosts::find_host;
 use crate::http::*;
 use crate::state::SharedState;
 use axum::body::Bytes;

@@ -1,9 +1,9 @@
 //! Hosts as the API shows them: state, view, counts.
 
+pub(crate) mod assets;
 pub(crate) mod report;
 pub(crate) mod routes;
 
-use crate::http::*;
 use crate::state::SharedState;
 use std::collections::BTreeMap;
 use vigil_detect::score::Pending;
@@ -51,19 +51,12 @@ pub(crate) fn host_view(
 
 pub(crate) async fn alert_counts(
     st: &SharedState,
-) -> ApiResult<BTreeMap<String, BTreeMap<String, i64>>> {
+) -> Result<BTreeMap<String, BTreeMap<String, i64>>, vigil_store::StoreError> {
     let mut by_host: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
     for (host, level, n) in st.store.unhandled_alert_counts().await? {
         by_host.entry(host).or_default().insert(level, n);
     }
     Ok(by_host)
-}
-
-pub(crate) async fn find_host(st: &SharedState, id: &str) -> ApiResult<HostRecord> {
-    st.store
-        .host(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("host {id} not found")))
 }
 
 /// What the score counts against a host: unhandled alerts and unfixed vulnerabilities.

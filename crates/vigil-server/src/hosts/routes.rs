@@ -1,6 +1,6 @@
 //! `/api/v1/hosts…` and `/api/v1/groups`: the host list, one host, its fingerprints, events and report.
 
-use crate::hosts::{alert_counts, find_host, host_state, host_view, pending};
+use crate::hosts::{alert_counts, host_state, host_view, pending};
 use crate::http::*;
 use crate::state::SharedState;
 use axum::body::Bytes;

@@ -3,6 +3,7 @@
 use crate::http::*;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use vigil_store::HostRecord;
 
 /// A numeric id from a path segment.
 pub(crate) fn parse_id(what: &str, raw: &str) -> ApiResult<i64> {
@@ -46,4 +47,12 @@ pub(crate) fn parse_opt<T>(
 #[derive(Debug, Deserialize)]
 pub(crate) struct HostFilter {
     pub host: Option<String>,
+}
+
+/// The host a path names; 404 when it is not enrolled here.
+pub(crate) async fn find_host(st: &SharedState, id: &str) -> ApiResult<HostRecord> {
+    st.store
+        .host(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("host {id} not found")))
 }

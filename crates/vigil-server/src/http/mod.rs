@@ -10,7 +10,7 @@ mod extract;
 
 pub(crate) use auth::Operator;
 pub(crate) use error::{ApiError, ApiResult};
-pub(crate) use extract::{parse_id, parse_json, parse_opt, valid_name, HostFilter};
+pub(crate) use extract::{find_host, parse_id, parse_json, parse_opt, valid_name, HostFilter};
 
 use crate::state::SharedState;
 use axum::extract::State;

@@ -5,8 +5,8 @@
 //! The model is a stage of ingest: a batch is judged under its host's lock and what the model
 //! learned commits with the batch, so a resent batch is judged again from the same state.
 
-use crate::agent::ingest::{Batch, IngestStage, Judged, Raised};
 use crate::login_defense::geo::MmdbGeo;
+use crate::pipeline::{Batch, IngestStage, Judged, Raised};
 use crate::scoped::{self, Scoped};
 use crate::state::SharedState;
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,5 @@
 //! `/api/v1/login-settings`, `/api/v1/login-policy` and `/api/v1/attacks`.
 
-use crate::hosts::find_host;
 use crate::http::*;
 use crate::scoped::{self, Scope, Scoped};
 use crate::state::SharedState;

@@ -9,7 +9,6 @@
 
 pub(crate) mod routes;
 
-use crate::http::ApiResult;
 use crate::state::SharedState;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -197,7 +196,9 @@ pub async fn rescan_all(st: &SharedState) -> Result<usize, StoreError> {
 // API
 
 /// Unfixed vulnerabilities per host and level, for the security score.
-pub async fn counts(st: &SharedState) -> ApiResult<BTreeMap<String, BTreeMap<String, i64>>> {
+pub async fn counts(
+    st: &SharedState,
+) -> Result<BTreeMap<String, BTreeMap<String, i64>>, StoreError> {
     let mut by_host: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
     for (host, level, n) in st.store.unfixed_vuln_counts().await? {
         by_host.entry(host).or_default().insert(level, n);

@@ -5,8 +5,7 @@ use super::*;
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::hosts::find_host;
-use crate::http::{parse_json, ApiError, ApiResult, Operator};
+use crate::http::{find_host, parse_json, ApiError, ApiResult, Operator};
 use crate::state::SharedState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
