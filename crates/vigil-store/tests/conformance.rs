@@ -3,11 +3,46 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use vigil_model::{AlertKind, AlertStatus, Level, NewAlert};
+use vigil_model::{
+    AlertKind, AlertStatus, Direction, IpRuleHostState, IpRuleStatus, Level, NewAlert, OutboxState,
+    QuarantineState, RuleOrigin, ScopeKind, TokenKind,
+};
 use vigil_store::testing::{drop_schema, fresh_postgres_schema};
 use vigil_store::*;
 
 const T0: i64 = 1_700_000_000;
+
+/// The suite's way to commit a batch of events and alerts (no stage writes).
+trait IngestRows {
+    async fn ingest_rows(
+        &self,
+        host: &str,
+        seq: i64,
+        events: &[EventRow],
+        alerts: &[(NewAlert, Option<i64>)],
+        now: i64,
+    ) -> Result<Ingested>;
+}
+
+impl<T: Store + ?Sized> IngestRows for T {
+    async fn ingest_rows(
+        &self,
+        host: &str,
+        seq: i64,
+        events: &[EventRow],
+        alerts: &[(NewAlert, Option<i64>)],
+        now: i64,
+    ) -> Result<Ingested> {
+        self.ingest(IngestPlan::new(
+            host,
+            seq,
+            events.to_vec(),
+            alerts.to_vec(),
+            now,
+        ))
+        .await
+    }
+}
 
 fn code(id: &str, hash: &str, expires_at: i64) -> InstallCodeRecord {
     InstallCodeRecord {
@@ -72,7 +107,7 @@ async fn check(store: Arc<dyn Store>) {
     let tok = TokenRecord {
         token_hash: "th".into(),
         username: "admin".into(),
-        kind: "api".into(),
+        kind: TokenKind::Api,
         created_at: T0,
         expires_at: None,
     };
@@ -81,7 +116,7 @@ async fn check(store: Arc<dyn Store>) {
     assert_eq!(store.token("other").await.unwrap(), None);
     let session = TokenRecord {
         token_hash: "sess".into(),
-        kind: "session".into(),
+        kind: TokenKind::Session,
         ..tok.clone()
     };
     store.add_token(&session).await.unwrap();
@@ -207,14 +242,14 @@ async fn check(store: Arc<dyn Store>) {
     let batch = vec![ev(T0 + 61, "account_added"), ev(T0 + 62, "port_opened")];
     assert_eq!(
         store
-            .ingest("h-1", 1, &batch, &[alert("toor", T0 + 61)], T0 + 63)
+            .ingest_rows("h-1", 1, &batch, &[alert("toor", T0 + 61)], T0 + 63)
             .await
             .unwrap(),
         Ingested::Stored
     );
     assert_eq!(
         store
-            .ingest("h-1", 1, &batch, &[alert("toor", T0 + 61)], T0 + 64)
+            .ingest_rows("h-1", 1, &batch, &[alert("toor", T0 + 61)], T0 + 64)
             .await
             .unwrap(),
         Ingested::Duplicate
@@ -222,7 +257,7 @@ async fn check(store: Arc<dyn Store>) {
     assert_eq!(store.event_count(Some("h-1")).await.unwrap(), 2);
     assert_eq!(
         store
-            .ingest(
+            .ingest_rows(
                 "h-1",
                 3,
                 &[ev(T0 + 70, "x")],
@@ -236,13 +271,13 @@ async fn check(store: Arc<dyn Store>) {
     // A gap (seq 2 dropped by the agent's spool bound) is accepted; going back is not.
     assert_eq!(
         store
-            .ingest("h-1", 2, &[ev(T0, "late")], &[], T0 + 72)
+            .ingest_rows("h-1", 2, &[ev(T0, "late")], &[], T0 + 72)
             .await
             .unwrap(),
         Ingested::Duplicate
     );
     assert!(matches!(
-        store.ingest("h-404", 1, &batch, &[], T0).await,
+        store.ingest_rows("h-404", 1, &batch, &[], T0).await,
         Err(StoreError::NotFound(_))
     ));
     assert_eq!(store.event_count(None).await.unwrap(), 3);
@@ -372,7 +407,7 @@ async fn lifecycle(store: &dyn Store) {
 
     // Recurrence: an ignored alert stays ignored; a handled one comes back.
     store
-        .ingest("h-1", 10, &[], &[alert("toor", T0 + 90)], T0 + 90)
+        .ingest_rows("h-1", 10, &[], &[alert("toor", T0 + 90)], T0 + 90)
         .await
         .unwrap();
     assert_eq!(
@@ -384,7 +419,7 @@ async fn lifecycle(store: &dyn Store) {
         .await
         .unwrap();
     store
-        .ingest("h-1", 11, &[], &[alert("evil", T0 + 92)], T0 + 92)
+        .ingest_rows("h-1", 11, &[], &[alert("evil", T0 + 92)], T0 + 92)
         .await
         .unwrap();
     let e = store.alert(evil).await.unwrap().unwrap();
@@ -405,7 +440,7 @@ async fn lifecycle(store: &dyn Store) {
         AlertStatus::Expired
     );
     store
-        .ingest("h-1", 12, &[], &[alert("evil", T0 + 100)], T0 + 100)
+        .ingest_rows("h-1", 12, &[], &[alert("evil", T0 + 100)], T0 + 100)
         .await
         .unwrap();
     assert_eq!(
@@ -417,7 +452,7 @@ async fn lifecycle(store: &dyn Store) {
     let rule = WhitelistRuleRecord {
         id: 0,
         kind: AlertKind::SuspiciousAccount,
-        scope: "host".into(),
+        scope: ScopeKind::Host,
         scope_value: "h-1".into(),
         fields: BTreeMap::from([("user".to_string(), "evil".to_string())]),
         note: "lab account".into(),
@@ -466,11 +501,11 @@ async fn lifecycle(store: &dyn Store) {
     // A new alert the rule covers arrives whitelisted, and recurrence keeps it so.
     let (fresh, _) = alert("evil2", T0 + 103);
     store
-        .ingest("h-1", 13, &[], &[(fresh.clone(), Some(rule_id))], T0 + 103)
+        .ingest_rows("h-1", 13, &[], &[(fresh.clone(), Some(rule_id))], T0 + 103)
         .await
         .unwrap();
     store
-        .ingest("h-1", 14, &[], &[(fresh, None)], T0 + 104)
+        .ingest_rows("h-1", 14, &[], &[(fresh, None)], T0 + 104)
         .await
         .unwrap();
     let (all, _) = store.alerts(&AlertFilter::default()).await.unwrap();
@@ -550,6 +585,11 @@ async fn commands(store: &dyn Store) {
 
     let expired = store.expire_commands(T0 + 250).await.unwrap();
     assert_eq!(expired.iter().map(|c| c.id).collect::<Vec<_>>(), vec![b]);
+    // Returned as they are now, on both backends.
+    assert_eq!(
+        (expired[0].state, expired[0].finished_at),
+        (vigil_model::CommandState::TimedOut, Some(T0 + 250))
+    );
     assert!(store.expire_commands(T0 + 251).await.unwrap().is_empty());
     let listed = store.commands(Some("h-1"), 10).await.unwrap();
     assert_eq!(
@@ -570,7 +610,7 @@ async fn commands(store: &dyn Store) {
         md5: "bb".into(),
         size: 10,
         quarantined_at: T0 + 206,
-        state: "quarantined".into(),
+        state: QuarantineState::Quarantined,
         restored_at: None,
         record: "{}".into(),
     };
@@ -610,7 +650,7 @@ async fn notifications(store: &dyn Store) {
         channel_id: ch,
         host_id: host.into(),
         alert_id: alert,
-        state: "pending".into(),
+        state: OutboxState::Pending,
         next_at,
         created_at: T0,
         day_start: T0,
@@ -651,7 +691,7 @@ async fn notifications(store: &dyn Store) {
     store
         .record_outbox_attempt(
             a,
-            "pending",
+            OutboxState::Pending,
             T0 + 100,
             "{\"attempts\":1}",
             1,
@@ -663,7 +703,7 @@ async fn notifications(store: &dyn Store) {
     store
         .record_outbox_attempt(
             a,
-            "sent",
+            OutboxState::Sent,
             T0 + 100,
             "{\"attempts\":2}",
             2,
@@ -686,7 +726,10 @@ async fn notifications(store: &dyn Store) {
     );
     assert!(due.iter().any(|r| r.id == b));
     let listed = store.outbox(10).await.unwrap();
-    assert_eq!(listed.iter().find(|r| r.id == a).unwrap().state, "sent");
+    assert_eq!(
+        listed.iter().find(|r| r.id == a).unwrap().state,
+        OutboxState::Sent
+    );
 
     let id = store
         .add_inbox(&InboxRow {
@@ -734,7 +777,7 @@ async fn alert_queries(store: &dyn Store) {
     reminder.level = Level::Reminder;
     reminder.name = "Port 100% open_now".into();
     store
-        .ingest("h-1", 40, &[], &[(reminder, None)], T0 + 500)
+        .ingest_rows("h-1", 40, &[], &[(reminder, None)], T0 + 500)
         .await
         .unwrap();
     let q = |f: AlertFilter| async move { store.alerts(&f).await.unwrap() };
@@ -819,7 +862,10 @@ async fn capped_counts(store: &dyn Store) {
     let many: Vec<_> = (0..10_050)
         .map(|i| alert(&format!("bulk-{i}"), T0 + 600))
         .collect();
-    store.ingest("h-5", 50, &[], &many, T0 + 600).await.unwrap();
+    store
+        .ingest_rows("h-5", 50, &[], &many, T0 + 600)
+        .await
+        .unwrap();
     let host = |offset| AlertFilter {
         host_id: Some("h-5".into()),
         offset,
@@ -836,9 +882,9 @@ async fn capped_counts(store: &dyn Store) {
 async fn ip_rules(store: &dyn Store) {
     let rule = |target: &str, expires_at| NewIpRule {
         target: target.into(),
-        direction: "in".into(),
+        direction: Direction::In,
         hosts: vec!["h-1".into(), "h-2".into()],
-        origin: "custom".into(),
+        origin: RuleOrigin::Custom,
         reason: "scanner".into(),
         alert_id: Some(7),
         created_at: T0,
@@ -851,7 +897,7 @@ async fn ip_rules(store: &dyn Store) {
         .unwrap();
     let mut forever = rule("198.51.100.0/24", None);
     forever.hosts.clear();
-    forever.origin = "system".into();
+    forever.origin = RuleOrigin::System;
     let forever = store.add_ip_rule(&forever).await.unwrap();
     assert!(forever > timed);
 
@@ -870,17 +916,17 @@ async fn ip_rules(store: &dyn Store) {
     let expired = store.expire_ip_rules(T0 + 61).await.unwrap();
     assert_eq!(expired.len(), 1);
     assert_eq!(expired[0].id, timed);
-    assert_eq!(expired[0].status, "expired");
+    assert_eq!(expired[0].status, IpRuleStatus::Expired);
     assert_eq!(expired[0].ended_at, Some(T0 + 60));
     assert!(store.expire_ip_rules(T0 + 3600).await.unwrap().is_empty());
     // An expired rule cannot be disabled; an active one is, once.
     assert!(store
-        .end_ip_rule(timed, "disabled", T0 + 70, "admin")
+        .end_ip_rule(timed, IpRuleStatus::Disabled, T0 + 70, "admin")
         .await
         .unwrap()
         .is_none());
     let ended = store
-        .end_ip_rule(forever, "disabled", T0 + 70, "admin")
+        .end_ip_rule(forever, IpRuleStatus::Disabled, T0 + 70, "admin")
         .await
         .unwrap()
         .unwrap();
@@ -889,23 +935,43 @@ async fn ip_rules(store: &dyn Store) {
         ("disabled", "admin")
     );
     assert!(store
-        .end_ip_rule(forever, "disabled", T0 + 71, "bob")
+        .end_ip_rule(forever, IpRuleStatus::Disabled, T0 + 71, "bob")
         .await
         .unwrap()
         .is_none());
-    assert_eq!(store.ip_rules(Some("active")).await.unwrap().len(), 0);
-    assert_eq!(store.ip_rules(Some("expired")).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .ip_rules(Some(IpRuleStatus::Active))
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        store
+            .ip_rules(Some(IpRuleStatus::Expired))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     store
-        .set_ip_rule_host(timed, "h-1", "pending", "", T0)
+        .set_ip_rule_host(timed, "h-1", IpRuleHostState::Pending, "", T0)
         .await
         .unwrap();
     store
-        .set_ip_rule_host(timed, "h-2", "pending", "", T0)
+        .set_ip_rule_host(timed, "h-2", IpRuleHostState::Pending, "", T0)
         .await
         .unwrap();
     store
-        .set_ip_rule_host(timed, "h-1", "failed", "nft failed: x", T0 + 5)
+        .set_ip_rule_host(
+            timed,
+            "h-1",
+            IpRuleHostState::Failed,
+            "nft failed: x",
+            T0 + 5,
+        )
         .await
         .unwrap();
     let states = store.ip_rule_hosts(Some(timed)).await.unwrap();
