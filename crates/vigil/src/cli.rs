@@ -1055,6 +1055,7 @@ async fn agent(cmd: AgentCommand) -> Result<()> {
             data,
             no_service,
         } => {
+            crate::private::secure_and_report(&data)?;
             if let Some(existing) = vigil_agent::Identity::load(&data)? {
                 bail!(
                     "this host is already enrolled as {} on {} (data in {}); run `vigil agent uninstall` first",
@@ -1091,6 +1092,7 @@ async fn agent(cmd: AgentCommand) -> Result<()> {
             Ok(())
         }
         AgentCommand::Run { data, collect_secs } => {
+            crate::private::secure_and_report(&data)?;
             let mut cfg = vigil_agent::AgentConfig::new(data);
             cfg.collect_secs = collect_secs;
             let (tx, rx) = tokio::sync::watch::channel(false);

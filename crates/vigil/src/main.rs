@@ -3,6 +3,7 @@
 mod cli;
 mod client;
 mod output;
+mod private;
 mod scan;
 mod up;
 mod vulns;

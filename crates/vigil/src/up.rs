@@ -33,8 +33,7 @@ fn config(opts: &ServerOpts) -> ServerConfig {
 
 /// Starts the server on `db` and prints where to find it; returns it with the API token.
 async fn start(opts: &ServerOpts, db: &str) -> Result<(RunningServer, String)> {
-    std::fs::create_dir_all(&opts.data)
-        .with_context(|| format!("creating {}", opts.data.display()))?;
+    crate::private::secure_and_report(&opts.data)?;
     let store = vigil_store::open(db)
         .await
         .with_context(|| format!("opening the database {db}"))?;
@@ -62,13 +61,17 @@ async fn start(opts: &ServerOpts, db: &str) -> Result<(RunningServer, String)> {
         ),
         None => println!("admin password: set on first start (not shown again)"),
     }
-    if token.is_empty() {
-        println!(
+    match (&creds, token.is_empty()) {
+        (Some(c), _) => println!(
+            "api token: {}    (shown only now; also in {})",
+            c.api_token,
+            token_file.display()
+        ),
+        (None, false) => println!("api token: in {}", token_file.display()),
+        (None, true) => println!(
             "api token: unavailable ({} is missing)",
             token_file.display()
-        );
-    } else {
-        println!("api token: {token}    (also in {})", token_file.display());
+        ),
     }
     Ok((running, token))
 }
@@ -105,6 +108,7 @@ pub async fn up(args: UpArgs) -> Result<()> {
         return Ok(());
     }
     let agent_dir = args.server.data.join("agent");
+    crate::private::secure_and_report(&agent_dir)?;
     let local_url = format!("https://127.0.0.1:{}", running.agent_addr.port());
     if vigil_agent::Identity::load(&agent_dir)?.is_none() {
         let code = local_install_code(&running, &token).await?;

@@ -75,7 +75,14 @@ fn up(data: &Path) -> Up {
             .unwrap_or_else(|| panic!("no {prefix:?} line in {lines:?}"))
     };
     let console = field("console: ");
-    let token = field("api token: ");
+    // The token is printed when it is made; later starts name the file it is in.
+    let token = match field("api token: ").as_str() {
+        "in" => std::fs::read_to_string(data.join("admin.token"))
+            .expect("admin.token")
+            .trim()
+            .to_string(),
+        t => t.to_string(),
+    };
     Up {
         guard,
         console,
@@ -320,6 +327,23 @@ fn install_command_enrolls_a_host_end_to_end() {
     let _ = guard.0.wait();
     let u2 = up(&data);
     assert_eq!(u2.token, u.token);
+    assert!(
+        u2.lines.iter().any(|l| l.starts_with("api token: in "))
+            && !u2.lines.iter().any(|l| l.contains(&u.token)),
+        "a restart must not print the API token again: {:?}",
+        u2.lines
+    );
+    let data_mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&data).unwrap().permissions());
+    assert_eq!(data_mode & 0o777, 0o700, "the data directory is private");
+    for f in ["vigil.db", "admin.token"] {
+        let m = std::fs::metadata(data.join(f)).unwrap().permissions();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&m) & 0o077,
+            0,
+            "{f} is readable by others"
+        );
+    }
     assert!(
         u2.lines.iter().any(|l| l.contains("not shown again")),
         "{:?}",

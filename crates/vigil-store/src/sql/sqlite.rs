@@ -83,6 +83,13 @@ fn migrate(conn: &mut Connection, now: i64) -> Result<()> {
     Ok(())
 }
 
+/// The database holds password hashes and notification settings: owner only, whatever the umask.
+fn restrict(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| StoreError::Task(format!("restricting the mode of {}: {e}", path.display())))
+}
+
 /// Only migrations read the clock here, to stamp when they ran.
 fn unix_now() -> i64 {
     std::time::SystemTime::now()
@@ -97,8 +104,18 @@ impl Sqlite {
         let path = path.to_path_buf();
         tokio::task::spawn_blocking(move || {
             let mut writer = Connection::open(&path)?;
+            restrict(&path)?;
             configure(&writer)?;
             migrate(&mut writer, unix_now())?;
+            // SQLite gives its -wal and -shm files the database file's mode, but ones made
+            // before the database was restricted keep theirs.
+            for suffix in ["-wal", "-shm"] {
+                let mut side = path.clone().into_os_string();
+                side.push(suffix);
+                if std::path::Path::new(&side).exists() {
+                    restrict(std::path::Path::new(&side))?;
+                }
+            }
             let reader = Connection::open(&path)?;
             configure(&reader)?;
             Ok(Sqlite {
@@ -264,5 +281,40 @@ impl Tx for SqliteTx<'_> {
             n += st.execute(rusqlite::params_from_iter(args.iter()))? as u64;
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[tokio::test]
+    async fn database_files_are_private_whatever_the_umask() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vigil.db");
+        std::fs::write(&path, b"").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let db = Sqlite::open(&path).await.unwrap();
+        db.run(
+            true,
+            Arc::new(FaultCounter::disarmed()),
+            crate::sql::work(|tx| {
+                Box::pin(async move {
+                    tx.execute("INSERT INTO settings VALUES ('k', 'v')", &[])
+                        .await
+                        .map(|_| ())
+                })
+            }),
+        )
+        .await
+        .unwrap();
+        for name in ["vigil.db", "vigil.db-wal", "vigil.db-shm"] {
+            let mode = std::fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
     }
 }
