@@ -21,6 +21,7 @@ mod pipeline;
 pub mod pki;
 mod quarantine;
 mod scoped;
+mod secrets;
 mod state;
 mod tls;
 mod vulns;
@@ -138,7 +139,18 @@ pub async fn start(
     let ca_fingerprint = pki.ca_fingerprint.clone();
     let tls_config = pki.server_config.clone();
 
-    let state = state::AppState::new(config, store, clock, pki, public_url.clone());
+    let secrets = secrets::Secrets::load_or_create(&config.data_dir)?;
+    let state = state::AppState::new(config, store, clock, pki, secrets, public_url.clone());
+    match notify::seal_existing(&state).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            sealed = n,
+            "notification settings stored before sealing are sealed now"
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "sealing stored notification settings failed; retried at the next start")
+        }
+    }
     vulns::refresh(&state).await;
     let api_router = http::router(state.clone()).merge(console::router());
     let agent_router = agent::router(state.clone()).merge(api_router.clone());

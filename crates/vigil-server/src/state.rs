@@ -77,6 +77,8 @@ pub struct AppState {
     pub ingest_locks: crate::agent::ingest::HostLocks,
     /// The advisory database and the lock of vulnerability matching.
     pub vulns: crate::vulns::VulnDb,
+    /// The key notification settings are sealed with.
+    pub secrets: Arc<crate::secrets::Secrets>,
     /// Who hears that a host action ended.
     pub command_listeners: Vec<Box<dyn crate::commands::CommandListener>>,
 }
@@ -89,6 +91,7 @@ impl AppState {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         pki: Pki,
+        secrets: crate::secrets::Secrets,
         public_url: String,
     ) -> SharedState {
         let geo = crate::login_defense::geo::load(config.geoip.as_deref(), &config.data_dir);
@@ -111,6 +114,7 @@ impl AppState {
             ],
             ingest_locks: Default::default(),
             vulns: crate::vulns::VulnDb::default(),
+            secrets: Arc::new(secrets),
             command_listeners: vec![
                 Box::new(crate::quarantine::BoxListener),
                 Box::new(crate::ip_policy::BlockListener),

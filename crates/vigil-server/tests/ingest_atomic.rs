@@ -3,137 +3,18 @@
 //! notifications) fails at each of its statements in turn, on both backends, and after the
 //! agent's retry everything exists exactly once.
 
-use serde_json::{json, Value};
-use std::sync::Arc;
-use vigil_agent::client::{pinned_client, signed_post, CallError};
+mod support;
+
+use serde_json::json;
+use support::{now, Server};
+use vigil_agent::client::CallError;
 use vigil_model::{
     AlertKind, Event, EventBody, Level, LoginEvent, LoginMethod, LoginOutcome, NewAlert, Response,
 };
 use vigil_proto::agent::*;
-use vigil_proto::auth::AgentKey;
-use vigil_proto::{codec, PROTO_VERSION};
-use vigil_server::{RunningServer, ServerConfig, SystemClock};
 use vigil_store::prelude::*;
 use vigil_store::testing::{drop_schema, fresh_postgres_schema};
-use vigil_store::{AlertFilter, SqlStore};
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-fn geoip_db() -> std::path::PathBuf {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../target/geoip/dbip-country.mmdb");
-    assert!(
-        p.is_file(),
-        "{} is missing: run scripts/setup.sh (it fetches DB-IP's country database)",
-        p.display()
-    );
-    p
-}
-
-struct Server {
-    running: RunningServer,
-    store: Arc<SqlStore>,
-    api: String,
-    agent_url: String,
-    token: String,
-    agent_http: reqwest::Client,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    async fn start(url: &str) -> Server {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqlStore::open(url).await.unwrap());
-        let mut cfg = ServerConfig::new(dir.path().to_path_buf());
-        cfg.api_listen = "127.0.0.1:0".parse().unwrap();
-        cfg.agent_listen = "127.0.0.1:0".parse().unwrap();
-        // Nothing but the requests of this test may run statements while a fault is armed.
-        cfg.maintenance_secs = 3600;
-        cfg.notify_poll_secs = 3600;
-        cfg.geoip = Some(geoip_db());
-        let creds = vigil_server::bootstrap_admin(store.as_ref(), dir.path(), now())
-            .await
-            .unwrap()
-            .unwrap();
-        let running = vigil_server::start(cfg, store.clone(), Arc::new(SystemClock))
-            .await
-            .unwrap();
-        Server {
-            api: format!("http://{}", running.api_addr),
-            agent_url: format!("https://127.0.0.1:{}", running.agent_addr.port()),
-            agent_http: pinned_client(&running.ca_fingerprint).unwrap(),
-            running,
-            store,
-            token: creds.api_token,
-            http: reqwest::Client::new(),
-            _dir: dir,
-        }
-    }
-
-    async fn api(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let url = format!("{}{path}", self.api);
-        let mut req = match method {
-            "GET" => self.http.get(url),
-            _ => self.http.post(url),
-        }
-        .bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn enroll(&self, code: &str) -> (String, AgentKey) {
-        let key = AgentKey::generate();
-        let req = EnrollRequest {
-            proto: PROTO_VERSION,
-            code: code.into(),
-            public_key: key.public_base64(),
-            hostname: "atomic-host".into(),
-            agent_version: "0.1.0".into(),
-            os: Default::default(),
-        };
-        let body = signed_post(
-            &self.agent_http,
-            &self.agent_url,
-            PATH_ENROLL,
-            "enroll",
-            &key,
-            codec::encode(&req),
-        )
-        .await
-        .unwrap();
-        let resp: EnrollResponse = serde_json::from_slice(&body).unwrap();
-        (resp.host_id, key)
-    }
-
-    async fn send(
-        &self,
-        host: &str,
-        key: &AgentKey,
-        batch: &EventBatch,
-    ) -> Result<BatchAck, CallError> {
-        let body = signed_post(
-            &self.agent_http,
-            &self.agent_url,
-            PATH_EVENTS,
-            host,
-            key,
-            codec::encode(batch),
-        )
-        .await?;
-        Ok(serde_json::from_slice(&body).unwrap())
-    }
-}
+use vigil_store::AlertFilter;
 
 /// A batch that gives every ingest stage something to write.
 fn batch(t: i64) -> EventBatch {

@@ -11,6 +11,8 @@ pub trait NotifyStore {
     async fn notify_channels(&self) -> Result<Vec<ChannelRow>>;
     async fn add_notify_channel(&self, name: &str, config: &str, now: Timestamp) -> Result<i64>;
     async fn delete_notify_channel(&self, id: i64) -> Result<bool>;
+    /// Replaces a channel's stored settings; `Ok(false)` when no such channel exists.
+    async fn update_notify_channel(&self, id: i64, config: &str) -> Result<bool>;
     /// Notifications counted on a channel's local day: (all hosts, this host).
     async fn notify_counts(
         &self,
@@ -174,6 +176,17 @@ impl NotifyStore for SqlStore {
     async fn delete_notify_channel(&self, id: i64) -> Result<bool> {
         write_tx!(self, |tx| Ok(tx
             .execute("DELETE FROM notify_channels WHERE id = $1", args![id])
+            .await?
+            == 1))
+    }
+
+    async fn update_notify_channel(&self, id: i64, config: &str) -> Result<bool> {
+        let cfg = config.to_owned();
+        write_tx!(self, |tx| Ok(tx
+            .execute(
+                "UPDATE notify_channels SET config = $2 WHERE id = $1",
+                args![id, &cfg],
+            )
             .await?
             == 1))
     }

@@ -76,7 +76,7 @@ pub async fn ingest(
                 .collect(),
         }));
         writes.push(Box::new(crate::notify::QueueNotifications::new(
-            host, &alerts, &notifying, now,
+            st, host, &alerts, &notifying, now,
         )));
     }
     let rows = events

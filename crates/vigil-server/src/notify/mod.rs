@@ -4,6 +4,7 @@
 
 pub(crate) mod routes;
 
+use crate::secrets::Secrets;
 use crate::state::SharedState;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use vigil_model::{AlertKind, AlertStatus, HostId, NewAlert, Timestamp};
@@ -29,15 +30,83 @@ pub async fn utc_offset(st: &SharedState) -> Result<i32, StoreError> {
         .unwrap_or(0))
 }
 
-/// Channels whose stored settings parse and validate; others are skipped with a log line.
+/// What a channel's sealed settings are bound to (see `secrets`).
+const CHANNEL_PURPOSE: &str = "notify.channel";
+/// What the sealed SMTP settings are bound to.
+const SMTP_PURPOSE: &str = SETTING_SMTP;
+
+/// Channels whose stored settings open, parse and validate; others are skipped with a log line.
 pub async fn channels(st: &SharedState) -> Result<Vec<(i64, String, ChannelConfig)>, StoreError> {
-    Ok(parse_channels(st.store.notify_channels().await?))
+    Ok(parse_channels(
+        &st.secrets,
+        st.store.notify_channels().await?,
+    ))
 }
 
-fn parse_channels(rows: Vec<ChannelRow>) -> Vec<(i64, String, ChannelConfig)> {
+/// Stores a new channel, its settings sealed.
+pub async fn add_channel(
+    st: &SharedState,
+    name: &str,
+    config: &ChannelConfig,
+) -> Result<i64, StoreError> {
+    let json = serde_json::to_string(config).expect("channel settings serialize");
+    st.store
+        .add_notify_channel(name, &st.secrets.seal(CHANNEL_PURPOSE, &json), st.now())
+        .await
+}
+
+/// The SMTP settings, if set (an unreadable value is logged and read as unset).
+pub async fn smtp(st: &SharedState) -> Result<Option<SmtpConfig>, StoreError> {
+    let Some(stored) = st.store.setting(SETTING_SMTP).await? else {
+        return Ok(None);
+    };
+    match st.secrets.open(SMTP_PURPOSE, &stored) {
+        Ok(json) => Ok(serde_json::from_str(&json).ok()),
+        Err(e) => {
+            tracing::error!(error = %e, "SMTP settings unreadable; mail is not sent");
+            Ok(None)
+        }
+    }
+}
+
+pub async fn save_smtp(st: &SharedState, smtp: &SmtpConfig) -> Result<(), StoreError> {
+    let json = serde_json::to_string(smtp).expect("SMTP settings serialize");
+    st.store
+        .put_setting(SETTING_SMTP, &st.secrets.seal(SMTP_PURPOSE, &json))
+        .await
+}
+
+/// Seals notification settings stored before they were sealed; returns how many.
+pub async fn seal_existing(st: &SharedState) -> Result<usize, StoreError> {
+    let mut n = 0;
+    for row in st.store.notify_channels().await? {
+        if !Secrets::is_sealed(&row.config) {
+            let sealed = st.secrets.seal(CHANNEL_PURPOSE, &row.config);
+            n += usize::from(st.store.update_notify_channel(row.id, &sealed).await?);
+        }
+    }
+    if let Some(stored) = st.store.setting(SETTING_SMTP).await? {
+        if !Secrets::is_sealed(&stored) {
+            st.store
+                .put_setting(SETTING_SMTP, &st.secrets.seal(SMTP_PURPOSE, &stored))
+                .await?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+fn parse_channels(secrets: &Secrets, rows: Vec<ChannelRow>) -> Vec<(i64, String, ChannelConfig)> {
     let mut out = Vec::new();
     for row in rows {
-        match serde_json::from_str::<ChannelConfig>(&row.config) {
+        let json = match secrets.open(CHANNEL_PURPOSE, &row.config) {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::error!(channel = row.id, error = %e, "notification channel unreadable; skipped");
+                continue;
+            }
+        };
+        match serde_json::from_str::<ChannelConfig>(&json) {
             Ok(mut cfg) => {
                 cfg.id = row.id;
                 out.push((row.id, row.name, cfg));
@@ -60,10 +129,12 @@ pub struct QueueNotifications {
     /// Kind, key, and how many times the batch raised it.
     raised: Vec<(AlertKind, String, i64)>,
     now: Timestamp,
+    secrets: std::sync::Arc<Secrets>,
 }
 
 impl QueueNotifications {
     pub fn new(
+        st: &SharedState,
         host: &str,
         alerts: &[(NewAlert, Option<i64>)],
         notifying: &HashSet<(AlertKind, String)>,
@@ -87,6 +158,7 @@ impl QueueNotifications {
             host: host.to_string(),
             raised,
             now,
+            secrets: st.secrets.clone(),
         }
     }
 }
@@ -97,7 +169,7 @@ impl TxWrite for QueueNotifications {
         if self.raised.is_empty() {
             return Ok(());
         }
-        let channels = parse_channels(tx.notify_channels().await?);
+        let channels = parse_channels(&self.secrets, tx.notify_channels().await?);
         if channels.is_empty() {
             return Ok(());
         }
@@ -195,11 +267,7 @@ pub async fn dispatch(st: &SharedState, http: &reqwest::Client) -> Result<usize,
         .into_iter()
         .map(|(id, _, c)| (id, c))
         .collect();
-    let smtp: Option<SmtpConfig> = st
-        .store
-        .setting(SETTING_SMTP)
-        .await?
-        .and_then(|v| serde_json::from_str(&v).ok());
+    let smtp = smtp(st).await?;
     let transports = Transports {
         smtp,
         http: http.clone(),

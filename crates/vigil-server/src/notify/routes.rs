@@ -50,11 +50,7 @@ pub(crate) async fn create_channel(
     req.config
         .validate()
         .map_err(|e| ApiError::BadRequest(format!("channel settings: {e}")))?;
-    let config = serde_json::to_string(&req.config).expect("channel settings serialize");
-    let id = st
-        .store
-        .add_notify_channel(req.name.trim(), &config, st.now())
-        .await?;
+    let id = crate::notify::add_channel(&st, req.name.trim(), &req.config).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id }))))
 }
 
@@ -82,11 +78,7 @@ pub(crate) async fn get_notify_settings(
     State(st): State<SharedState>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let offset = crate::notify::utc_offset(&st).await?;
-    let smtp: Option<vigil_notify::SmtpConfig> = st
-        .store
-        .setting(crate::notify::SETTING_SMTP)
-        .await?
-        .and_then(|v| serde_json::from_str(&v).ok());
+    let smtp = crate::notify::smtp(&st).await?;
     let smtp = smtp.map(|mut s| {
         let set = s.password.take().is_some();
         let mut v = serde_json::to_value(&s).unwrap_or_default();
@@ -114,12 +106,7 @@ pub(crate) async fn put_notify_settings(
                 "smtp needs a host, a port and a from address".into(),
             ));
         }
-        st.store
-            .put_setting(
-                crate::notify::SETTING_SMTP,
-                &serde_json::to_string(smtp).expect("serializes"),
-            )
-            .await?;
+        crate::notify::save_smtp(&st, smtp).await?;
     }
     st.store
         .put_setting(
