@@ -360,6 +360,11 @@ pub struct ServerOpts {
     /// A host is shown offline after this many seconds without a heartbeat.
     #[arg(long, default_value_t = 35)]
     pub offline_after_secs: u64,
+    /// Allow --listen on a non-loopback address: passwords and tokens then cross the network
+    /// unencrypted. Prefer the console over HTTPS on the agent port (--agent-listen), or a TLS
+    /// proxy in front of a loopback --listen.
+    #[arg(long)]
+    pub insecure_http: bool,
 }
 
 #[derive(Debug, Args)]

@@ -31,8 +31,32 @@ fn config(opts: &ServerOpts) -> ServerConfig {
     cfg
 }
 
+/// Refuses a plain-HTTP console on a non-loopback address unless asked for it.
+fn check_listen(opts: &ServerOpts) -> Result<()> {
+    if opts.listen.ip().is_loopback() {
+        return Ok(());
+    }
+    if !opts.insecure_http {
+        anyhow::bail!(
+            "--listen {} would serve the console and API over plain HTTP to the network, where \
+             passwords and tokens travel unencrypted; they are also served over HTTPS on the agent \
+             port (--agent-listen {}, https://HOST:{}/), or keep --listen on 127.0.0.1 behind a TLS \
+             proxy; pass --insecure-http to do it anyway",
+            opts.listen,
+            opts.agent_listen,
+            opts.agent_listen.port()
+        );
+    }
+    eprintln!(
+        "vigil: warning: the console and API are served over plain HTTP on {} (--insecure-http)",
+        opts.listen
+    );
+    Ok(())
+}
+
 /// Starts the server on `db` and prints where to find it; returns it with the API token.
 async fn start(opts: &ServerOpts, db: &str) -> Result<(RunningServer, String)> {
+    check_listen(opts)?;
     crate::private::secure_and_report(&opts.data)?;
     let store = vigil_store::open(db)
         .await
@@ -49,6 +73,10 @@ async fn start(opts: &ServerOpts, db: &str) -> Result<(RunningServer, String)> {
             .unwrap_or_default(),
     };
     println!("console: http://{}", running.api_addr);
+    println!(
+        "console over HTTPS: {}/ (the agent port, under this server's own CA)",
+        running.public_url
+    );
     println!(
         "agents connect to: {} (CA fingerprint {})",
         running.public_url, running.ca_fingerprint
