@@ -402,6 +402,10 @@ pub struct CreateIpRule {
     pub duration: String,
     #[serde(default)]
     pub reason: String,
+    /// Needed for a network wider than the server's prefix limit (by default /8 for IPv4, /32
+    /// for IPv6).
+    #[serde(default)]
+    pub confirm_wide: bool,
 }
 
 /// Parses a block validity: a duration or `permanent` (`None`).

@@ -64,6 +64,12 @@ pub struct ServerConfig {
     /// `<data_dir>/geoip.mmdb` when absent and that file exists. Without one, no location is
     /// known and those alerts are off.
     pub geoip: Option<PathBuf>,
+    /// Blocks of networks wider than this IPv4 prefix (and [`ServerConfig::max_block_prefix_v6`]
+    /// for IPv6) need an explicit confirmation: a `/1` typed by mistake cuts a host off.
+    pub max_block_prefix_v4: u8,
+    pub max_block_prefix_v6: u8,
+    /// Addresses that are never blocked besides the server's own (proxies, jump hosts).
+    pub never_block: Vec<std::net::IpAddr>,
 }
 
 impl ServerConfig {
@@ -80,6 +86,9 @@ impl ServerConfig {
             notify_poll_secs: 2,
             agent_binary: None,
             geoip: None,
+            max_block_prefix_v4: 8,
+            max_block_prefix_v6: 32,
+            never_block: Vec::new(),
         }
     }
 }
@@ -278,7 +287,7 @@ fn primary_address() -> Option<String> {
         .map(|ip| ip.to_string())
 }
 
-fn url_host(url: &str) -> Option<String> {
+pub(crate) fn url_host(url: &str) -> Option<String> {
     let rest = url.split("://").nth(1)?;
     let authority = rest.split('/').next()?;
     let host = if let Some(v6) = authority.strip_prefix('[') {

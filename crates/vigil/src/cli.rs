@@ -231,6 +231,9 @@ pub enum IpPolicyCommand {
         outbound: bool,
         #[arg(long, default_value = "")]
         reason: String,
+        /// Confirm a network wider than the server's limit (by default /8 for IPv4, /32 for IPv6).
+        #[arg(long)]
+        confirm_wide: bool,
         #[command(flatten)]
         api: ApiOpts,
     },
@@ -365,6 +368,16 @@ pub struct ServerOpts {
     /// proxy in front of a loopback --listen.
     #[arg(long)]
     pub insecure_http: bool,
+    /// An address no IP rule may cover besides the server's own (a proxy, a jump host); repeat
+    /// for more.
+    #[arg(long = "never-block", value_name = "IP")]
+    pub never_block: Vec<std::net::IpAddr>,
+    /// Blocks of IPv4 networks wider than this prefix need --confirm-wide.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(0..=32))]
+    pub max_block_prefix_v4: u8,
+    /// Blocks of IPv6 networks wider than this prefix need --confirm-wide.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u8).range(0..=128))]
+    pub max_block_prefix_v6: u8,
 }
 
 #[derive(Debug, Args)]
@@ -1011,11 +1024,12 @@ async fn ip_policy(cmd: IpPolicyCommand) -> Result<()> {
             host,
             outbound,
             reason,
+            confirm_wide,
             api,
         } => {
             let body = serde_json::json!({
                 "target": target, "duration": duration, "hosts": host, "reason": reason,
-                "direction": if outbound { "out" } else { "in" },
+                "direction": if outbound { "out" } else { "in" }, "confirm_wide": confirm_wide,
             });
             let v = ApiClient::new(&api)?
                 .post("/api/v1/ip-rules", &body)

@@ -183,6 +183,8 @@ pub(crate) async fn block_sources(
                 reason,
                 alert_id: Some(id),
                 expires_at: validity.map(|v| now + v),
+                // One source address, from the alert: never a network.
+                confirm_wide: false,
             },
             by,
         )

@@ -38,6 +38,8 @@ pub struct BlockRequest {
     pub alert_id: Option<i64>,
     /// `None`: until disabled.
     pub expires_at: Option<Timestamp>,
+    /// The operator confirmed a network wider than the configured prefix limit.
+    pub confirm_wide: bool,
 }
 
 /// Parses and vets a target: a single address or a network, never loopback, unspecified or
@@ -52,6 +54,47 @@ pub fn parse_target(target: &str) -> Result<Cidr, PolicyError> {
     Ok(net)
 }
 
+/// The longest timed block (a longer one is `permanent`, said so explicitly).
+pub const MAX_BLOCK_SECS: i64 = 366 * 86_400;
+
+/// The addresses no rule may cover: the management server's own (the host in its public URL and
+/// the addresses it listens on) and the configured ones (proxies).
+fn never_blocked(st: &SharedState) -> Vec<std::net::IpAddr> {
+    let mut out = st.config.never_block.clone();
+    if let Some(ip) = crate::url_host(&st.public_url).and_then(|h| h.parse().ok()) {
+        out.push(ip);
+    }
+    for a in [st.config.agent_listen, st.config.api_listen] {
+        if !a.ip().is_unspecified() {
+            out.push(a.ip());
+        }
+    }
+    out
+}
+
+/// The policy checks beyond the target's form: not wider than the prefix limit unless confirmed,
+/// and not the server's or a proxy's address.
+pub fn vet(st: &SharedState, net: &Cidr, confirm_wide: bool) -> Result<(), PolicyError> {
+    let limit = if net.addr().is_ipv4() {
+        st.config.max_block_prefix_v4
+    } else {
+        st.config.max_block_prefix_v6
+    };
+    if net.prefix() < limit && !confirm_wide {
+        return Err(PolicyError::Invalid(format!(
+            "{net} is wider than /{limit}: confirm a block this wide explicitly \
+             (confirm_wide in the API, --confirm-wide on the command line)"
+        )));
+    }
+    if let Some(ip) = never_blocked(st).into_iter().find(|ip| net.contains(*ip)) {
+        return Err(PolicyError::Invalid(format!(
+            "{net} cannot be blocked: it covers {ip}, an address of the management server or a \
+             proxy, and agents would lose their way to it"
+        )));
+    }
+    Ok(())
+}
+
 /// Records the rule and queues the block on each of its hosts. Returns the rule and the number
 /// of hosts it was sent to.
 pub async fn create(
@@ -60,11 +103,18 @@ pub async fn create(
     by: &str,
 ) -> Result<(IpRuleRecord, usize), PolicyError> {
     let net = parse_target(&req.target)?;
+    vet(st, &net, req.confirm_wide)?;
     let now = st.now();
     if req.expires_at.is_some_and(|t| t <= now) {
         return Err(PolicyError::Invalid(
             "the block would end before it starts".into(),
         ));
+    }
+    if req.expires_at.is_some_and(|t| t - now > MAX_BLOCK_SECS) {
+        return Err(PolicyError::Invalid(format!(
+            "a timed block lasts at most {} days; use permanent for longer",
+            MAX_BLOCK_SECS / 86_400
+        )));
     }
     let live: Vec<String> = st
         .store

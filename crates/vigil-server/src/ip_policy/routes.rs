@@ -86,6 +86,7 @@ pub(crate) async fn create_ip_rule(
             reason: req.reason,
             alert_id: None,
             expires_at: validity.map(|v| now + v),
+            confirm_wide: req.confirm_wide,
         },
         &op.0,
     )

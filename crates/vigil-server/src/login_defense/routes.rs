@@ -70,6 +70,22 @@ pub(crate) async fn put_login_settings(
     let scope = scope_of(&st, q).await?;
     let mut req: vigil_proto::agent::LoginSettings = parse_json(&body)?;
     req.to_config().map_err(ApiError::BadRequest)?;
+    for entry in &req.access_whitelist {
+        let Ok(net) = vigil_detect::ip::Cidr::parse(entry) else {
+            continue;
+        };
+        let limit = if net.addr().is_ipv4() {
+            st.config.max_block_prefix_v4
+        } else {
+            st.config.max_block_prefix_v6
+        };
+        if net.prefix() < limit {
+            return Err(ApiError::BadRequest(format!(
+                "access whitelist entry {net} is wider than /{limit}: it would turn the \
+                 brute-force rule off for a large part of the internet"
+            )));
+        }
+    }
     req.access_whitelist = req
         .access_whitelist
         .iter()

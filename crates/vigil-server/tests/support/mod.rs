@@ -49,6 +49,15 @@ impl Server {
 
     /// Starts on `url` with `dir` as the data directory (a restart reuses it).
     pub async fn start_in(url: &str, dir: tempfile::TempDir) -> Server {
+        Server::start_configured(url, dir, |_| {}).await
+    }
+
+    /// [`Server::start_in`], with the configuration changed by `configure` first.
+    pub async fn start_configured(
+        url: &str,
+        dir: tempfile::TempDir,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> Server {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let store = Arc::new(SqlStore::open(url).await.unwrap());
         let mut cfg = ServerConfig::new(dir.path().to_path_buf());
@@ -58,6 +67,7 @@ impl Server {
         cfg.maintenance_secs = 3600;
         cfg.notify_poll_secs = 3600;
         cfg.geoip = Some(geoip_db());
+        configure(&mut cfg);
         // The first start makes the admin; a restart finds its token in the data directory.
         let token = match vigil_server::bootstrap_admin(store.as_ref(), dir.path(), now())
             .await
