@@ -159,7 +159,10 @@ mod tests {
         let kinds: std::collections::BTreeSet<&str> =
             events.iter().map(|e| e.body.kind()).collect();
         assert!(kinds.len() >= 6, "{kinds:?}");
-        let alerts = vigil_detect::asset_rules::evaluate(&events);
+        let alerts = vigil_detect::asset_rules::evaluate(
+            &events,
+            &vigil_content::Content::embedded().assets,
+        );
         assert!(!alerts.is_empty() && alerts.len() <= 5, "{}", alerts.len());
     }
 }

@@ -660,8 +660,12 @@ async fn breakdown(
     let rows = time_us(&mut || {
         std::hint::black_box(rows_of(&decoded));
     });
+    let assets = vigil_content::Content::embedded().assets;
     let detect = time_us(&mut || {
-        std::hint::black_box(vigil_detect::asset_rules::evaluate(&decoded.events));
+        std::hint::black_box(vigil_detect::asset_rules::evaluate(
+            &decoded.events,
+            &assets,
+        ));
     });
 
     // The store alone: one stream, then as many streams as connections, on distinct hosts.
@@ -672,7 +676,7 @@ async fn breakdown(
         .map(|a| (a.host_id.clone(), a.seq))
         .collect();
     let rows_sample = rows_of(&decoded);
-    let alerts_sample = vigil_detect::asset_rules::evaluate(&decoded.events);
+    let alerts_sample = vigil_detect::asset_rules::evaluate(&decoded.events, &assets);
     let one = {
         let (store, rows, alerts, (host, seq)) = (
             store.clone(),

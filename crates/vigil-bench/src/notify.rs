@@ -1719,7 +1719,10 @@ mod tests {
     #[test]
     fn alert_events_raise_one_alert_each_with_their_marker() {
         let events: Vec<Event> = (0..50).map(|i| alert_event(i, 10, 1000)).collect();
-        let alerts = vigil_detect::asset_rules::evaluate(&events);
+        let alerts = vigil_detect::asset_rules::evaluate(
+            &events,
+            &vigil_content::Content::embedded().assets,
+        );
         assert_eq!(alerts.len(), 50);
         for (i, a) in alerts.iter().enumerate() {
             assert_eq!(marker_index(a.name.as_bytes()), Some(i));

@@ -417,3 +417,33 @@ pub fn parse_validity(s: &str) -> Result<Option<i64>, String> {
             .ok_or_else(|| format!("{other:?} is not a duration like 30m, 12h, 7d, or permanent")),
     }
 }
+
+/// `GET /api/v1/content`: the detection content in force and the state of its override tree.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ContentStatus {
+    pub version: String,
+    /// The override tree watched (`<data>/content`).
+    pub override_dir: String,
+    /// When the content in force was loaded.
+    pub loaded_at: i64,
+    pub files: Vec<ContentFileView>,
+    /// The last override that was refused, while the content above stayed in force; cleared
+    /// when a good one loads.
+    pub rejected: Option<ContentRejection>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ContentFileView {
+    pub path: String,
+    /// `embedded` or `override`.
+    pub origin: String,
+    pub sha256: String,
+    pub bytes: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ContentRejection {
+    pub at: i64,
+    pub file: String,
+    pub message: String,
+}

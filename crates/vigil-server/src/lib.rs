@@ -9,6 +9,7 @@ mod agent;
 mod alerts;
 mod commands;
 mod console;
+mod content;
 mod hosts;
 mod http;
 mod install;
@@ -70,6 +71,8 @@ pub struct ServerConfig {
     pub max_block_prefix_v6: u8,
     /// Addresses that are never blocked besides the server's own (proxies, jump hosts).
     pub never_block: Vec<std::net::IpAddr>,
+    /// Seconds between looks at `<data_dir>/content` for changed detection content.
+    pub content_poll_secs: u64,
 }
 
 impl ServerConfig {
@@ -89,6 +92,7 @@ impl ServerConfig {
             max_block_prefix_v4: 8,
             max_block_prefix_v6: 32,
             never_block: Vec::new(),
+            content_poll_secs: 5,
         }
     }
 }
@@ -185,6 +189,7 @@ pub async fn start(
         rx.clone(),
     )));
     tasks.push(tokio::spawn(maintenance(state.clone(), rx.clone())));
+    tasks.push(tokio::spawn(content::watch(state.clone(), rx.clone())));
     tasks.push(tokio::spawn(dispatch_notifications(state.clone(), rx)));
     tracing::info!(%api_addr, %agent_addr, %public_url, "server started");
     Ok(RunningServer {

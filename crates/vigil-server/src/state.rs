@@ -81,6 +81,8 @@ pub struct AppState {
     pub secrets: Arc<crate::secrets::Secrets>,
     /// Who hears that a host action ended.
     pub command_listeners: Vec<Box<dyn crate::commands::CommandListener>>,
+    /// The detection content in force (rule packs, lists).
+    pub content: crate::content::ContentState,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -95,6 +97,7 @@ impl AppState {
         public_url: String,
     ) -> SharedState {
         let geo = crate::login_defense::geo::load(config.geoip.as_deref(), &config.data_dir);
+        let content = crate::content::ContentState::load(&config.data_dir, clock.now());
         Arc::new(AppState {
             store,
             clock,
@@ -120,6 +123,7 @@ impl AppState {
                 Box::new(crate::ip_policy::BlockListener),
                 Box::new(crate::alerts::SettleListener),
             ],
+            content,
         })
     }
 

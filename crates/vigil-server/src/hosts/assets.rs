@@ -15,9 +15,10 @@ impl IngestStage for AssetRules {
         "asset rules"
     }
 
-    async fn judge(&self, _st: &SharedState, batch: &Batch<'_>) -> Result<Judged, StoreError> {
+    async fn judge(&self, st: &SharedState, batch: &Batch<'_>) -> Result<Judged, StoreError> {
+        let content = st.content.current();
         Ok(Judged {
-            alerts: vigil_detect::asset_rules::evaluate(batch.events)
+            alerts: vigil_detect::asset_rules::evaluate(batch.events, &content.assets)
                 .into_iter()
                 .map(Raised::new)
                 .collect(),

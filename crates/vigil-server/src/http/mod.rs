@@ -38,6 +38,7 @@ fn domains() -> Router<SharedState> {
         .merge(crate::login_defense::routes::routes())
         .merge(crate::notify::routes::routes())
         .merge(crate::meta::routes())
+        .merge(crate::content::routes())
 }
 
 pub fn router(state: SharedState) -> Router {

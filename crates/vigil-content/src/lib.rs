@@ -1,0 +1,227 @@
+//! Vigil's detection content: the rule packs, lists and checks under `content/`, embedded in the
+//! binary, each file replaceable by one at the same path under `<data>/content/`.
+//!
+//! [`Content::build`] is pure (file texts in, parsed content or the first error out); the
+//! [`load`] module reads an override tree from disk.
+
+#![forbid(unsafe_code)]
+
+pub mod load;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use vigil_detect::asset_rules::AssetPolicy;
+
+/// The shipped tree: (path under `content/`, text). A file the engines read is listed here.
+pub const EMBEDDED: &[(&str, &str)] = &[
+    (
+        MANIFEST,
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../content/manifest.toml"
+        )),
+    ),
+    (
+        ASSETS,
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../content/rules/assets.toml"
+        )),
+    ),
+];
+
+const MANIFEST: &str = "manifest.toml";
+const ASSETS: &str = "rules/assets.toml";
+
+/// Where a file in force came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Embedded,
+    Override,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Embedded => "embedded",
+            Origin::Override => "override",
+        }
+    }
+}
+
+/// One file of the content in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentFile {
+    pub path: String,
+    pub origin: Origin,
+    pub sha256: String,
+    pub bytes: usize,
+}
+
+/// The parsed content the engines read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Content {
+    /// The manifest's version (an override of the manifest can change it).
+    pub version: String,
+    pub files: Vec<ContentFile>,
+    pub assets: AssetPolicy,
+}
+
+/// A content file that cannot be used, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct ContentError {
+    pub file: String,
+    pub message: String,
+}
+
+impl ContentError {
+    pub fn new(file: impl Into<String>, message: impl Into<String>) -> ContentError {
+        ContentError {
+            file: file.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    version: String,
+}
+
+impl Content {
+    /// The shipped content, without overrides.
+    pub fn embedded() -> Content {
+        Content::build(&BTreeMap::new()).expect("the embedded content parses (tested)")
+    }
+
+    /// The content with `overrides` (path under the tree → text) in place of the shipped files.
+    /// A path that is not a content file, or a file that does not parse, is an error naming it.
+    pub fn build(overrides: &BTreeMap<String, String>) -> Result<Content, ContentError> {
+        if let Some(unknown) = overrides.keys().find(|p| !is_known(p)) {
+            let known: Vec<&str> = EMBEDDED.iter().map(|(p, _)| *p).collect();
+            return Err(ContentError::new(
+                unknown.as_str(),
+                format!(
+                    "not a content file of this version (the files are: {})",
+                    known.join(", ")
+                ),
+            ));
+        }
+        let mut files = Vec::with_capacity(EMBEDDED.len());
+        let mut text_of = |path: &str| -> &str {
+            let (text, origin) = match overrides.get(path) {
+                Some(t) => (t.as_str(), Origin::Override),
+                None => (embedded_text(path), Origin::Embedded),
+            };
+            files.push(ContentFile {
+                path: path.to_string(),
+                origin,
+                sha256: hex::encode(Sha256::digest(text.as_bytes())),
+                bytes: text.len(),
+            });
+            text
+        };
+        let manifest: Manifest = parse(MANIFEST, text_of(MANIFEST))?;
+        if manifest.version.trim().is_empty() {
+            return Err(ContentError::new(MANIFEST, "version is empty"));
+        }
+        let assets: AssetPolicy = parse(ASSETS, text_of(ASSETS))?;
+        Ok(Content {
+            version: manifest.version,
+            files,
+            assets,
+        })
+    }
+
+    /// How many files come from the override tree.
+    pub fn overridden(&self) -> usize {
+        self.files
+            .iter()
+            .filter(|f| f.origin == Origin::Override)
+            .count()
+    }
+}
+
+fn is_known(path: &str) -> bool {
+    EMBEDDED.iter().any(|(p, _)| *p == path)
+}
+
+fn embedded_text(path: &str) -> &'static str {
+    EMBEDDED
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, t)| *t)
+        .unwrap_or_default()
+}
+
+fn parse<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, ContentError> {
+    toml::from_str(text).map_err(|e| ContentError::new(file, e.to_string().trim_end()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigil_detect::asset_rules::RuleLevel;
+
+    fn with(path: &str, text: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([(path.to_string(), text.to_string())])
+    }
+
+    #[test]
+    fn the_shipped_tree_parses_and_keeps_the_documented_levels() {
+        let c = Content::embedded();
+        assert!(!c.version.is_empty());
+        assert_eq!(c.files.len(), EMBEDDED.len());
+        assert_eq!(c.overridden(), 0);
+        assert_eq!(c.assets.backdoor_account.level, RuleLevel::Urgent);
+        assert_eq!(c.assets.backdoor_account.allowed, ["root"]);
+        assert_eq!(c.assets.new_admin.level, RuleLevel::Suspicious);
+        assert_eq!(c.assets.passwordless_login.level, RuleLevel::Suspicious);
+        assert_eq!(c.assets.wildcard_port.level, RuleLevel::Reminder);
+        assert!(c.assets.wildcard_port.quiet.is_empty());
+    }
+
+    #[test]
+    fn an_override_replaces_one_file_and_says_so() {
+        let text = embedded_text(ASSETS).replace("quiet = []", "quiet = [\"udp/68\"]");
+        let c = Content::build(&with(ASSETS, &text)).unwrap();
+        assert_eq!(c.overridden(), 1);
+        assert_eq!(c.assets.wildcard_port.quiet.len(), 1);
+        let f = c.files.iter().find(|f| f.path == ASSETS).unwrap();
+        assert_eq!(f.origin, Origin::Override);
+        assert_ne!(f.sha256, Content::embedded().files[1].sha256);
+        let v = Content::build(&with(MANIFEST, "version = \"site-7\"\n")).unwrap();
+        assert_eq!(v.version, "site-7");
+    }
+
+    #[test]
+    fn malformed_files_are_refused_with_their_name_and_place() {
+        let cases = [
+            (ASSETS, "[wildcard_port]\nlevel = \"loud\"\n", "loud"),
+            (ASSETS, "this is not toml", "rules/assets.toml"),
+            (
+                ASSETS,
+                &embedded_text(ASSETS).replace("quiet = []", "quiet = [\"sctp/9\"]"),
+                "sctp/9",
+            ),
+            (
+                ASSETS,
+                &format!(
+                    "{}\n[new_rule]\nlevel = \"urgent\"\n",
+                    embedded_text(ASSETS)
+                ),
+                "new_rule",
+            ),
+            (MANIFEST, "version = \" \"\n", "version is empty"),
+            ("rules/asset.toml", "", "not a content file"),
+        ];
+        for (path, text, want) in cases {
+            let e = Content::build(&with(path, text)).unwrap_err();
+            assert!(e.to_string().starts_with(path), "{e}");
+            assert!(e.to_string().contains(want), "{path}: {e}");
+        }
+    }
+}
