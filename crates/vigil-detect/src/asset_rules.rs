@@ -173,7 +173,7 @@ fn account_rules(
 ) {
     let became = |now: bool, then: fn(&Account) -> bool| now && !before.is_some_and(then);
     let backdoor = policy.backdoor_account.level.level();
-    let allowed = policy.backdoor_account.allowed.iter().any(|n| *n == a.name);
+    let allowed = policy.backdoor_account.allowed.contains(&a.name);
     if let Some(level) = backdoor.filter(|_| became(a.uid == 0 && !allowed, |b| b.uid == 0)) {
         out.push(NewAlert {
             kind: AlertKind::SuspiciousAccount,

@@ -61,6 +61,9 @@ pub enum Command {
     /// The IP policy library: block addresses on hosts with nftables, list and disable blocks.
     #[command(subcommand, name = "ip-policy")]
     IpPolicy(IpPolicyCommand),
+    /// Detection content (rule packs, lists): check an override tree, see what is in force.
+    #[command(subcommand)]
+    Content(crate::content::ContentCommand),
     /// The security score of the fleet and of each host.
     Score {
         #[command(flatten)]
@@ -621,6 +624,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::IpPolicy(cmd) => ip_policy(cmd).await,
         Command::Scan(cmd) => scan(cmd),
         Command::Vulndb(cmd) => vulndb(cmd),
+        Command::Content(cmd) => crate::content::run(cmd).await,
         Command::Score { api } => {
             let v = ApiClient::new(&api)?.get("/api/v1/score").await?;
             output::score(&v, api.json)

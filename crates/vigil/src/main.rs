@@ -2,6 +2,7 @@
 
 mod cli;
 mod client;
+mod content;
 mod output;
 mod private;
 mod scan;
