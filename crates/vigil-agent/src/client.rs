@@ -167,10 +167,26 @@ pub async fn signed_post(
     key: &AgentKey,
     body: Vec<u8>,
 ) -> Result<Vec<u8>, CallError> {
+    signed_post_with(http, server, path, host, key, body, &[]).await
+}
+
+/// [`signed_post`] with extra headers (the install code's hash on an enrollment).
+pub async fn signed_post_with(
+    http: &reqwest::Client,
+    server: &str,
+    path: &str,
+    host: &str,
+    key: &AgentKey,
+    body: Vec<u8>,
+    extra: &[(&'static str, String)],
+) -> Result<Vec<u8>, CallError> {
     let time = unix_now();
     let sig = key.sign("POST", path, host, time, &body);
-    let resp = http
-        .post(format!("{server}{path}"))
+    let mut req = http.post(format!("{server}{path}"));
+    for (name, value) in extra {
+        req = req.header(*name, value);
+    }
+    let resp = req
         .header(auth::HEADER_HOST, host)
         .header(auth::HEADER_TIME, time.to_string())
         .header(auth::HEADER_SIGNATURE, sig)

@@ -1,10 +1,11 @@
 //! The agent's life: enroll once, then heartbeat, collect, diff, spool and send until stopped.
 
-use crate::client::{error_chain, pinned_client, signed_post, unix_now, CallError, Channel};
+use crate::client::{error_chain, pinned_client, signed_post_with, unix_now, CallError, Channel};
 use crate::collect::{self_rss_kb, Collector};
 use crate::identity::Identity;
 use crate::spool::Spool;
 use anyhow::{bail, Context, Result};
+use sha2::Digest;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -94,7 +95,11 @@ pub async fn enroll(
         os,
     };
     let body = codec::encode(&req);
-    let resp = match signed_post(&http, server, PATH_ENROLL, "enroll", &key, body).await {
+    // The server checks the code from this header before it reads the body.
+    let code_hash = hex::encode(sha2::Sha256::digest(req.code.as_bytes()));
+    let extra = [(vigil_proto::auth::HEADER_INSTALL_CODE, code_hash)];
+    let sent = signed_post_with(&http, server, PATH_ENROLL, "enroll", &key, body, &extra).await;
+    let resp = match sent {
         Ok(r) => r,
         Err(CallError::Identity(e)) | Err(CallError::Refused(e)) => {
             bail!("enrollment refused: {} ({})", e.message, e.code)

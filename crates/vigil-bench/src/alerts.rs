@@ -578,6 +578,7 @@ async fn enroll(
             expires_at: now + DAY,
             revoked_at: None,
             uses: 0,
+            max_uses: None,
         })
         .await
         .context("creating the install code")?;

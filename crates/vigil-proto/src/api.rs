@@ -92,6 +92,10 @@ pub struct CreateInstallCode {
     /// Proxy cluster the hosts connect through, if any.
     #[serde(default)]
     pub proxy_cluster: Option<String>,
+    /// At most this many hosts enroll with the code (1: single use); none: any number until
+    /// it expires.
+    #[serde(default)]
+    pub max_hosts: Option<i64>,
 }
 
 pub fn default_group() -> String {
@@ -110,6 +114,9 @@ pub enum InstallCodeState {
     Active,
     Expired,
     Revoked,
+    /// It enrolled as many hosts as it was made for.
+    #[serde(rename = "used_up")]
+    UsedUp,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -126,6 +133,9 @@ pub struct InstallCodeView {
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
     pub uses: i64,
+    /// How many hosts the code may enroll; none: no limit.
+    #[serde(default)]
+    pub max_hosts: Option<i64>,
     pub state: InstallCodeState,
 }
 

@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256};
 pub const HEADER_HOST: &str = "x-vigil-host";
 pub const HEADER_TIME: &str = "x-vigil-time";
 pub const HEADER_SIGNATURE: &str = "x-vigil-signature";
+/// On an enrollment: SHA-256 (hex) of the install code, checked before the body is read.
+pub const HEADER_INSTALL_CODE: &str = "x-vigil-install-code";
 
 /// How far an agent's clock may be from the server's, in seconds.
 pub const MAX_SKEW_SECS: i64 = 300;

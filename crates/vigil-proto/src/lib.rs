@@ -22,3 +22,6 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 /// Largest body after decompression; guards against compression bombs.
 pub const MAX_INFLATED_BYTES: usize = 64 * 1024 * 1024;
+
+/// Largest enrollment body, compressed or inflated: it carries a code, a key and an OS summary.
+pub const MAX_ENROLL_BYTES: usize = 64 * 1024;

@@ -14,6 +14,7 @@ mod hosts;
 mod http;
 mod install;
 mod ip_policy;
+mod listener;
 mod login_defense;
 mod meta;
 mod notify;
@@ -24,7 +25,6 @@ mod quarantine;
 mod scoped;
 mod secrets;
 mod state;
-mod tls;
 mod vulns;
 
 pub use admin::{bootstrap_admin, hash_password, AdminCredentials};
@@ -34,6 +34,7 @@ use anyhow::{Context, Result};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use vigil_store::Store;
@@ -73,6 +74,14 @@ pub struct ServerConfig {
     pub never_block: Vec<std::net::IpAddr>,
     /// Seconds between looks at `<data_dir>/content` for changed detection content.
     pub content_poll_secs: u64,
+    /// Open connections at once on each listener, and from one address (the `never_block`
+    /// addresses, i.e. proxies, are exempt from the second).
+    pub max_connections: usize,
+    pub max_connections_per_source: usize,
+    /// A request's headers must arrive within this many seconds (an idle keep-alive
+    /// connection is closed after it too), and its body within `body_timeout_secs`.
+    pub header_timeout_secs: u64,
+    pub body_timeout_secs: u64,
 }
 
 impl ServerConfig {
@@ -93,6 +102,10 @@ impl ServerConfig {
             max_block_prefix_v6: 32,
             never_block: Vec::new(),
             content_poll_secs: 5,
+            max_connections: 10_000,
+            max_connections_per_source: 256,
+            header_timeout_secs: 30,
+            body_timeout_secs: 60,
         }
     }
 }
@@ -164,33 +177,57 @@ pub async fn start(
             tracing::warn!(error = %e, "sealing stored notification settings failed; retried at the next start")
         }
     }
+    {
+        // The decoy hash unknown users are checked against, made before the first sign-in.
+        let st = state.clone();
+        tokio::task::spawn_blocking(move || {
+            st.sign_ins.dummy_hash();
+        });
+    }
     vulns::refresh(&state).await;
     let api_router = http::router(state.clone()).merge(console::router());
     let agent_router = agent::router(state.clone()).merge(api_router.clone());
 
+    let body_deadline = Duration::from_secs(state.config.body_timeout_secs.max(1));
+    let agent_router = agent_router.layer(axum::middleware::from_fn_with_state(
+        body_deadline,
+        http::read_body_within,
+    ));
+    let api_router = api_router.layer(axum::middleware::from_fn_with_state(
+        body_deadline,
+        http::read_body_within,
+    ));
+    let fds = listener::raise_fd_limit();
+    let limits = state.listen_limits();
+    tracing::info!(
+        open_files = fds
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "unlimited".into()),
+        max_connections = limits.max_connections,
+        max_per_source = limits.max_per_source,
+        "connection limits"
+    );
+
     let (shutdown, rx) = watch::channel(false);
-    let mut tasks = Vec::new();
-    {
-        let mut rx = rx.clone();
-        tasks.push(tokio::spawn(async move {
-            let serve = axum::serve(api_listener, api_router.into_make_service())
-                .with_graceful_shutdown(async move {
-                    let _ = rx.wait_for(|s| *s).await;
-                });
-            if let Err(e) = serve.await {
-                tracing::error!(error = %e, "console/API listener failed");
-            }
-        }));
-    }
-    tasks.push(tokio::spawn(tls::serve(
-        agent_listener,
-        tls_config,
-        agent_router,
-        rx.clone(),
-    )));
-    tasks.push(tokio::spawn(maintenance(state.clone(), rx.clone())));
-    tasks.push(tokio::spawn(content::watch(state.clone(), rx.clone())));
-    tasks.push(tokio::spawn(dispatch_notifications(state.clone(), rx)));
+    let tasks = vec![
+        tokio::spawn(listener::serve(
+            api_listener,
+            None,
+            api_router,
+            limits.clone(),
+            rx.clone(),
+        )),
+        tokio::spawn(listener::serve(
+            agent_listener,
+            Some(tls_config),
+            agent_router,
+            limits,
+            rx.clone(),
+        )),
+        tokio::spawn(maintenance(state.clone(), rx.clone())),
+        tokio::spawn(content::watch(state.clone(), rx.clone())),
+        tokio::spawn(dispatch_notifications(state.clone(), rx)),
+    ];
     tracing::info!(%api_addr, %agent_addr, %public_url, "server started");
     Ok(RunningServer {
         api_addr,

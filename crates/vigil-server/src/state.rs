@@ -83,6 +83,8 @@ pub struct AppState {
     pub command_listeners: Vec<Box<dyn crate::commands::CommandListener>>,
     /// The detection content in force (rule packs, lists).
     pub content: crate::content::ContentState,
+    /// Console sign-in guards (hashing slots, failure counts).
+    pub sign_ins: crate::http::sign_in::SignIns,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -124,11 +126,23 @@ impl AppState {
                 Box::new(crate::alerts::SettleListener),
             ],
             content,
+            sign_ins: Default::default(),
         })
     }
 
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// What one client may hold on either listener.
+    pub fn listen_limits(&self) -> crate::listener::Limits {
+        crate::listener::Limits {
+            max_connections: self.config.max_connections.max(1),
+            max_per_source: self.config.max_connections_per_source.max(1),
+            exempt: self.config.never_block.clone(),
+            handshake: std::time::Duration::from_secs(self.config.header_timeout_secs.clamp(1, 10)),
+            headers: std::time::Duration::from_secs(self.config.header_timeout_secs.max(1)),
+        }
     }
 
     /// The current whitelist rules.

@@ -84,7 +84,7 @@ fn host_of(mut r: Row) -> Result<HostRecord> {
 }
 
 const CODE_COLUMNS: &str = "id, code_hash, hint, group_name, os, provider, labels, proxy_cluster, \
-     created_at, expires_at, revoked_at, uses";
+     created_at, expires_at, revoked_at, uses, max_uses";
 
 fn code_of(mut r: Row) -> Result<InstallCodeRecord> {
     Ok(InstallCodeRecord {
@@ -100,13 +100,17 @@ fn code_of(mut r: Row) -> Result<InstallCodeRecord> {
         expires_at: r.int()?,
         revoked_at: r.opt_int()?,
         uses: r.int()?,
+        max_uses: r.opt_int()?,
     })
 }
 
 /// The rule an install code must pass at enrollment.
-fn check_code(code: &InstallCodeRecord, now: Timestamp) -> Result<(), EnrollRefusal> {
+pub fn check_code(code: &InstallCodeRecord, now: Timestamp) -> Result<(), EnrollRefusal> {
     if let Some(at) = code.revoked_at {
         return Err(EnrollRefusal::Revoked { at });
+    }
+    if let Some(max) = code.max_uses.filter(|m| code.uses >= *m) {
+        return Err(EnrollRefusal::UsedUp { max });
     }
     if now >= code.expires_at {
         return Err(EnrollRefusal::Expired {
@@ -154,6 +158,16 @@ async fn enroll(
     let Some(code) = code else {
         return Ok(Err(EnrollRefusal::Unknown));
     };
+    // The same key enrolling again (a replayed or retried request) gets its host back, once.
+    let same = tx
+        .query_opt(
+            &format!("SELECT {HOST_COLUMNS} FROM hosts WHERE public_key = $1"),
+            args![&h.public_key],
+        )
+        .await?;
+    if let Some(row) = same {
+        return Ok(Ok(host_of(row)?));
+    }
     if let Err(refusal) = check_code(&code, now) {
         return Ok(Err(refusal));
     }
@@ -221,7 +235,7 @@ impl HostStore for SqlStore {
             tx.execute(
                 &format!(
                     "INSERT INTO install_codes ({CODE_COLUMNS}) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
                 ),
                 args![
                     &k.id,
@@ -235,7 +249,8 @@ impl HostStore for SqlStore {
                     k.created_at,
                     k.expires_at,
                     k.revoked_at,
-                    k.uses
+                    k.uses,
+                    k.max_uses
                 ],
             )
             .await?;

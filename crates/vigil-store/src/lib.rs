@@ -26,7 +26,7 @@ pub use access::AccessStore;
 pub use alerts::AlertStore;
 pub use commands::CommandStore;
 pub use db::SqlStore;
-pub use hosts::HostStore;
+pub use hosts::{check_code, HostStore};
 pub use ingest::{IngestPlan, IngestStore, Ingested, TxWrite, Txn};
 pub use ip_rules::IpRuleStore;
 pub use logins::LoginStore;
@@ -82,6 +82,8 @@ pub enum EnrollRefusal {
     Expired { at: Timestamp },
     #[error("the install code was revoked at {at}")]
     Revoked { at: Timestamp },
+    #[error("the install code has enrolled its {max} hosts")]
+    UsedUp { max: i64 },
 }
 
 /// Everything the server persists: one trait per domain. Implementations must be safe to share

@@ -45,6 +45,8 @@ pub struct InstallCodeRecord {
     pub expires_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
     pub uses: i64,
+    /// At most this many hosts enroll with the code (`None`: any number until it expires).
+    pub max_uses: Option<i64>,
 }
 
 /// A host as enrollment creates it.

@@ -58,6 +58,7 @@ fn code(id: &str, hash: &str, expires_at: i64) -> InstallCodeRecord {
         expires_at,
         revoked_at: None,
         uses: 0,
+        max_uses: None,
     }
 }
 

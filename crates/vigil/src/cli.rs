@@ -375,6 +375,13 @@ pub struct ServerOpts {
     /// for more.
     #[arg(long = "never-block", value_name = "IP")]
     pub never_block: Vec<std::net::IpAddr>,
+    /// Open connections at once on each listener.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_connections: usize,
+    /// Open connections at once from one address (--never-block addresses, such as a proxy
+    /// that many agents come through, are exempt).
+    #[arg(long, default_value_t = 256)]
+    pub max_connections_per_source: usize,
     /// Blocks of IPv4 networks wider than this prefix need --confirm-wide.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(0..=32))]
     pub max_block_prefix_v4: u8,
@@ -411,8 +418,10 @@ pub enum AgentCommand {
         /// The server's agent URL, e.g. https://10.0.0.5:8601
         #[arg(long)]
         server: String,
-        /// Install code from `vigil install-code create`.
-        #[arg(long)]
+        /// Install code from `vigil install-code create`; `-` reads it from standard input,
+        /// which keeps it off the command line other local users can see (the install script
+        /// does that).
+        #[arg(long, env = "VIGIL_INSTALL_CODE", hide_env_values = true)]
         code: String,
         /// SHA-256 of the server's CA certificate (in the install command).
         #[arg(long)]
@@ -478,6 +487,10 @@ pub enum InstallCodeCommand {
         /// Server provider shown on the hosts (aws, idc, …).
         #[arg(long, default_value = "")]
         provider: String,
+        /// Enroll at most this many hosts with the code (1: single use) [default: no limit
+        /// until it expires].
+        #[arg(long, value_name = "N")]
+        max_hosts: Option<i64>,
         #[command(flatten)]
         api: ApiOpts,
     },
@@ -636,11 +649,12 @@ pub async fn run(cli: Cli) -> Result<()> {
                 expires,
                 labels,
                 provider,
+                max_hosts,
                 api,
             } => {
                 let body = serde_json::json!({
                     "group": group, "os": os, "expires": expires,
-                    "labels": parse_labels(&labels)?, "provider": provider,
+                    "labels": parse_labels(&labels)?, "provider": provider, "max_hosts": max_hosts,
                 });
                 let c = ApiClient::new(&api)?;
                 let created = c.post("/api/v1/install-codes", &body).await?;
@@ -1086,6 +1100,18 @@ async fn agent(cmd: AgentCommand) -> Result<()> {
                     existing.server,
                     data.display()
                 );
+            }
+            let code = if code == "-" {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("reading the install code from standard input")?;
+                line.trim().to_string()
+            } else {
+                code
+            };
+            if code.is_empty() {
+                bail!("no install code (pass --code CODE, or --code - with the code on stdin)");
             }
             let id = vigil_agent::enroll(&server, &code, &ca_fingerprint, &data).await?;
             println!(

@@ -107,7 +107,10 @@ pub fn codes(v: &Value, json: bool) -> Result<()> {
                 format!("{}…", s(c, "hint")),
                 s(c, "group"),
                 s(c, "state"),
-                s(c, "uses"),
+                match c.get("max_hosts").and_then(Value::as_i64) {
+                    Some(max) => format!("{}/{max}", s(c, "uses")),
+                    None => s(c, "uses"),
+                },
                 time(c, "expires_at"),
                 labels(c),
             ]

@@ -29,6 +29,8 @@ fn config(opts: &ServerOpts) -> ServerConfig {
     cfg.heartbeat_secs = opts.heartbeat_secs.max(1);
     cfg.offline_after_secs = opts.offline_after_secs.max(cfg.heartbeat_secs + 1);
     cfg.never_block = opts.never_block.clone();
+    cfg.max_connections = opts.max_connections;
+    cfg.max_connections_per_source = opts.max_connections_per_source;
     cfg.max_block_prefix_v4 = opts.max_block_prefix_v4;
     cfg.max_block_prefix_v6 = opts.max_block_prefix_v6;
     cfg

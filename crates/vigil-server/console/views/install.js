@@ -74,6 +74,7 @@ export async function viewInstall(ctx) {
   const labelsIn = input('install-labels', 'labels', { placeholder: 'env=prod, team=web' });
   const providerIn = input('install-provider', 'provider', { placeholder: 'e.g. aws, idc' });
   const expiresSel = h('select', { id: 'install-expires', name: 'expires' }, options(EXPIRIES));
+  const maxHostsIn = h('input', { id: 'install-max-hosts', name: 'max_hosts', type: 'number', min: '1', step: '1', placeholder: 'no limit' });
   expiresSel.value = '24h';
   const submitB = h('button', { type: 'submit', id: 'install-create', class: 'btn primary' }, 'Create install command');
   const result = h('div', { id: 'install-result', 'data-testid': 'install-result', hidden: true });
@@ -84,6 +85,7 @@ export async function viewInstall(ctx) {
     field('Labels', labelsIn, 'key=value pairs, separated by commas.'),
     field('Provider', providerIn, 'Optional: where the servers run.'),
     field('Valid for', expiresSel, 'The code stops enrolling hosts after this.'),
+    field('Hosts', maxHostsIn, 'Optional: how many hosts it may enroll (1: single use).'),
     h('div', { class: 'form-actions' }, submitB, aside('Linux hosts (x86_64 / aarch64) with curl.')));
 
   const codes = dataTable({
@@ -98,7 +100,7 @@ export async function viewInstall(ctx) {
       { key: 'labels', label: 'Labels', value: (c) => labelsText(c.labels), render: (c) => labelChips(c.labels) },
       { key: 'provider', label: 'Provider', render: (c) => c.provider || dash() },
       { key: 'state', label: 'State', width: '90px', render: (c) => badge(c.state, { cls: `code-${c.state}`, testid: 'code-state' }) },
-      { key: 'uses', label: 'Uses', width: '60px', cls: 'num' },
+      { key: 'uses', label: 'Uses', width: '60px', cls: 'num', value: (c) => c.uses, render: (c) => (c.max_hosts ? `${c.uses}/${c.max_hosts}` : String(c.uses)) },
       { key: 'created_at', label: 'Created', width: '110px', nofilter: true, render: (c) => timeEl(c.created_at) },
       {
         key: 'expires_at', label: 'Expires', width: '150px', nofilter: true,
@@ -142,6 +144,7 @@ export async function viewInstall(ctx) {
       expires: expiresSel.value,
       labels,
       provider: providerIn.value.trim(),
+      max_hosts: maxHostsIn.value ? Number(maxHostsIn.value) : null,
     };
     await submit(submitB, { busy: 'Creating…', ctx, context: 'Creating the install code' }, async () => {
       const c = await post('/api/v1/install-codes', body);

@@ -3,7 +3,6 @@
 
 pub(crate) mod ingest;
 
-use crate::alerts::raised::rfc3339;
 use crate::install;
 use crate::state::{CachedHost, SharedState};
 use axum::body::Bytes;
@@ -16,7 +15,7 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 use vigil_proto::agent::*;
 use vigil_proto::auth::{self, AuthError};
-use vigil_proto::{codec, MAX_BODY_BYTES, MAX_INFLATED_BYTES, PROTO_VERSION};
+use vigil_proto::{codec, MAX_BODY_BYTES, MAX_ENROLL_BYTES, MAX_INFLATED_BYTES, PROTO_VERSION};
 use vigil_store::{EnrollRefusal, Ingested, NewHost};
 
 pub fn router(state: SharedState) -> Router {
@@ -93,6 +92,19 @@ fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, Aut
         .ok_or(AuthError::Missing(name))?
         .to_str()
         .map_err(|_| AuthError::Malformed(name))
+}
+
+/// Inflates and parses an agent body on a blocking thread, so a large or hostile body never
+/// stalls the async workers.
+async fn decode<T: serde::de::DeserializeOwned + Send + 'static>(
+    body: &Bytes,
+    limit: usize,
+) -> Result<T, AgentApiError> {
+    let body = body.clone();
+    tokio::task::spawn_blocking(move || codec::decode(&body, limit))
+        .await
+        .map_err(|_| AgentApiError::bad_request("the body could not be read"))?
+        .map_err(Into::into)
 }
 
 fn path_of(uri: &Uri) -> &str {
@@ -204,7 +216,26 @@ async fn enroll(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<EnrollResponse>, AgentApiError> {
-    let req: EnrollRequest = codec::decode(&body, MAX_INFLATED_BYTES)?;
+    // The install code first, from its header, before the body is even inflated.
+    let now = st.now();
+    let header_code = headers
+        .get(auth::HEADER_INSTALL_CODE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    if let Some(hash) = &header_code {
+        check_install_code(&st, hash, now).await?;
+    }
+    let req: EnrollRequest = decode(&body, MAX_ENROLL_BYTES).await?;
+    let code_hash = hex::encode(Sha256::digest(req.code.trim().as_bytes()));
+    match &header_code {
+        Some(h) if *h != code_hash => {
+            return Err(AgentApiError::bad_request(
+                "the install code header and body disagree",
+            ))
+        }
+        Some(_) => {}
+        None => check_install_code(&st, &code_hash, now).await?,
+    }
     if req.proto != PROTO_VERSION {
         return Err(AgentApiError::bad_request(format!(
             "agent speaks protocol {}, this server speaks {PROTO_VERSION}; install the server's agent",
@@ -234,13 +265,24 @@ async fn enroll(
             "hostname must be 1 to 255 characters",
         ));
     }
-    let code_hash = hex::encode(Sha256::digest(req.code.trim().as_bytes()));
+    if req.agent_version.len() > 64 {
+        return Err(AgentApiError::bad_request(
+            "agent_version must be at most 64 characters",
+        ));
+    }
+    let os_json = serde_json::to_string(&req.os).unwrap_or_else(|_| "{}".into());
+    if os_json.len() > MAX_OS_JSON {
+        return Err(AgentApiError::bad_request(format!(
+            "the OS description is {} bytes, over the {MAX_OS_JSON}-byte limit",
+            os_json.len()
+        )));
+    }
     let host = NewHost {
         id: new_host_id(),
         hostname: req.hostname.clone(),
         public_key,
         agent_version: req.agent_version.clone(),
-        os_json: serde_json::to_string(&req.os).unwrap_or_else(|_| "{}".into()),
+        os_json,
     };
     match st.store.enroll_host(&code_hash, &host, st.now()).await? {
         Ok(rec) => {
@@ -253,15 +295,29 @@ async fn enroll(
                 command_key: st.pki.command_key.public_base64(),
             }))
         }
-        Err(refusal) => {
-            let (code, message) = match refusal {
-                EnrollRefusal::Unknown => (codes::UNKNOWN_CODE, "the install code is not known to this server (mistyped, or made on another server)".to_string()),
-                EnrollRefusal::Expired { at } => (codes::EXPIRED_CODE, format!("the install code expired at {}; create a new one", rfc3339(at))),
-                EnrollRefusal::Revoked { at } => (codes::REVOKED_CODE, format!("the install code was revoked at {}; create a new one", rfc3339(at))),
-            };
-            Err(AgentApiError::new(StatusCode::FORBIDDEN, code, message))
-        }
+        Err(refusal) => Err(refused(refusal)),
     }
+}
+
+/// The agent's OS description, as stored.
+const MAX_OS_JSON: usize = 8 * 1024;
+
+/// Refuses an unknown, expired or revoked code before anything else is done. A used-up code
+/// passes here: its own host may be enrolling again (a retry), which the store answers.
+async fn check_install_code(st: &SharedState, hash: &str, now: i64) -> Result<(), AgentApiError> {
+    let refusal = match st.store.install_code(hash).await? {
+        None => EnrollRefusal::Unknown,
+        Some(code) => match vigil_store::check_code(&code, now) {
+            Ok(()) | Err(EnrollRefusal::UsedUp { .. }) => return Ok(()),
+            Err(r) => r,
+        },
+    };
+    Err(refused(refusal))
+}
+
+fn refused(refusal: EnrollRefusal) -> AgentApiError {
+    let (code, message) = crate::install::refusal(refusal);
+    AgentApiError::new(StatusCode::FORBIDDEN, code, message)
 }
 
 async fn heartbeat(
@@ -273,7 +329,7 @@ async fn heartbeat(
 ) -> Result<Json<HeartbeatResponse>, AgentApiError> {
     let (host, cached) = authenticate_host(&st, &method, &uri, &headers, &body).await?;
     let group = cached.group.clone();
-    let hb: Heartbeat = codec::decode(&body, MAX_INFLATED_BYTES)?;
+    let hb: Heartbeat = decode(&body, MAX_INFLATED_BYTES).await?;
     if hb.spool.dropped_events > 0 || hb.spool.write_failures > 0 {
         tracing::warn!(%host, dropped = hb.spool.dropped_events, write_failures = hb.spool.write_failures, "agent spool reports loss");
     }
@@ -301,7 +357,7 @@ async fn inventory(
     body: Bytes,
 ) -> Result<StatusCode, AgentApiError> {
     let host = authenticate(&st, &method, &uri, &headers, &body).await?;
-    let report: InventoryReport = codec::decode(&body, MAX_INFLATED_BYTES)?;
+    let report: InventoryReport = decode(&body, MAX_INFLATED_BYTES).await?;
     let inv = &report.inventory;
     let os =
         serde_json::to_string(&inv.os).map_err(|e| AgentApiError::bad_request(e.to_string()))?;
@@ -326,7 +382,7 @@ async fn events(
     body: Bytes,
 ) -> Result<Json<BatchAck>, AgentApiError> {
     let (host, cached) = authenticate_host(&st, &method, &uri, &headers, &body).await?;
-    let batch: EventBatch = codec::decode(&body, MAX_INFLATED_BYTES)?;
+    let batch: EventBatch = decode(&body, MAX_INFLATED_BYTES).await?;
     let seq =
         i64::try_from(batch.seq).map_err(|_| AgentApiError::bad_request("seq out of range"))?;
     if seq <= 0 {
@@ -365,7 +421,7 @@ async fn command_result(
     body: Bytes,
 ) -> Result<StatusCode, AgentApiError> {
     let host = authenticate(&st, &method, &uri, &headers, &body).await?;
-    let result: CommandResult = codec::decode(&body, MAX_INFLATED_BYTES)?;
+    let result: CommandResult = decode(&body, MAX_INFLATED_BYTES).await?;
     if crate::commands::finish(&st, &host, &result).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

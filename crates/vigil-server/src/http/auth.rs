@@ -50,21 +50,53 @@ pub(crate) async fn require_token(
 
 pub(crate) async fn login(
     State(st): State<SharedState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     body: Bytes,
 ) -> ApiResult<Json<LoginResponse>> {
     let req: LoginRequest = parse_json(&body)?;
-    let user = st.store.user(&req.username).await?;
-    let ok = match user {
-        Some(u) => {
-            tokio::task::spawn_blocking(move || verify_password(&req.password, &u.password_hash))
-                .await
-                .unwrap_or(false)
+    if req.username.len() > 256 || req.password.len() > 1024 {
+        return Err(ApiError::BadRequest(
+            "user name or password too long".into(),
+        ));
+    }
+    let source = peer.map(|axum::Extension(c)| c.0.ip());
+    let guard = &st.sign_ins;
+    match guard.gate(source, &req.username, st.now()) {
+        super::sign_in::Gate::Locked(secs) => {
+            return Err(ApiError::TooMany {
+                message: format!(
+                    "too many failed sign-ins from this address; try again in {} minutes",
+                    (secs + 59) / 60
+                ),
+                retry_after: secs,
+            })
         }
-        None => false,
+        super::sign_in::Gate::Proceed(wait) => tokio::time::sleep(wait).await,
+    }
+    let user = st.store.user(&req.username).await?;
+    let Some(_slot) = guard.slot().await else {
+        return Err(ApiError::Unavailable(
+            "too many sign-ins at once; try again in a moment".into(),
+        ));
     };
+    let check = st.clone();
+    let password = req.password.clone();
+    let ok = tokio::task::spawn_blocking(move || match user {
+        Some(u) => verify_password(&password, &u.password_hash),
+        // The same work as for a known user, so the time does not tell who exists.
+        None => {
+            verify_password(&password, check.sign_ins.dummy_hash());
+            false
+        }
+    })
+    .await
+    .unwrap_or(false);
+    drop(_slot);
     if !ok {
+        guard.failed(source, &req.username, st.now());
         return Err(ApiError::Unauthorized("wrong user name or password".into()));
     }
+    guard.succeeded(source, &req.username);
     let token = format!("vgs_{}", random_secret(40));
     let now = st.now();
     st.store

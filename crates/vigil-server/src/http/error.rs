@@ -13,6 +13,11 @@ pub(crate) enum ApiError {
     NotFound(String),
     Conflict(String),
     Unavailable(String),
+    /// 429 with `Retry-After`.
+    TooMany {
+        message: String,
+        retry_after: i64,
+    },
 }
 
 impl From<crate::ip_policy::PolicyError> for ApiError {
@@ -29,21 +34,34 @@ impl From<crate::ip_policy::PolicyError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let mut retry_after = None;
         let (status, error, message) = match self {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m),
             ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, "conflict", m),
             ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", m),
+            ApiError::TooMany {
+                message,
+                retry_after: secs,
+            } => {
+                retry_after = Some(secs.to_string());
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message)
+            }
         };
-        (
+        let mut resp = (
             status,
             Json(ApiErrorBody {
                 error: error.into(),
                 message,
             }),
         )
-            .into_response()
+            .into_response();
+        if let Some(v) = retry_after.and_then(|v| v.parse().ok()) {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
+        }
+        resp
     }
 }
 

@@ -7,6 +7,7 @@
 mod auth;
 mod error;
 mod extract;
+pub(crate) mod sign_in;
 
 pub(crate) use auth::Operator;
 pub(crate) use error::{ApiError, ApiResult};
@@ -14,7 +15,7 @@ pub(crate) use extract::{find_host, parse_id, parse_json, parse_opt, valid_name,
 
 use crate::state::SharedState;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{header, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -65,4 +66,42 @@ async fn not_found() -> ApiError {
 
 async fn healthz(State(st): State<SharedState>) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok", "backend": st.store.backend() }))
+}
+
+/// Reads a request's whole body within `deadline` (at most [`vigil_proto::MAX_BODY_BYTES`],
+/// an enrollment's at most [`vigil_proto::MAX_ENROLL_BYTES`]),
+/// so a client that trickles a body cannot hold a task and a connection for ever.
+pub async fn read_body_within(
+    State(deadline): State<std::time::Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let limit = if parts.uri.path() == vigil_proto::agent::PATH_ENROLL {
+        vigil_proto::MAX_ENROLL_BYTES
+    } else {
+        vigil_proto::MAX_BODY_BYTES
+    };
+    match tokio::time::timeout(deadline, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => {
+            next.run(axum::extract::Request::from_parts(
+                parts,
+                axum::body::Body::from(bytes),
+            ))
+            .await
+        }
+        Ok(Err(_)) => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is over {limit} bytes or broken off"),
+        )
+            .into_response(),
+        Err(_) => (
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request body did not arrive within {} s",
+                deadline.as_secs()
+            ),
+        )
+            .into_response(),
+    }
 }

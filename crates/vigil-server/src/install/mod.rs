@@ -2,6 +2,7 @@
 
 pub(crate) mod routes;
 
+use crate::alerts::raised::rfc3339;
 use crate::state::SharedState;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -10,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use vigil_proto::agent::{PATH_DOWNLOAD, PATH_DOWNLOAD_SHA256, PATH_INSTALL_SCRIPT};
+use vigil_store::EnrollRefusal;
 
 /// The one line an operator runs as root on a new host.
 pub fn command(curl_pin: &str, public_url: &str, code: &str) -> String {
@@ -88,14 +90,10 @@ pub async fn script(
         let hash = hex::encode(Sha256::digest(code.as_bytes()));
         match st.store.install_code(&hash).await {
             Err(e) => Some(format!("the server could not check the code: {e}")),
-            Ok(None) => Some("the install code is not known to this server".to_string()),
-            Ok(Some(c)) if c.revoked_at.is_some() => {
-                Some("the install code was revoked; create a new one".into())
-            }
-            Ok(Some(c)) if st.now() >= c.expires_at => {
-                Some("the install code has expired; create a new one".into())
-            }
-            Ok(Some(_)) => None,
+            Ok(None) => Some(refusal(EnrollRefusal::Unknown).1),
+            Ok(Some(c)) => vigil_store::check_code(&c, st.now())
+                .err()
+                .map(|r| refusal(r).1),
         }
     };
     let body = match refusal {
@@ -111,6 +109,38 @@ pub async fn script(
         ),
     };
     ([(header::CONTENT_TYPE, "text/x-shellscript")], body).into_response()
+}
+
+/// Why an install code enrolls no host: the agent's error code and the words for a person.
+pub fn refusal(r: EnrollRefusal) -> (&'static str, String) {
+    use vigil_proto::agent::codes;
+    match r {
+        EnrollRefusal::Unknown => (
+            codes::UNKNOWN_CODE,
+            "the install code is not known to this server (mistyped, or made on another server)"
+                .into(),
+        ),
+        EnrollRefusal::Expired { at } => (
+            codes::EXPIRED_CODE,
+            format!(
+                "the install code expired at {}; create a new one",
+                rfc3339(at)
+            ),
+        ),
+        EnrollRefusal::Revoked { at } => (
+            codes::REVOKED_CODE,
+            format!(
+                "the install code was revoked at {}; create a new one",
+                rfc3339(at)
+            ),
+        ),
+        EnrollRefusal::UsedUp { max } => (
+            codes::EXPIRED_CODE,
+            format!(
+                "the install code has enrolled the {max} host(s) it was made for; create a new one"
+            ),
+        ),
+    }
 }
 
 fn render_script(public_url: &str, pin: &str, fingerprint: &str, code: &str) -> String {
@@ -145,7 +175,8 @@ if [ "$expected" != "$actual" ]; then
 fi
 mkdir -p "$BIN_DIR"
 install -m 0755 "$tmp/vigil" "$BIN_DIR/vigil"
-exec "$BIN_DIR/vigil" agent install --server "$SERVER" --code "$CODE" --ca-fingerprint "$CA_FINGERPRINT" --data "$DATA_DIR" ${{VIGIL_NO_SERVICE:+--no-service}}
+# The code goes on stdin, not the command line, where any local user could read it.
+printf '%s\n' "$CODE" | "$BIN_DIR/vigil" agent install --server "$SERVER" --code - --ca-fingerprint "$CA_FINGERPRINT" --data "$DATA_DIR" ${{VIGIL_NO_SERVICE:+--no-service}}
 "#,
         server = sq(public_url),
         pin = sq(pin),
@@ -175,5 +206,17 @@ mod tests {
             c,
             "curl -fsSk --pinnedpubkey 'sha256//AAA=' 'https://10.0.0.5:8601/agent/v1/install.sh?code=abc' | sh"
         );
+    }
+
+    #[test]
+    fn the_code_reaches_the_agent_on_stdin_not_its_command_line() {
+        let s = render_script("https://h:1", "sha256//x", "ab", "SECRETCODE");
+        assert_eq!(s.matches("SECRETCODE").count(), 1, "{s}");
+        let enroll = s.lines().find(|l| l.contains("--ca-fingerprint")).unwrap();
+        assert!(
+            enroll.starts_with("printf '%s\\n' \"$CODE\" | "),
+            "{enroll}"
+        );
+        assert!(enroll.contains("--code -"), "{enroll}");
     }
 }

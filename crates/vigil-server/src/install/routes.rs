@@ -10,15 +10,14 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use sha2::{Digest, Sha256};
 use vigil_proto::api::*;
-use vigil_store::InstallCodeRecord;
+use vigil_store::{EnrollRefusal, InstallCodeRecord};
 
 pub(crate) fn code_view(st: &SharedState, c: InstallCodeRecord) -> InstallCodeView {
-    let state = if c.revoked_at.is_some() {
-        InstallCodeState::Revoked
-    } else if st.now() >= c.expires_at {
-        InstallCodeState::Expired
-    } else {
-        InstallCodeState::Active
+    let state = match vigil_store::check_code(&c, st.now()) {
+        Ok(()) => InstallCodeState::Active,
+        Err(EnrollRefusal::Revoked { .. }) => InstallCodeState::Revoked,
+        Err(EnrollRefusal::UsedUp { .. }) => InstallCodeState::UsedUp,
+        Err(_) => InstallCodeState::Expired,
     };
     InstallCodeView {
         id: c.id,
@@ -32,6 +31,7 @@ pub(crate) fn code_view(st: &SharedState, c: InstallCodeRecord) -> InstallCodeVi
         expires_at: c.expires_at,
         revoked_at: c.revoked_at,
         uses: c.uses,
+        max_hosts: c.max_uses,
         state,
     }
 }
@@ -83,6 +83,11 @@ pub(crate) async fn create_code(
     if let Some(c) = &req.proxy_cluster {
         valid_name("proxy cluster", c)?;
     }
+    if req.max_hosts.is_some_and(|n| !(1..=1_000_000).contains(&n)) {
+        return Err(ApiError::BadRequest(
+            "max_hosts must be 1 to 1000000 (leave it out for no limit)".into(),
+        ));
+    }
     let code = random_secret(32);
     let now = st.now();
     let rec = InstallCodeRecord {
@@ -98,6 +103,7 @@ pub(crate) async fn create_code(
         expires_at: now + secs,
         revoked_at: None,
         uses: 0,
+        max_uses: req.max_hosts,
     };
     st.store.create_install_code(&rec).await?;
     let command = super::command(&st.pki.curl_pin, &st.public_url, &code);

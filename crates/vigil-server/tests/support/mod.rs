@@ -36,6 +36,8 @@ pub struct Server {
     pub api: String,
     pub agent_url: String,
     pub token: String,
+    /// The admin's password when this start made the admin.
+    pub password: Option<String>,
     pub agent_http: reqwest::Client,
     pub http: reqwest::Client,
     pub dir: tempfile::TempDir,
@@ -69,16 +71,20 @@ impl Server {
         cfg.geoip = Some(geoip_db());
         configure(&mut cfg);
         // The first start makes the admin; a restart finds its token in the data directory.
-        let token = match vigil_server::bootstrap_admin(store.as_ref(), dir.path(), now())
-            .await
-            .unwrap()
-        {
-            Some(creds) => creds.api_token,
-            None => std::fs::read_to_string(dir.path().join("admin.token"))
+        let (token, password) =
+            match vigil_server::bootstrap_admin(store.as_ref(), dir.path(), now())
+                .await
                 .unwrap()
-                .trim()
-                .to_string(),
-        };
+            {
+                Some(creds) => (creds.api_token, Some(creds.password)),
+                None => (
+                    std::fs::read_to_string(dir.path().join("admin.token"))
+                        .unwrap()
+                        .trim()
+                        .to_string(),
+                    None,
+                ),
+            };
         let running = vigil_server::start(cfg, store.clone(), Arc::new(SystemClock))
             .await
             .unwrap();
@@ -89,6 +95,7 @@ impl Server {
             running,
             store,
             token,
+            password,
             http: reqwest::Client::new(),
             dir,
         }

@@ -43,6 +43,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/009_login_sources.sql"),
     ),
     (10, include_str!("../../migrations/sqlite/010_vulns.sql")),
+    (
+        11,
+        include_str!("../../migrations/sqlite/011_install_limits.sql"),
+    ),
 ];
 
 pub(crate) struct Sqlite {

@@ -1,0 +1,3 @@
+-- An install code may be limited to a number of hosts; enrollment finds a host by its key.
+ALTER TABLE install_codes ADD COLUMN max_uses INTEGER;
+CREATE INDEX hosts_public_key ON hosts (public_key);
