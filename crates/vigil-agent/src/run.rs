@@ -434,7 +434,17 @@ async fn send_loop(
         match channel.post(PATH_EVENTS, batch.body).await {
             Ok(body) => {
                 let ack: Option<BatchAck> = serde_json::from_slice(&body).ok();
-                if ack.as_ref().is_some_and(|a| a.seq == batch.seq) {
+                if let Some(next) = ack
+                    .as_ref()
+                    .filter(|a| a.seq == batch.seq)
+                    .and_then(|a| a.behind)
+                {
+                    let n = spool
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .renumber_from(next);
+                    tracing::warn!(seq = batch.seq, next, renumbered = n, "the server is ahead of this spool's numbering (restored snapshot or lost counter); pending batches renumbered and sent again");
+                } else if ack.as_ref().is_some_and(|a| a.seq == batch.seq) {
                     spool
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())

@@ -41,6 +41,7 @@ pub struct Spool {
     bytes: u64,
     dropped_events: u64,
     write_failures: u64,
+    resynced_batches: u64,
 }
 
 fn file_name(seq: u64, events: u64) -> String {
@@ -51,6 +52,19 @@ fn parse_name(name: &str) -> Option<(u64, u64)> {
     let stem = name.strip_suffix(".batch")?;
     let (seq, events) = stem.split_once('-')?;
     Some((seq.parse().ok()?, events.parse().ok()?))
+}
+
+/// `next dropped failures [resynced]`, all numbers; anything else is corrupt.
+fn parse_counters(text: &str) -> Option<[u64; 4]> {
+    let nums: Vec<u64> = text
+        .split_whitespace()
+        .map(|n| n.parse().ok())
+        .collect::<Option<_>>()?;
+    match nums[..] {
+        [next, dropped, failures] => Some([next, dropped, failures, 0]),
+        [next, dropped, failures, resynced] => Some([next, dropped, failures, resynced]),
+        _ => None,
+    }
 }
 
 fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
@@ -78,6 +92,7 @@ impl Spool {
             bytes: 0,
             dropped_events: 0,
             write_failures: 0,
+            resynced_batches: 0,
         };
         for entry in std::fs::read_dir(dir)? {
             let entry = entry?;
@@ -101,14 +116,26 @@ impl Spool {
                 );
             }
         }
-        let counters = std::fs::read_to_string(dir.join("counters")).unwrap_or_default();
-        let mut nums = counters
-            .split_whitespace()
-            .map(|n| n.parse::<u64>().unwrap_or(0));
-        let saved_next = nums.next().unwrap_or(1);
-        s.dropped_events = nums.next().unwrap_or(0);
-        s.write_failures = nums.next().unwrap_or(0);
         let after_files = s.entries.keys().next_back().map_or(1, |m| m + 1);
+        let saved_next = match std::fs::read_to_string(dir.join("counters")) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 1,
+            Err(e) => {
+                tracing::warn!(error = %e, "the spool's counters cannot be read; numbering resumes after the spooled batches and the server will resynchronise it");
+                1
+            }
+            Ok(text) => match parse_counters(&text) {
+                Some([next, dropped, failures, resynced]) => {
+                    s.dropped_events = dropped;
+                    s.write_failures = failures;
+                    s.resynced_batches = resynced;
+                    next
+                }
+                None => {
+                    tracing::warn!(content = %text.chars().take(80).collect::<String>(), "the spool's counters file is corrupt; numbering resumes after the spooled batches and the server will resynchronise it");
+                    1
+                }
+            },
+        };
         s.next_seq = saved_next.max(after_files).max(1);
         Ok(s)
     }
@@ -117,8 +144,8 @@ impl Spool {
         write_atomic(
             &self.dir.join("counters"),
             format!(
-                "{} {} {}\n",
-                self.next_seq, self.dropped_events, self.write_failures
+                "{} {} {} {}\n",
+                self.next_seq, self.dropped_events, self.write_failures, self.resynced_batches
             )
             .as_bytes(),
         )
@@ -224,6 +251,63 @@ impl Spool {
         self.remove(seq, false);
     }
 
+    /// The server says its last committed batch is `next - 1`, above what this spool numbers
+    /// (a restored snapshot, a lost counter file): every pending batch is renumbered from
+    /// `next`, in order, and kept to be sent again. Returns how many were renumbered.
+    pub fn renumber_from(&mut self, next: u64) -> usize {
+        let old = std::mem::take(&mut self.entries);
+        self.bytes = 0;
+        self.next_seq = self.next_seq.max(next);
+        let mut seq = next;
+        let mut renumbered = 0;
+        for (old_seq, entry) in old {
+            let body = match &entry.location {
+                Location::Memory(b) => Ok(b.clone()),
+                Location::Disk(p) => std::fs::read(p),
+            };
+            let batch = body.map_err(|e| e.to_string()).and_then(|b| {
+                codec::decode::<EventBatch>(&b, vigil_proto::MAX_INFLATED_BYTES)
+                    .map_err(|e| e.to_string())
+            });
+            if let Location::Disk(p) = &entry.location {
+                let _ = std::fs::remove_file(p);
+            }
+            let mut batch = match batch {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(seq = old_seq, error = %e, "spooled batch unreadable while renumbering; dropping it");
+                    self.dropped_events += entry.events;
+                    continue;
+                }
+            };
+            batch.seq = seq;
+            let body = codec::encode(&batch);
+            let path = self.dir.join(file_name(seq, entry.events));
+            let location = match write_atomic(&path, &body) {
+                Ok(()) => Location::Disk(path),
+                Err(_) => {
+                    self.write_failures += 1;
+                    Location::Memory(body.clone())
+                }
+            };
+            self.bytes += body.len() as u64;
+            self.entries.insert(
+                seq,
+                Entry {
+                    location,
+                    events: entry.events,
+                    bytes: body.len() as u64,
+                },
+            );
+            seq += 1;
+            renumbered += 1;
+        }
+        self.next_seq = self.next_seq.max(seq);
+        self.resynced_batches += renumbered as u64;
+        let _ = self.save_counters();
+        renumbered
+    }
+
     /// The server refused `seq` for good: forget it, counting its events as dropped.
     pub fn reject(&mut self, seq: u64) {
         self.remove(seq, true);
@@ -235,6 +319,7 @@ impl Spool {
             pending_bytes: self.bytes,
             dropped_events: self.dropped_events,
             write_failures: self.write_failures,
+            resynced_batches: self.resynced_batches,
         }
     }
 }
@@ -325,5 +410,37 @@ mod tests {
         assert!(!dir.path().join("00000000000000000009-2.tmp").exists());
         assert_eq!(s.first().unwrap().seq, 4);
         assert_eq!(s.append(events(1, "x")), 5);
+    }
+
+    #[test]
+    fn renumbering_keeps_every_batch_in_order_under_new_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Spool::open(dir.path(), 1 << 20).unwrap();
+        s.append(events(2, "a"));
+        s.append(events(3, "b"));
+        assert_eq!(s.renumber_from(41), 2);
+        let first = s.first().unwrap();
+        assert_eq!((first.seq, decode(&first).seq), (41, 41));
+        assert_eq!(decode(&first).events, events(2, "a"));
+        s.ack(41);
+        let second = s.first().unwrap();
+        assert_eq!((second.seq, decode(&second).events), (42, events(3, "b")));
+        assert_eq!(s.append(events(1, "c")), 43);
+        assert_eq!(s.stats().resynced_batches, 2);
+        // What was renumbered is what a restart finds, and the count survives it.
+        drop(s);
+        let s = Spool::open(dir.path(), 1 << 20).unwrap();
+        assert_eq!(s.stats().pending_batches, 2);
+        assert_eq!(s.stats().resynced_batches, 2);
+        assert_eq!(s.entries.keys().copied().collect::<Vec<_>>(), [42, 43]);
+    }
+
+    #[test]
+    fn counters_files_parse_old_and_new_forms_only() {
+        assert_eq!(parse_counters("7 1 2\n"), Some([7, 1, 2, 0]));
+        assert_eq!(parse_counters("7 1 2 3\n"), Some([7, 1, 2, 3]));
+        for bad in ["", "garbage", "7 x 2", "1 2", "1 2 3 4 5", "-1 0 0"] {
+            assert_eq!(parse_counters(bad), None, "{bad:?}");
+        }
     }
 }

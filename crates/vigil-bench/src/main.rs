@@ -9,6 +9,7 @@
 mod agent_idle;
 mod alerts;
 mod block_latency;
+mod dos;
 mod events;
 mod ingest;
 mod logins;
@@ -47,6 +48,9 @@ enum Command {
     BlockLatency(block_latency::BlockLatencyArgs),
     /// Advisory DB import, build, load and matching time for a large generated OSV set.
     Vulns(vulns::VulnsArgs),
+    /// A `vigil server` child under unauthenticated attacks: slow clients, parallel wrong
+    /// sign-ins, an enrollment flood with gzip bombs.
+    Dos(dos::Args),
 }
 
 /// The `vigil` binary beside this one (`target/release/vigil` for a release build).
@@ -72,6 +76,7 @@ fn main() -> std::process::ExitCode {
         Command::Logins(args) => logins::run(args),
         Command::BlockLatency(args) => block_latency::run(args),
         Command::Vulns(args) => vulns::run(args),
+        Command::Dos(args) => util::run_async(dos::run(args)),
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

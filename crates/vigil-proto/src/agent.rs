@@ -63,6 +63,9 @@ pub struct SpoolStats {
     pub dropped_events: u64,
     /// Spool writes that failed (e.g. disk full); those events were kept in memory.
     pub write_failures: u64,
+    /// Batches renumbered because the server said the agent's numbers were behind.
+    #[serde(default)]
+    pub resynced_batches: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -252,6 +255,10 @@ pub struct BatchAck {
     pub seq: u64,
     /// False when the batch had been committed before (a replay or a retry).
     pub stored: bool,
+    /// Set when the batch was not stored because its number is behind the server's: the agent
+    /// renumbers its pending batches from this number and sends them again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behind: Option<u64>,
 }
 
 /// Error body for every agent endpoint: a stable code and a sentence.

@@ -180,8 +180,11 @@ pub async fn start(
     {
         // The decoy hash unknown users are checked against, made before the first sign-in.
         let st = state.clone();
-        tokio::task::spawn_blocking(move || {
-            st.sign_ins.dummy_hash();
+        tokio::spawn(async move {
+            let s = st.clone();
+            st.sign_ins
+                .hash(move || s.sign_ins.dummy_hash().len())
+                .await;
         });
     }
     vulns::refresh(&state).await;

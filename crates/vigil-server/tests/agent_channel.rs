@@ -262,6 +262,7 @@ async fn signatures(h: &Harness) {
             pending_bytes: 10,
             dropped_events: 7,
             write_failures: 2,
+            resynced_batches: 0,
         },
         rss_kb: 9000,
     };
@@ -336,7 +337,8 @@ async fn batches(h: &Harness) {
         ack,
         BatchAck {
             seq: 1,
-            stored: true
+            stored: true,
+            behind: None
         }
     );
     let ack: BatchAck = serde_json::from_slice(&send(1).await.unwrap()).unwrap();
@@ -344,7 +346,8 @@ async fn batches(h: &Harness) {
         ack,
         BatchAck {
             seq: 1,
-            stored: false
+            stored: false,
+            behind: None
         }
     );
     let ack: BatchAck = serde_json::from_slice(&send(2).await.unwrap()).unwrap();

@@ -158,17 +158,26 @@ async fn enroll(
     let Some(code) = code else {
         return Ok(Err(EnrollRefusal::Unknown));
     };
-    // The same key enrolling again (a replayed or retried request) gets its host back, once.
+    let checked = check_code(&code, now);
+    if let Err(refusal) = &checked {
+        if !matches!(refusal, EnrollRefusal::UsedUp { .. }) {
+            return Ok(Err(refusal.clone()));
+        }
+    }
+    // The same key enrolling again with the same code (a replayed or retried request) gets
+    // its host back: one host, one use.
     let same = tx
         .query_opt(
-            &format!("SELECT {HOST_COLUMNS} FROM hosts WHERE public_key = $1"),
-            args![&h.public_key],
+            &format!(
+                "SELECT {HOST_COLUMNS} FROM hosts WHERE public_key = $1 AND install_code_id = $2"
+            ),
+            args![&h.public_key, &code.id],
         )
         .await?;
     if let Some(row) = same {
         return Ok(Ok(host_of(row)?));
     }
-    if let Err(refusal) = check_code(&code, now) {
+    if let Err(refusal) = checked {
         return Ok(Err(refusal));
     }
     tx.execute(

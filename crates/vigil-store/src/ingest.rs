@@ -18,6 +18,10 @@ pub enum Ingested {
     Stored,
     /// This sequence number was committed before; nothing was written.
     Duplicate,
+    /// The batch's number is at or below the last one committed but it is not a retry of that
+    /// one (a different digest): the agent's counter went back (a restored snapshot, a lost
+    /// counter file). Nothing was written; the agent should renumber from `next_seq`.
+    Behind { next_seq: i64 },
 }
 
 /// A write a stage of the server's ingest wants, applied inside the batch's transaction after
@@ -33,6 +37,9 @@ pub struct IngestPlan {
     /// The batch's sequence number: claimed in the same transaction, so a retried batch is
     /// acknowledged without writing anything twice.
     pub seq: i64,
+    /// SHA-256 of the batch as the agent sent it. Empty: any batch at or below the last
+    /// committed number counts as a duplicate (no way to tell a retry from a counter gone back).
+    pub digest: String,
     pub now: Timestamp,
     pub events: Vec<EventRow>,
     /// Each alert with the whitelist rule that covers it, if any: such an alert is stored as
@@ -66,11 +73,18 @@ impl IngestPlan {
         IngestPlan {
             host_id: host_id.to_string(),
             seq,
+            digest: String::new(),
             now,
             events,
             alerts,
             writes: Vec::new(),
         }
+    }
+
+    /// The plan with the digest of the batch it comes from.
+    pub fn with_digest(mut self, digest: String) -> IngestPlan {
+        self.digest = digest;
+        self
     }
 }
 
@@ -99,6 +113,7 @@ async fn ingest(tx: &mut dyn Tx, plan: IngestPlan) -> Result<Ingested> {
     let IngestPlan {
         host_id,
         seq,
+        digest,
         now,
         events,
         alerts,
@@ -108,21 +123,30 @@ async fn ingest(tx: &mut dyn Tx, plan: IngestPlan) -> Result<Ingested> {
     // lock it takes also serialises one host's batches across servers.
     let claimed = tx
         .execute(
-            "UPDATE hosts SET last_seq = $2, last_seen = GREATEST(COALESCE(last_seen, 0), $3) \
+            "UPDATE hosts SET last_seq = $2, last_batch_digest = $4, \
+               last_seen = GREATEST(COALESCE(last_seen, 0), $3) \
              WHERE id = $1 AND last_seq < $2",
-            args![&host_id, seq, now],
+            args![&host_id, seq, now, &digest],
         )
         .await?;
     if claimed == 0 {
-        let exists = tx
-            .query_opt("SELECT 1 FROM hosts WHERE id = $1", args![&host_id])
+        let Some(mut row) = tx
+            .query_opt(
+                "SELECT last_seq, last_batch_digest FROM hosts WHERE id = $1",
+                args![&host_id],
+            )
             .await?
-            .is_some();
-        return if exists {
-            Ok(Ingested::Duplicate)
-        } else {
-            Err(StoreError::NotFound(format!("host {host_id}")))
+        else {
+            return Err(StoreError::NotFound(format!("host {host_id}")));
         };
+        let last = row.int()?;
+        let last_digest = row.opt_text()?.unwrap_or_default();
+        let retry = seq == last && (last_digest.is_empty() || last_digest == digest);
+        return Ok(if digest.is_empty() || retry {
+            Ingested::Duplicate
+        } else {
+            Ingested::Behind { next_seq: last + 1 }
+        });
     }
     let rows: Vec<Vec<Arg<'_>>> = events
         .iter()

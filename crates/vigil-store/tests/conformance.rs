@@ -62,11 +62,20 @@ fn code(id: &str, hash: &str, expires_at: i64) -> InstallCodeRecord {
     }
 }
 
+/// A distinct 32-byte key per host id.
+fn host_key(id: &str) -> Vec<u8> {
+    let mut k = vec![7; 32];
+    for (i, b) in id.bytes().take(32).enumerate() {
+        k[i] = b;
+    }
+    k
+}
+
 fn new_host(id: &str) -> NewHost {
     NewHost {
         id: id.into(),
         hostname: format!("{id}.example"),
-        public_key: vec![7; 32],
+        public_key: host_key(id),
         agent_version: "0.1.0".into(),
         os_json: r#"{"id":"debian"}"#.into(),
     }
@@ -152,7 +161,7 @@ async fn check(store: Arc<dyn Store>) {
     assert_eq!(h1.group, "web");
     assert_eq!(h1.labels.get("env").map(String::as_str), Some("prod"));
     assert_eq!(h1.last_seen, Some(T0 + 10));
-    assert_eq!(h1.public_key, vec![7; 32]);
+    assert_eq!(h1.public_key, host_key("h-1"));
     assert_eq!(
         store
             .enroll_host("hash2", &new_host("h-2"), T0 + 10)
@@ -187,6 +196,16 @@ async fn check(store: Arc<dyn Store>) {
         Some(T0 + 5)
     );
     assert_eq!(store.hosts().await.unwrap().len(), 2);
+
+    // The same key enrolling again with the same code gets its host back, without a use.
+    let again = store
+        .enroll_host("hash1", &new_host("h-1"), T0 + 30)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again, h1);
+    let uses = |codes: Vec<InstallCodeRecord>| codes.iter().find(|c| c.id == "ic-1").unwrap().uses;
+    assert_eq!(uses(store.install_codes().await.unwrap()), 2);
 
     // Groups count installed hosts only.
     assert!(store.create_group("db", T0).await.unwrap());
@@ -335,6 +354,63 @@ async fn check(store: Arc<dyn Store>) {
     ip_rules(store.as_ref()).await;
     attacks(store.as_ref()).await;
     vulns(store.as_ref()).await;
+    limited_codes(store.as_ref()).await;
+}
+
+/// A code for N hosts enrolls N and then says so; its own host may still enroll again.
+async fn limited_codes(store: &dyn Store) {
+    let one = InstallCodeRecord {
+        max_uses: Some(1),
+        ..code("ic-3", "hash3", T0 + 100)
+    };
+    store.create_install_code(&one).await.unwrap();
+    let h6 = store
+        .enroll_host("hash3", &new_host("h-6"), T0 + 30)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store
+            .enroll_host("hash3", &new_host("h-7"), T0 + 31)
+            .await
+            .unwrap(),
+        Err(EnrollRefusal::UsedUp { max: 1 })
+    );
+    let back = store
+        .enroll_host("hash3", &new_host("h-6"), T0 + 32)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(back.id, h6.id);
+    assert_eq!(store.install_code("hash3").await.unwrap().unwrap().uses, 1);
+
+    // With digests: a retry of the last batch is a duplicate, another batch at or below the
+    // last number means the agent is behind.
+    let plan = |seq: i64, digest: &str| {
+        IngestPlan::new(
+            &h6.id,
+            seq,
+            vec![ev(T0 + 40, "port_opened")],
+            vec![],
+            T0 + 40,
+        )
+        .with_digest(digest.to_string())
+    };
+    assert_eq!(store.ingest(plan(1, "d1")).await.unwrap(), Ingested::Stored);
+    assert_eq!(
+        store.ingest(plan(1, "d1")).await.unwrap(),
+        Ingested::Duplicate
+    );
+    assert_eq!(
+        store.ingest(plan(1, "other")).await.unwrap(),
+        Ingested::Behind { next_seq: 2 }
+    );
+    assert_eq!(store.ingest(plan(2, "d2")).await.unwrap(), Ingested::Stored);
+    assert_eq!(
+        store.ingest(plan(1, "d1")).await.unwrap(),
+        Ingested::Behind { next_seq: 3 }
+    );
+    assert_eq!(store.events(&h6.id, 10).await.unwrap().len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -344,7 +420,8 @@ async fn sqlite_conforms() {
     check(open(&url).await.unwrap()).await;
     // Reopening applies no migration twice and keeps the data.
     let again = open(&url).await.unwrap();
-    assert_eq!(again.hosts().await.unwrap().len(), 2);
+    // h-1, h-5 and the limited code's h-6.
+    assert_eq!(again.hosts().await.unwrap().len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -352,7 +429,8 @@ async fn postgres_conforms() {
     let schema = fresh_postgres_schema().await;
     check(open(&schema.url).await.unwrap()).await;
     let again = open(&schema.url).await.unwrap();
-    assert_eq!(again.hosts().await.unwrap().len(), 2);
+    // h-1, h-5 and the limited code's h-6.
+    assert_eq!(again.hosts().await.unwrap().len(), 3);
     drop_schema(&schema).await;
 }
 

@@ -41,6 +41,7 @@ pub async fn ingest(
     host: &str,
     group: &str,
     seq: i64,
+    digest: String,
     events: &[Event],
 ) -> Result<Ingested, StoreError> {
     let _guard = st.ingest_locks.lock(host).await;
@@ -91,6 +92,7 @@ pub async fn ingest(
         .ingest(IngestPlan {
             host_id: host.to_string(),
             seq,
+            digest,
             now,
             events: rows,
             alerts,

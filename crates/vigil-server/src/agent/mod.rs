@@ -388,11 +388,20 @@ async fn events(
     if seq <= 0 {
         return Err(AgentApiError::bad_request("seq starts at 1"));
     }
+    let digest = hex::encode(Sha256::digest(&body));
     let outcome =
-        crate::agent::ingest::ingest(&st, &host, &cached.group, seq, &batch.events).await?;
+        crate::agent::ingest::ingest(&st, &host, &cached.group, seq, digest, &batch.events).await?;
+    let behind = match outcome {
+        Ingested::Behind { next_seq } => {
+            tracing::warn!(%host, seq, next_seq, "the agent's batch numbers went back (a restored snapshot or a lost counter); told it to renumber");
+            u64::try_from(next_seq).ok()
+        }
+        _ => None,
+    };
     Ok(Json(BatchAck {
         seq: batch.seq,
         stored: outcome == Ingested::Stored,
+        behind,
     }))
 }
 

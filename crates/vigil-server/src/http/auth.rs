@@ -74,24 +74,23 @@ pub(crate) async fn login(
         super::sign_in::Gate::Proceed(wait) => tokio::time::sleep(wait).await,
     }
     let user = st.store.user(&req.username).await?;
-    let Some(_slot) = guard.slot().await else {
+    let check = st.clone();
+    let password = req.password.clone();
+    let verified = guard
+        .hash(move || match user {
+            Some(u) => verify_password(&password, &u.password_hash),
+            // The same work as for a known user, so the time does not tell who exists.
+            None => {
+                verify_password(&password, check.sign_ins.dummy_hash());
+                false
+            }
+        })
+        .await;
+    let Some(ok) = verified else {
         return Err(ApiError::Unavailable(
             "too many sign-ins at once; try again in a moment".into(),
         ));
     };
-    let check = st.clone();
-    let password = req.password.clone();
-    let ok = tokio::task::spawn_blocking(move || match user {
-        Some(u) => verify_password(&password, &u.password_hash),
-        // The same work as for a known user, so the time does not tell who exists.
-        None => {
-            verify_password(&password, check.sign_ins.dummy_hash());
-            false
-        }
-    })
-    .await
-    .unwrap_or(false);
-    drop(_slot);
     if !ok {
         guard.failed(source, &req.username, st.now());
         return Err(ApiError::Unauthorized("wrong user name or password".into()));

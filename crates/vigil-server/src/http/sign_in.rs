@@ -5,9 +5,9 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::Duration;
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::Semaphore;
 
 /// Failures are counted over this many seconds.
 pub const SPAN_SECS: i64 = 15 * 60;
@@ -55,8 +55,15 @@ pub enum Gate {
     Locked(i64),
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
 pub struct SignIns {
+    slots: usize,
+    /// Sign-ins waiting for or holding a hashing thread.
     hashing: Semaphore,
+    /// The hashing threads, started at the first sign-in. Always the same few threads: an
+    /// argon2 run takes 19 MiB, and the allocator keeps that per thread that ever ran one.
+    workers: OnceLock<Mutex<mpsc::Sender<Job>>>,
     tables: Mutex<Tables>,
     dummy: OnceLock<String>,
 }
@@ -65,7 +72,9 @@ impl Default for SignIns {
     fn default() -> SignIns {
         let slots = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4));
         SignIns {
+            slots,
             hashing: Semaphore::new(slots),
+            workers: OnceLock::new(),
             tables: Mutex::new(Tables::default()),
             dummy: OnceLock::new(),
         }
@@ -114,12 +123,49 @@ impl SignIns {
         t.users.remove(user);
     }
 
-    /// A hashing slot, or `None` when none freed up in time.
-    pub async fn slot(&self) -> Option<SemaphorePermit<'_>> {
-        tokio::time::timeout(HASH_WAIT, self.hashing.acquire())
+    fn workers(&self) -> &Mutex<mpsc::Sender<Job>> {
+        self.workers.get_or_init(|| {
+            let (tx, rx) = mpsc::channel::<Job>();
+            let rx = Arc::new(Mutex::new(rx));
+            for i in 0..self.slots {
+                let rx = rx.clone();
+                let spawned = std::thread::Builder::new()
+                    .name(format!("vigil-hash-{i}"))
+                    .spawn(move || loop {
+                        let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    });
+                if let Err(e) = spawned {
+                    tracing::error!(error = %e, "cannot start a password hashing thread");
+                }
+            }
+            Mutex::new(tx)
+        })
+    }
+
+    /// Runs `check` (a password hash) on one of the hashing threads once one is free; `None`
+    /// when none freed up in time.
+    pub async fn hash<T: Send + 'static>(
+        &self,
+        check: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let _slot = tokio::time::timeout(HASH_WAIT, self.hashing.acquire())
             .await
-            .ok()
-            .and_then(Result::ok)
+            .ok()?
+            .ok()?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(check());
+        });
+        self.workers()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(job)
+            .ok()?;
+        rx.await.ok()
     }
 
     /// The hash an unknown user's password is checked against, so it costs the same time.

@@ -52,6 +52,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../migrations/postgres/011_install_limits.sql"),
     ),
+    (
+        12,
+        include_str!("../../migrations/postgres/012_batch_digest.sql"),
+    ),
 ];
 
 /// Any fixed number works; it only has to be the same for every Vigil server.

@@ -47,6 +47,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../migrations/sqlite/011_install_limits.sql"),
     ),
+    (
+        12,
+        include_str!("../../migrations/sqlite/012_batch_digest.sql"),
+    ),
 ];
 
 pub(crate) struct Sqlite {
