@@ -159,6 +159,14 @@ impl Channel {
 }
 
 /// POSTs `body` to `server + path`, signed as `host`.
+/// 16 random bytes from the system's generator (through ring, already a dependency).
+fn rand_bytes() -> [u8; 16] {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 16];
+    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    b
+}
+
 pub async fn signed_post(
     http: &reqwest::Client,
     server: &str,
@@ -181,8 +189,11 @@ pub async fn signed_post_with(
     extra: &[(&'static str, String)],
 ) -> Result<Vec<u8>, CallError> {
     let time = unix_now();
-    let sig = key.sign("POST", path, host, time, &body);
-    let mut req = http.post(format!("{server}{path}"));
+    let nonce = hex::encode(rand_bytes());
+    let sig = key.sign_nonce("POST", path, host, time, &nonce, &body);
+    let mut req = http
+        .post(format!("{server}{path}"))
+        .header(auth::HEADER_NONCE, &nonce);
     for (name, value) in extra {
         req = req.header(*name, value);
     }

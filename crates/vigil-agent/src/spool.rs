@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use vigil_proto::agent::{EventBatch, SpoolStats};
+use vigil_proto::agent::{EventBatch, SpoolStats, MAX_BATCH_EVENTS};
 use vigil_proto::codec;
 
 /// Batches kept in memory while the disk refuses writes.
@@ -151,8 +151,17 @@ impl Spool {
         )
     }
 
-    /// Adds a batch of events; returns its sequence number.
-    pub fn append(&mut self, events: Vec<vigil_model::Event>) -> u64 {
+    /// Adds events, as one batch or as several of at most [`MAX_BATCH_EVENTS`]; returns the
+    /// (last) batch's sequence number.
+    pub fn append(&mut self, mut events: Vec<vigil_model::Event>) -> u64 {
+        while events.len() > MAX_BATCH_EVENTS {
+            let rest = events.split_off(MAX_BATCH_EVENTS);
+            self.append_one(std::mem::replace(&mut events, rest));
+        }
+        self.append_one(events)
+    }
+
+    fn append_one(&mut self, events: Vec<vigil_model::Event>) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         let count = events.len() as u64;
@@ -442,5 +451,15 @@ mod tests {
         for bad in ["", "garbage", "7 x 2", "1 2", "1 2 3 4 5", "-1 0 0"] {
             assert_eq!(parse_counters(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_large_append_is_split_into_batches_the_server_takes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Spool::open(dir.path(), 1 << 30).unwrap();
+        let last = s.append(events(MAX_BATCH_EVENTS * 2 + 5, "x"));
+        assert_eq!(last, 3);
+        let sizes: Vec<u64> = s.entries.values().map(|e| e.events).collect();
+        assert_eq!(sizes, [MAX_BATCH_EVENTS as u64, MAX_BATCH_EVENTS as u64, 5]);
     }
 }

@@ -636,6 +636,7 @@ async fn breakdown(
             PATH_EVENTS,
             &agent.host_id,
             now,
+            None,
             &sig,
             &body,
             now,

@@ -14,6 +14,9 @@ pub const PATH_INSTALL_SCRIPT: &str = "/agent/v1/install.sh";
 pub const PATH_DOWNLOAD: &str = "/agent/v1/download/vigil";
 pub const PATH_DOWNLOAD_SHA256: &str = "/agent/v1/download/vigil.sha256";
 
+/// Events in one batch at most; the agent splits larger appends.
+pub const MAX_BATCH_EVENTS: usize = 20_000;
+
 /// First contact: an install code and the agent's freshly generated public key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EnrollRequest {
@@ -279,6 +282,10 @@ pub mod codes {
     pub const BAD_REQUEST: &str = "bad_request";
     pub const TOO_LARGE: &str = "too_large";
     pub const INTERNAL: &str = "internal";
+    /// A signed request seen before (a replay); a genuine retry is signed anew and passes.
+    pub const REPLAYED: &str = "replayed";
+    /// The host sent more events than its quota allows; retry later.
+    pub const QUOTA: &str = "quota_exceeded";
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256};
 pub const HEADER_HOST: &str = "x-vigil-host";
 pub const HEADER_TIME: &str = "x-vigil-time";
 pub const HEADER_SIGNATURE: &str = "x-vigil-signature";
+/// A random value per request, covered by the signature (see [`AgentKey::sign_nonce`]).
+pub const HEADER_NONCE: &str = "x-vigil-nonce";
 /// On an enrollment: SHA-256 (hex) of the install code, checked before the body is read.
 pub const HEADER_INSTALL_CODE: &str = "x-vigil-install-code";
 
@@ -76,14 +78,39 @@ impl AgentKey {
 
     /// Signature header value for one request.
     pub fn sign(&self, method: &str, path: &str, host: &str, time: i64, body: &[u8]) -> String {
-        let msg = signed_string(method, path, host, time, body);
+        let msg = signed_string(method, path, host, time, None, body);
+        B64.encode(self.pair.sign(msg.as_bytes()).as_ref())
+    }
+
+    /// [`AgentKey::sign`] covering a per-request nonce too (sent in [`HEADER_NONCE`]), so two
+    /// requests are never byte-identical and the server can refuse any replay.
+    pub fn sign_nonce(
+        &self,
+        method: &str,
+        path: &str,
+        host: &str,
+        time: i64,
+        nonce: &str,
+        body: &[u8],
+    ) -> String {
+        let msg = signed_string(method, path, host, time, Some(nonce), body);
         B64.encode(self.pair.sign(msg.as_bytes()).as_ref())
     }
 }
 
-fn signed_string(method: &str, path: &str, host: &str, time: i64, body: &[u8]) -> String {
+fn signed_string(
+    method: &str,
+    path: &str,
+    host: &str,
+    time: i64,
+    nonce: Option<&str>,
+    body: &[u8],
+) -> String {
     let digest = hex::encode(Sha256::digest(body));
-    format!("VIGIL1\n{method}\n{path}\n{host}\n{time}\n{digest}")
+    match nonce {
+        None => format!("VIGIL1\n{method}\n{path}\n{host}\n{time}\n{digest}"),
+        Some(n) => format!("VIGIL2\n{method}\n{path}\n{host}\n{time}\n{n}\n{digest}"),
+    }
 }
 
 /// Checks a request's time and signature against the host's recorded public key.
@@ -94,6 +121,7 @@ pub fn verify(
     path: &str,
     host: &str,
     time: i64,
+    nonce: Option<&str>,
     signature_b64: &str,
     body: &[u8],
     now: i64,
@@ -105,7 +133,7 @@ pub fn verify(
     let sig = B64
         .decode(signature_b64)
         .map_err(|_| AuthError::Malformed(HEADER_SIGNATURE))?;
-    let msg = signed_string(method, path, host, time, body);
+    let msg = signed_string(method, path, host, time, nonce, body);
     UnparsedPublicKey::new(&ED25519, public_key)
         .verify(msg.as_bytes(), &sig)
         .map_err(|_| AuthError::BadSignature)
@@ -160,13 +188,14 @@ mod tests {
                 "/agent/v1/events",
                 "h-1",
                 1000,
+                None,
                 &sig,
                 b"body",
                 1000
             ),
             Ok(())
         );
-        let bad = |m, p, h, t, b: &[u8]| verify(&pk, m, p, h, t, &sig, b, 1000);
+        let bad = |m, p, h, t, b: &[u8]| verify(&pk, m, p, h, t, None, &sig, b, 1000);
         assert_eq!(
             bad("GET", "/agent/v1/events", "h-1", 1000, b"body"),
             Err(AuthError::BadSignature)
@@ -194,6 +223,7 @@ mod tests {
                 "/agent/v1/events",
                 "h-1",
                 1000,
+                None,
                 &sig,
                 b"body",
                 1400
@@ -208,6 +238,39 @@ mod tests {
                 "/agent/v1/events",
                 "h-1",
                 1000,
+                None,
+                &sig,
+                b"body",
+                1000
+            ),
+            Err(AuthError::BadSignature)
+        );
+        // A nonce is bound too, and a signature without one does not pass with one.
+        let n = key.sign_nonce("POST", "/agent/v1/events", "h-1", 1000, "n1", b"body");
+        let with = |nonce| {
+            verify(
+                &pk,
+                "POST",
+                "/agent/v1/events",
+                "h-1",
+                1000,
+                nonce,
+                &n,
+                b"body",
+                1000,
+            )
+        };
+        assert_eq!(with(Some("n1")), Ok(()));
+        assert_eq!(with(Some("n2")), Err(AuthError::BadSignature));
+        assert_eq!(with(None), Err(AuthError::BadSignature));
+        assert_eq!(
+            verify(
+                &pk,
+                "POST",
+                "/agent/v1/events",
+                "h-1",
+                1000,
+                Some("n1"),
                 &sig,
                 b"body",
                 1000

@@ -85,6 +85,9 @@ pub struct AppState {
     pub content: crate::content::ContentState,
     /// Console sign-in guards (hashing slots, failure counts).
     pub sign_ins: crate::http::sign_in::SignIns,
+    /// Signatures of agent requests seen recently, and per-host event quotas.
+    pub replays: crate::agent::guard::Replays,
+    pub quota: crate::agent::guard::Quota,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -127,6 +130,8 @@ impl AppState {
             ],
             content,
             sign_ins: Default::default(),
+            replays: Default::default(),
+            quota: Default::default(),
         })
     }
 

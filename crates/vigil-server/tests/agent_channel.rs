@@ -324,15 +324,11 @@ async fn batches(h: &Harness) {
     let (_, code) = h.code("1h").await;
     let (host, key) = h.enroll(&code).await.unwrap();
     let before = h.store.event_count(None).await.unwrap();
-    let send = |seq| {
-        h.post(
-            PATH_EVENTS,
-            &host,
-            &key,
-            codec::encode(&backdoor_batch(seq)),
-        )
-    };
-    let ack: BatchAck = serde_json::from_slice(&send(1).await.unwrap()).unwrap();
+    let send_body = |body: Vec<u8>| h.post(PATH_EVENTS, &host, &key, body);
+    let send = |seq| send_body(codec::encode(&backdoor_batch(seq)));
+    // The agent retries with the very bytes it spooled.
+    let first = codec::encode(&backdoor_batch(1));
+    let ack: BatchAck = serde_json::from_slice(&send_body(first.clone()).await.unwrap()).unwrap();
     assert_eq!(
         ack,
         BatchAck {
@@ -341,7 +337,9 @@ async fn batches(h: &Harness) {
             behind: None
         }
     );
-    let ack: BatchAck = serde_json::from_slice(&send(1).await.unwrap()).unwrap();
+    // A retry is signed anew (a byte-identical request within the second is a replay).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let ack: BatchAck = serde_json::from_slice(&send_body(first).await.unwrap()).unwrap();
     assert_eq!(
         ack,
         BatchAck {

@@ -14,6 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use vigil_agent::client::{signed_post, signed_post_with, CallError};
 use vigil_model::{Event, EventBody, ListeningSocket};
+use vigil_proto::agent::MAX_BATCH_EVENTS;
 use vigil_proto::agent::*;
 use vigil_proto::auth::{AgentKey, HEADER_INSTALL_CODE};
 use vigil_proto::{codec, PROTO_VERSION};
@@ -361,5 +362,131 @@ async fn enrollment_checks(s: Server) {
         matches!(&r, Err(CallError::Refused(e)) if e.message.contains("OS description")),
         "{r:?}"
     );
+    s.running.stop().await;
+}
+
+/// An enrolled agent's input is bounded too: no replayed request, no giant batch, a rate
+/// quota, no rule from a block of something that is not an address, no megabyte notes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agents_input_is_bounded_and_replays_refused() {
+    let db = tempfile::tempdir().unwrap();
+    let s = start(&db).await;
+    let code = new_code(&s, json!({"expires": "1h"})).await;
+    let (host, key) = s.enroll(&code).await;
+
+    // The same signed heartbeat twice: the second is a replay.
+    let hb = Heartbeat {
+        agent_version: "0.1.0".into(),
+        spool: Default::default(),
+        rss_kb: 1,
+    };
+    let body = codec::encode(&hb);
+    let time = now();
+    let sig = key.sign("POST", PATH_HEARTBEAT, &host, time, &body);
+    let post = || {
+        s.agent_http
+            .post(format!("{}{PATH_HEARTBEAT}", s.agent_url))
+            .header(vigil_proto::auth::HEADER_HOST, &host)
+            .header(vigil_proto::auth::HEADER_TIME, time.to_string())
+            .header(vigil_proto::auth::HEADER_SIGNATURE, &sig)
+            .header("content-encoding", "gzip")
+            .body(body.clone())
+            .send()
+    };
+    assert_eq!(post().await.unwrap().status(), 200);
+    let replay = post().await.unwrap();
+    assert_eq!(replay.status(), 409);
+    assert!(replay.text().await.unwrap().contains(codes::REPLAYED));
+
+    // A batch over the event cap is refused whole; a valid one goes through.
+    let one = |i: u64| Event {
+        time: now(),
+        body: EventBody::PortClosed {
+            socket: ListeningSocket {
+                port: (i % 60000) as u16,
+                ..Default::default()
+            },
+        },
+    };
+    let many = EventBatch {
+        seq: 1,
+        events: (0..MAX_BATCH_EVENTS as u64 + 1).map(one).collect(),
+    };
+    match s.send(&host, &key, &many).await {
+        Err(CallError::Refused(e)) => assert_eq!(e.code, codes::TOO_LARGE, "{e:?}"),
+        other => panic!("{other:?}"),
+    }
+
+    // The per-host quota: a burst of 120,000 events passes, the next batch waits.
+    let mut seq = 1;
+    let mut refused = None;
+    for _ in 0..8 {
+        let batch = EventBatch {
+            seq,
+            events: (0..MAX_BATCH_EVENTS as u64).map(one).collect(),
+        };
+        match s.send(&host, &key, &batch).await {
+            Ok(ack) => {
+                assert!(ack.stored);
+                seq += 1;
+            }
+            Err(CallError::Retry(e)) => {
+                refused = Some(e);
+                break;
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(seq, 7, "six full batches (120,000 events) before the quota");
+    assert!(refused.unwrap().contains("quota"));
+
+    // A "block" of something that is not an address records no rule.
+    let other_code = new_code(&s, json!({"expires": "1h"})).await;
+    let (host2, key2) = s.enroll(&other_code).await;
+    let bogus = EventBatch {
+        seq: 1,
+        events: vec![Event {
+            time: now(),
+            body: EventBody::AgentAlert {
+                alert: vigil_model::NewAlert {
+                    kind: vigil_model::AlertKind::BruteForce,
+                    level: vigil_model::Level::Urgent,
+                    name: "x".into(),
+                    key: "brute_force:x".into(),
+                    evidence: vec![],
+                    time: now(),
+                },
+                response: Some(vigil_model::Response {
+                    action: "block_ip".into(),
+                    target: "; rm -rf / #".into(),
+                    until: None,
+                    ok: true,
+                    message: "done".into(),
+                }),
+            },
+        }],
+    };
+    assert!(s.send(&host2, &key2, &bogus).await.unwrap().stored);
+    let (_, v) = s.api("GET", "/api/v1/ip-rules", None).await;
+    assert_eq!(v["rules"].as_array().unwrap().len(), 0, "{v}");
+
+    // An operator's whitelist note is bounded as well.
+    let rule = |note: String| {
+        json!({"kind": "brute_force", "scope": "all", "scope_value": "",
+               "fields": {"source_ip": "192.0.2.1"}, "note": note})
+    };
+    let (status, v) = s
+        .api(
+            "POST",
+            "/api/v1/whitelist",
+            Some(rule("n".repeat(1_900_000))),
+        )
+        .await;
+    assert_eq!(status, 400, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("note"), "{v}");
+    let (status, v) = s
+        .api("POST", "/api/v1/whitelist", Some(rule("office NAT".into())))
+        .await;
+    assert_eq!(status, 201, "{v}");
     s.running.stop().await;
 }

@@ -1,6 +1,7 @@
 //! The agent channel under `/agent/v1`: enrollment, heartbeats, fingerprints, event batches,
 //! uninstall. Every request but enrollment is authenticated by the host's Ed25519 signature.
 
+pub(crate) mod guard;
 pub(crate) mod ingest;
 
 use crate::install;
@@ -107,6 +108,17 @@ async fn decode<T: serde::de::DeserializeOwned + Send + 'static>(
         .map_err(Into::into)
 }
 
+/// The request's nonce header, when it has one (an agent from before nonces has none).
+fn optional_nonce(headers: &HeaderMap) -> Result<Option<&str>, AgentApiError> {
+    match headers.get(auth::HEADER_NONCE) {
+        None => Ok(None),
+        Some(v) => match v.to_str() {
+            Ok(n) if !n.is_empty() && n.len() <= 64 => Ok(Some(n)),
+            _ => Err(auth_error(AuthError::Malformed(auth::HEADER_NONCE))),
+        },
+    }
+}
+
 fn path_of(uri: &Uri) -> &str {
     uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
 }
@@ -136,6 +148,7 @@ async fn authenticate_host(
         .parse()
         .map_err(|_| auth_error(AuthError::Malformed(auth::HEADER_TIME)))?;
     let sig = header(headers, auth::HEADER_SIGNATURE).map_err(auth_error)?;
+    let nonce = optional_nonce(headers)?;
 
     let cached = st
         .hosts
@@ -171,11 +184,19 @@ async fn authenticate_host(
         path_of(uri),
         &host,
         time,
+        nonce,
         sig,
         body,
         st.now(),
     )
     .map_err(auth_error)?;
+    if !st.replays.first_time(sig, st.now()) {
+        return Err(AgentApiError::new(
+            StatusCode::CONFLICT,
+            codes::REPLAYED,
+            "this signed request was received before; a retry is signed anew",
+        ));
+    }
     if cached.uninstalled {
         return Err(AgentApiError::new(
             StatusCode::FORBIDDEN,
@@ -255,6 +276,7 @@ async fn enroll(
         path_of(&uri),
         "enroll",
         time,
+        optional_nonce(&headers)?,
         sig,
         &body,
         st.now(),
@@ -387,6 +409,22 @@ async fn events(
         i64::try_from(batch.seq).map_err(|_| AgentApiError::bad_request("seq out of range"))?;
     if seq <= 0 {
         return Err(AgentApiError::bad_request("seq starts at 1"));
+    }
+    guard::check_batch(&batch.events)
+        .map_err(|m| AgentApiError::new(StatusCode::PAYLOAD_TOO_LARGE, codes::TOO_LARGE, m))?;
+    let now_f = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    if let Err(wait) = st.quota.take(&host, batch.events.len(), now_f) {
+        tracing::warn!(%host, events = batch.events.len(), refused = st.quota.refusals(&host), "host over its event quota; batch refused, the agent keeps it and retries");
+        return Err(AgentApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            codes::QUOTA,
+            format!(
+                "over this host's quota of {} events a minute; retry in {wait} s",
+                guard::QUOTA_PER_MINUTE
+            ),
+        ));
     }
     let digest = hex::encode(Sha256::digest(&body));
     let outcome =

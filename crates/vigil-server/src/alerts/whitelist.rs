@@ -203,6 +203,11 @@ pub(crate) async fn create_rule(
             req.fields.keys().collect::<Vec<_>>()
         )));
     }
+    if req.note.len() > 1000 {
+        return Err(ApiError::BadRequest(
+            "the note must be at most 1000 characters".into(),
+        ));
+    }
     if req.fields.values().any(|v| v.is_empty() || v.len() > 4096) {
         return Err(ApiError::BadRequest(
             "field values must be 1 to 4096 characters".into(),

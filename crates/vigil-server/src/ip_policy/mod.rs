@@ -342,6 +342,11 @@ impl TxWrite for AgentBlocks {
             if known || r.until.is_some_and(|u| u <= now) {
                 continue;
             }
+            // What the agent says it blocked becomes a rule only if it is an address to block.
+            if let Err(e) = parse_target(&r.target) {
+                tracing::warn!(%host, target = %r.target.chars().take(64).collect::<String>(), error = %e, "an agent reported a block of something that is not an address; no rule recorded");
+                continue;
+            }
             let id = tx
                 .add_ip_rule(&NewIpRule {
                     target: r.target.clone(),
