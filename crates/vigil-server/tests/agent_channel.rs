@@ -264,6 +264,7 @@ async fn signatures(h: &Harness) {
             write_failures: 2,
         },
         rss_kb: 9000,
+        monitors: Vec::new(),
     };
     h.post(PATH_HEARTBEAT, &host, &key, codec::encode(&report))
         .await

@@ -48,6 +48,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/postgres/009_login_sources.sql"),
     ),
     (10, include_str!("../../migrations/postgres/010_vulns.sql")),
+    (
+        11,
+        include_str!("../../migrations/postgres/011_monitor_health.sql"),
+    ),
 ];
 
 /// Any fixed number works; it only has to be the same for every Vigil server.

@@ -43,6 +43,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/009_login_sources.sql"),
     ),
     (10, include_str!("../../migrations/sqlite/010_vulns.sql")),
+    (
+        11,
+        include_str!("../../migrations/sqlite/011_monitor_health.sql"),
+    ),
 ];
 
 pub(crate) struct Sqlite {
