@@ -91,15 +91,14 @@ impl Monitor for Fake {
     }
 }
 
+/// The paths posted so far.
+type Posted = Arc<Mutex<Vec<&'static str>>>;
+
 /// Posts nothing; answers each report with the next of `answers` (then `Ok`), and keeps paths.
 fn outlet(
     dir: &std::path::Path,
     answers: Vec<Result<(), CallError>>,
-) -> (
-    Outlet,
-    Arc<Mutex<Vec<&'static str>>>,
-    watch::Receiver<Option<String>>,
-) {
+) -> (Outlet, Posted, watch::Receiver<Option<String>>) {
     let posted = Arc::new(Mutex::new(Vec::new()));
     let answers = Arc::new(Mutex::new(answers.into_iter()));
     let p = posted.clone();
