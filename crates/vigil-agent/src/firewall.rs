@@ -95,6 +95,11 @@ impl Firewall {
         &self.protected
     }
 
+    /// Runs `nft --version`: whether blocks can be made here at all, and which nft it is.
+    pub fn probe(&self) -> Result<String, FirewallError> {
+        self.nft(&["--version"], None).map(|v| v.trim().to_string())
+    }
+
     fn nft(&self, args: &[&str], stdin: Option<&str>) -> Result<String, FirewallError> {
         let mut cmd = Command::new(&self.argv[0]);
         cmd.args(&self.argv[1..])

@@ -61,6 +61,8 @@ pub struct Journal {
     pub failures: u64,
     /// Entries dropped for being longer than 64 KiB.
     pub skipped: u64,
+    /// Why `journalctl` last could not run or stopped; cleared once it runs again.
+    pub last_error: Option<String>,
 }
 
 impl Journal {
@@ -79,6 +81,7 @@ impl Journal {
             next_start: 0,
             failures: 0,
             skipped: 0,
+            last_error: None,
         }
     }
 
@@ -138,9 +141,13 @@ impl Journal {
     pub fn poll(&mut self, now: Timestamp) -> Vec<Vec<u8>> {
         if self.child.is_none() && now >= self.next_start {
             match self.start() {
-                Ok(c) => self.child = Some(c),
+                Ok(c) => {
+                    self.child = Some(c);
+                    self.last_error = None;
+                }
                 Err(e) => {
                     self.failures += 1;
+                    self.last_error = Some(format!("cannot run journalctl: {e}"));
                     self.next_start = now + RESTART_SECS;
                     tracing::warn!(error = %e, "cannot run journalctl; retrying in 30 s");
                 }
@@ -174,9 +181,15 @@ impl Journal {
         if ended {
             self.child = None;
             self.failures += 1;
+            self.last_error = Some("journalctl stopped".into());
             self.next_start = now + RESTART_SECS;
         }
         out
+    }
+
+    /// Whether `journalctl` is running (so the journal is being read).
+    pub fn running(&self) -> bool {
+        self.child.is_some()
     }
 
     /// Saves the cursor of the last entry handed out (after the caller handled them).

@@ -10,6 +10,7 @@ pub mod follow;
 pub mod identity;
 pub mod journal;
 pub mod logins;
+pub mod monitors;
 pub mod quarantine;
 pub mod respond;
 pub mod run;

@@ -152,6 +152,16 @@ impl LoginWatch {
         self.stats
     }
 
+    /// Each followed file's state, as of the last poll.
+    pub fn follow_stats(&self) -> crate::follow::FollowStats {
+        self.follower.stats()
+    }
+
+    /// The journal reader, when the journal is read.
+    pub fn journal(&self) -> Option<&crate::journal::Journal> {
+        self.journal.as_ref()
+    }
+
     /// Reads what the logs gained, acts on it, and returns the events to send.
     pub fn poll(&mut self, now: Timestamp) -> Vec<Event> {
         let mut out = Vec::new();

@@ -1,8 +1,10 @@
-//! The agent's life: enroll once, then heartbeat, collect, diff, spool and send until stopped.
+//! The agent's life: enroll once, then heartbeat, run the host actions the server sends, and
+//! keep the monitors (`monitors/`) and the sender of their spooled events going until stopped.
 
 use crate::client::{error_chain, pinned_client, signed_post_with, unix_now, CallError, Channel};
 use crate::collect::{self_rss_kb, Collector};
 use crate::identity::Identity;
+use crate::monitors::{LoginPolicy, Outlet, Policy};
 use crate::spool::Spool;
 use anyhow::{bail, Context, Result};
 use sha2::Digest;
@@ -10,7 +12,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
-use vigil_model::Inventory;
 use vigil_proto::agent::*;
 use vigil_proto::auth::AgentKey;
 use vigil_proto::{codec, PROTO_VERSION};
@@ -147,25 +148,6 @@ pub async fn uninstall(data_dir: &Path) -> Result<Identity> {
     Ok(id)
 }
 
-const LAST_INVENTORY: &str = "inventory.json";
-
-fn load_last_inventory(dir: &Path) -> Option<Inventory> {
-    serde_json::from_slice(&std::fs::read(dir.join(LAST_INVENTORY)).ok()?).ok()
-}
-
-fn save_last_inventory(dir: &Path, inv: &Inventory) {
-    let tmp = dir.join(format!("{LAST_INVENTORY}.tmp"));
-    let ok = serde_json::to_vec(inv)
-        .ok()
-        .and_then(|b| std::fs::write(&tmp, b).ok())
-        .and_then(|_| std::fs::rename(&tmp, dir.join(LAST_INVENTORY)).ok());
-    if ok.is_none() {
-        tracing::warn!(
-            "could not save the last inventory; changes made while stopped may be missed"
-        );
-    }
-}
-
 /// Resolves once `rx` turns true (or its sender is gone), holding no borrow of the value.
 async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;
@@ -210,31 +192,25 @@ pub async fn run(cfg: AgentConfig, mut shutdown: watch::Receiver<bool>) -> Resul
     let executor = crate::commands::Executor::open(&cfg.data_dir, &id.host_id, &id.command_key)?
         .with_firewall(firewall.clone());
     let executor = Arc::new(Mutex::new(executor));
-    let mut login_watch = crate::logins::LoginWatch::with_records(
-        &cfg.data_dir,
-        &cfg.login_logs,
-        &cfg.login_records,
-        firewall,
-        unix_now(),
-    );
-    if let Some(source) = cfg.journal.clone() {
-        login_watch = login_watch.with_journal(&cfg.data_dir, source);
-    }
-    let watch = Arc::new(Mutex::new(login_watch));
-    let mut login_tick = tokio::time::interval(Duration::from_millis(cfg.login_poll_ms.max(10)));
-    login_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut unreported: Vec<vigil_proto::agent::CommandResult> = Vec::new();
-    let mut settings = AgentSettings {
-        heartbeat_secs: 10,
-        inventory_secs: 600,
-    };
-    let mut collector = Collector::new(&cfg.root);
-    let mut last = load_last_inventory(&cfg.data_dir);
-    let mut last_full_sent: Option<i64> = None;
-    let mut heartbeat = tokio::time::interval(Duration::from_secs(settings.heartbeat_secs));
-    let mut collect = tokio::time::interval(Duration::from_secs(cfg.collect_secs.max(1)));
+    let mut policy = Policy::default();
+    let post_channel = channel.clone();
+    let post: crate::monitors::Post = Arc::new(move |path, body| {
+        let ch = post_channel.clone();
+        Box::pin(async move { ch.post(path, body).await.map(|_| ()) })
+    });
+    let monitors = crate::monitors::Scheduler::start(
+        crate::monitors::all(&cfg, &firewall, unix_now()),
+        policy.clone(),
+        Outlet {
+            spool: spool.clone(),
+            wake: wake.clone(),
+            post,
+            fatal: fatal_tx.clone(),
+        },
+    );
+    let mut heartbeat = tokio::time::interval(Duration::from_secs(policy.settings.heartbeat_secs));
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    collect.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     let result = loop {
         tokio::select! {
@@ -248,13 +224,16 @@ pub async fn run(cfg: AgentConfig, mut shutdown: watch::Receiver<bool>) -> Resul
                     agent_version: crate::VERSION.to_string(),
                     spool: spool.lock().unwrap_or_else(|p| p.into_inner()).stats(),
                     rss_kb: self_rss_kb(),
+                    monitors: monitors.health(),
                 };
                 match channel.post(PATH_HEARTBEAT, codec::encode(&hb)).await {
                     Ok(body) => {
                         if let Ok(r) = serde_json::from_slice::<HeartbeatResponse>(&body) {
-                            if r.settings != settings && r.settings.heartbeat_secs > 0 {
-                                settings = r.settings;
-                                heartbeat = tokio::time::interval(Duration::from_secs(settings.heartbeat_secs));
+                            let mut changed = false;
+                            if r.settings != policy.settings && r.settings.heartbeat_secs > 0 {
+                                policy.settings = r.settings;
+                                changed = true;
+                                heartbeat = tokio::time::interval(Duration::from_secs(policy.settings.heartbeat_secs));
                                 heartbeat.reset();
                             }
                             if r.login.is_some() && r.login != login_settings {
@@ -267,12 +246,16 @@ pub async fn run(cfg: AgentConfig, mut shutdown: watch::Receiver<bool>) -> Resul
                                             why: "the access whitelist".into(),
                                         }));
                                         executor.lock().unwrap_or_else(|p| p.into_inner()).set_protected(protected.clone());
-                                        watch.lock().unwrap_or_else(|p| p.into_inner()).apply(config, protected);
+                                        policy.login = Some(LoginPolicy { config, protected });
+                                        changed = true;
                                         tracing::info!(span_mins = ls.span_mins, max_failures = ls.max_failures, block_mins = ls.block_mins, whitelist = ls.access_whitelist.len(), "login defense settings applied");
                                     }
                                     Err(e) => tracing::warn!(error = %e, "the server's login settings are not valid here; keeping the previous ones"),
                                 }
                                 login_settings = r.login.clone();
+                            }
+                            if changed {
+                                monitors.apply_policy(policy.clone());
                             }
                             // Actions run off the async thread; their reports wait for delivery.
                             let commands = r.commands;
@@ -288,9 +271,7 @@ pub async fn run(cfg: AgentConfig, mut shutdown: watch::Receiver<bool>) -> Resul
                             .unwrap_or_default();
                             let (ran, rescan) = ran;
                             if rescan {
-                                // Collect now and send the full snapshot even if nothing changed.
-                                last_full_sent = None;
-                                collect.reset_immediately();
+                                monitors.rescan();
                             }
                             unreported.extend(ran);
                         }
@@ -310,52 +291,9 @@ pub async fn run(cfg: AgentConfig, mut shutdown: watch::Receiver<bool>) -> Resul
                     Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
                 }
             }
-            _ = login_tick.tick() => {
-                let w = watch.clone();
-                let events = tokio::task::spawn_blocking(move || {
-                    w.lock().unwrap_or_else(|p| p.into_inner()).poll(unix_now())
-                })
-                .await
-                .unwrap_or_default();
-                if !events.is_empty() {
-                    spool.lock().unwrap_or_else(|p| p.into_inner()).append(events);
-                    wake.notify_one();
-                }
-            }
-            _ = collect.tick() => {
-                let now = unix_now();
-                let mut c = std::mem::replace(&mut collector, Collector::new(&cfg.root));
-                let inv = tokio::task::spawn_blocking(move || { let inv = c.collect(now); (c, inv) }).await;
-                let Ok((c, inv)) = inv else { continue };
-                collector = c;
-                for (what, n) in &collector.skipped {
-                    tracing::debug!(source = what, skipped = n, "collection skipped input");
-                }
-                let changes = match &last {
-                    Some(prev) => vigil_detect::inventory_diff::diff(prev, &inv, now),
-                    None => Vec::new(),
-                };
-                if !changes.is_empty() {
-                    spool.lock().unwrap_or_else(|p| p.into_inner()).append(changes.clone());
-                    wake.notify_one();
-                }
-                let due = last_full_sent.is_none_or(|t| now - t >= settings.inventory_secs as i64);
-                if due || !changes.is_empty() {
-                    let report = InventoryReport { inventory: inv.clone() };
-                    match channel.post(PATH_INVENTORY, codec::encode(&report)).await {
-                        Ok(_) => last_full_sent = Some(now),
-                        Err(CallError::Identity(e)) => break Err(anyhow::anyhow!("agent stopped: {}", e.message)),
-                        Err(e) => tracing::warn!(error = %e, "fingerprint report failed; retrying next round"),
-                    }
-                }
-                // Processes are not diffed, so an unchanged snapshot need not be rewritten.
-                if last.is_none() || !changes.is_empty() {
-                    save_last_inventory(&cfg.data_dir, &inv);
-                }
-                last = Some(inv);
-            }
         }
     };
+    monitors.stop().await;
     sender.abort();
     result
 }

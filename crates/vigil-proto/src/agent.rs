@@ -54,6 +54,46 @@ pub struct Heartbeat {
     pub agent_version: String,
     pub spool: SpoolStats,
     pub rss_kb: u64,
+    /// Each monitor's health, so a blind spot is shown rather than silent (absent from agents
+    /// older than the monitors).
+    pub monitors: Vec<MonitorHealth>,
+}
+
+/// How one of the agent's monitors is doing, as of its last run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct MonitorHealth {
+    /// `inventory`, `logins`, `firewall`, …
+    pub name: String,
+    pub state: MonitorState,
+    /// When it last ran (Unix seconds); `None` before its first run.
+    pub last_run: Option<i64>,
+    /// What is wrong, in a sentence (e.g. "no log source found").
+    pub last_error: Option<String>,
+    /// Sources it could not read, each with the reason (`/var/log/secure: permission denied`).
+    pub unreadable: Vec<String>,
+}
+
+/// A monitor's state: `degraded` still runs but misses something, `failed` stopped.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MonitorState {
+    #[default]
+    Running,
+    Degraded,
+    Failed,
+    Off,
+}
+
+impl MonitorState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MonitorState::Running => "running",
+            MonitorState::Degraded => "degraded",
+            MonitorState::Failed => "failed",
+            MonitorState::Off => "off",
+        }
+    }
 }
 
 /// State of the agent's on-disk spool, reported so loss is never silent.
@@ -286,6 +326,24 @@ pub mod codes {
     pub const REPLAYED: &str = "replayed";
     /// The host sent more events than its quota allows; retry later.
     pub const QUOTA: &str = "quota_exceeded";
+}
+
+#[cfg(test)]
+mod heartbeat_tests {
+    use super::*;
+
+    /// A heartbeat from an agent that predates the monitors still parses, with none.
+    #[test]
+    fn old_heartbeats_parse_without_monitors() {
+        let old = r#"{"agent_version":"0.1.0","spool":{"pending_batches":1},"rss_kb":9}"#;
+        let hb: Heartbeat = serde_json::from_str(old).unwrap();
+        assert!(hb.monitors.is_empty());
+        let new = r#"{"monitors":[{"name":"logins","state":"degraded","last_run":5,
+            "last_error":"no log source found","unreadable":["/var/log/auth.log: missing"]}]}"#;
+        let hb: Heartbeat = serde_json::from_str(new).unwrap();
+        assert_eq!(hb.monitors[0].state, MonitorState::Degraded);
+        assert_eq!(hb.monitors[0].unreadable.len(), 1);
+    }
 }
 
 #[cfg(test)]

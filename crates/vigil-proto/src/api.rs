@@ -41,6 +41,9 @@ pub struct HostView {
     pub alerts: BTreeMap<String, i64>,
     /// The agent's own health from its last heartbeat.
     pub agent: AgentHealth,
+    /// Each of the agent's monitors, from its last heartbeat (none from older agents).
+    #[serde(default)]
+    pub monitors: Vec<crate::agent::MonitorHealth>,
 }
 
 /// What an agent last said about itself: memory and spool counters (events dropped past the

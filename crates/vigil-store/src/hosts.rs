@@ -40,6 +40,16 @@ pub trait HostStore {
         agent_version: &str,
         agent_stats: &str,
     ) -> Result<()>;
+    /// Records a heartbeat as [`HostStore::record_heartbeat`] does and, in the same
+    /// transaction, the agent's monitor health (a JSON array) in place of the stored one.
+    async fn record_heartbeat_health(
+        &self,
+        id: &str,
+        now: Timestamp,
+        agent_version: &str,
+        agent_stats: &str,
+        monitors: &str,
+    ) -> Result<()>;
     async fn mark_uninstalled(&self, id: &str, now: Timestamp) -> Result<()>;
     /// Replaces the host's fingerprint snapshot (and its OS facts) unless a newer one is stored.
     async fn put_inventory(
@@ -62,7 +72,7 @@ pub(crate) fn labels_of(json: &str) -> BTreeMap<String, String> {
 
 const HOST_COLUMNS: &str =
     "id, hostname, group_name, provider, labels, public_key, agent_version, \
-     os, enrolled_at, last_seen, uninstalled_at, inventory_at, last_seq, agent_stats";
+     os, enrolled_at, last_seen, uninstalled_at, inventory_at, last_seq, agent_stats, monitors";
 
 fn host_of(mut r: Row) -> Result<HostRecord> {
     Ok(HostRecord {
@@ -80,6 +90,7 @@ fn host_of(mut r: Row) -> Result<HostRecord> {
         inventory_at: r.opt_int()?,
         last_seq: r.int()?,
         agent_stats: r.text()?,
+        monitors: r.text()?,
     })
 }
 
@@ -208,6 +219,29 @@ async fn enroll(
         )
         .await?;
     Ok(Ok(host_of(row)?))
+}
+
+/// Seen at `now` (never moving backwards), the agent's version and health, and its monitors
+/// when given.
+async fn heartbeat(
+    tx: &mut dyn Tx,
+    id: &str,
+    now: Timestamp,
+    agent_version: &str,
+    agent_stats: &str,
+    monitors: Option<&str>,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE hosts SET last_seen = GREATEST(COALESCE(last_seen, 0), $2), \
+         agent_version = $3, agent_stats = $4 WHERE id = $1",
+        args![id, now, agent_version, agent_stats],
+    )
+    .await?;
+    if let Some(m) = monitors {
+        tx.execute("UPDATE hosts SET monitors = $2 WHERE id = $1", args![id, m])
+            .await?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -353,15 +387,32 @@ impl HostStore for SqlStore {
             agent_version.to_owned(),
             agent_stats.to_owned(),
         );
-        write_tx!(self, |tx| {
-            tx.execute(
-                "UPDATE hosts SET last_seen = GREATEST(COALESCE(last_seen, 0), $2), \
-                 agent_version = $3, agent_stats = $4 WHERE id = $1",
-                args![&id, now, &v, &stats],
-            )
-            .await?;
-            Ok(())
-        })
+        write_tx!(self, |tx| heartbeat(tx, &id, now, &v, &stats, None).await)
+    }
+
+    async fn record_heartbeat_health(
+        &self,
+        id: &str,
+        now: Timestamp,
+        agent_version: &str,
+        agent_stats: &str,
+        monitors: &str,
+    ) -> Result<()> {
+        let (id, v, stats, monitors) = (
+            id.to_owned(),
+            agent_version.to_owned(),
+            agent_stats.to_owned(),
+            monitors.to_owned(),
+        );
+        write_tx!(self, |tx| heartbeat(
+            tx,
+            &id,
+            now,
+            &v,
+            &stats,
+            Some(&monitors)
+        )
+        .await)
     }
 
     async fn mark_uninstalled(&self, id: &str, now: Timestamp) -> Result<()> {

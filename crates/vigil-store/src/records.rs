@@ -78,6 +78,8 @@ pub struct HostRecord {
     pub last_seq: i64,
     /// The agent's last reported health (spool counters, memory) as JSON.
     pub agent_stats: String,
+    /// The agent's monitors as of its last heartbeat that reported them, as a JSON array.
+    pub monitors: String,
 }
 
 /// An event as stored: its kind and JSON body.

@@ -1,4 +1,4 @@
-// One host: its facts, security score and agent health, then tabs for its fingerprints
+// One host: its facts, security score, agent and monitor health, then tabs for its fingerprints
 // (system, processes, ports, accounts, packages), its alerts, host actions and events.
 
 import { h, badge, dash, fill, humanize, kv, labelChips, loading, notice, panel, setTitle, setView } from '../lib/dom.js';
@@ -77,6 +77,20 @@ function agentHealth(host) {
     item('agent-dropped', `${fmtNum(dropped)} event${dropped === 1 ? '' : 's'} dropped`, dropped > 0),
     item('agent-write-failures', `${fmtNum(failed)} failed spool write${failed === 1 ? '' : 's'}`, failed > 0),
     dropped > 0 ? h('span', { class: 'health-note' }, 'The spool overflowed: the oldest events were lost.') : null);
+}
+
+/** What each agent monitor last said: state, last run and what it cannot see. */
+function monitorHealth(host) {
+  const monitors = host.monitors || [];
+  if (!monitors.length) return null;
+  const problem = (m) => [m.last_error, ...(m.unreadable || [])].filter(Boolean).join('; ');
+  return h('table', { class: 'grid monitor-health', 'data-testid': 'host-monitors' },
+    h('thead', null, h('tr', null, ['Monitor', 'State', 'Last run', 'Problem'].map((t) => h('th', { class: 'nosort' }, t)))),
+    h('tbody', null, monitors.map((m) => h('tr', { 'data-testid': `monitor-${m.name}` },
+      h('td', null, humanize(m.name)),
+      h('td', null, badge(m.state, { cls: `mon-${m.state}`, testid: 'monitor-state' })),
+      h('td', null, timeEl(m.last_run)),
+      h('td', { class: 'small', 'data-testid': 'monitor-problem' }, problem(m) || dash())))));
 }
 
 /** The host's score beside its name, when the score answers. */
@@ -307,8 +321,7 @@ export async function viewHost(ctx, id) {
       badge(host.state, { testid: 'host-detail-state' }),
       scoreSlot,
       h('span', { class: 'host-alerts' }, 'Unhandled alerts: ', alertCounts(host.alerts))),
-    agentHealth(host),
-    hostFacts(host),
+    ...[agentHealth(host), monitorHealth(host), hostFacts(host)].filter(Boolean),
   );
   scoreP.then((sc) => showScore(ctx, scoreSlot, host, sc));
 

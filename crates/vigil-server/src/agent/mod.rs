@@ -360,8 +360,10 @@ async fn heartbeat(
         spool: hb.spool,
     };
     let health = serde_json::to_string(&health).expect("health serializes");
+    let monitors =
+        serde_json::to_string(&bounded_monitors(hb.monitors)).expect("health serializes");
     st.store
-        .record_heartbeat(&host, st.now(), &hb.agent_version, &health)
+        .record_heartbeat_health(&host, st.now(), &hb.agent_version, &health, &monitors)
         .await?;
     let commands = crate::commands::deliver(&st, &host).await?;
     Ok(Json(HeartbeatResponse {
@@ -369,6 +371,26 @@ async fn heartbeat(
         commands,
         login: Some(crate::login_defense::settings::effective(&st, &host, &group).await?),
     }))
+}
+
+/// An agent's monitor health as kept: at most 32 monitors, 20 unreadable sources each, and
+/// 500 characters a text, so a heartbeat cannot grow the host row without bound.
+fn bounded_monitors(mut monitors: Vec<MonitorHealth>) -> Vec<MonitorHealth> {
+    fn cut(s: &mut String) {
+        if let Some((i, _)) = s.char_indices().nth(500) {
+            s.truncate(i);
+        }
+    }
+    monitors.truncate(32);
+    for m in &mut monitors {
+        cut(&mut m.name);
+        if let Some(e) = &mut m.last_error {
+            cut(e);
+        }
+        m.unreadable.truncate(20);
+        m.unreadable.iter_mut().for_each(cut);
+    }
+    monitors
 }
 
 async fn inventory(

@@ -46,6 +46,7 @@ pub(crate) fn host_view(
         inventory_at: h.inventory_at,
         alerts,
         agent: serde_json::from_str(&h.agent_stats).unwrap_or_default(),
+        monitors: serde_json::from_str(&h.monitors).unwrap_or_default(),
     }
 }
 

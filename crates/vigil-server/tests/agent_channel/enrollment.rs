@@ -83,6 +83,7 @@ pub(super) async fn signatures(h: &Harness) {
             resynced_batches: 0,
         },
         rss_kb: 9000,
+        monitors: Vec::new(),
     };
     h.post(PATH_HEARTBEAT, &host, &key, codec::encode(&report))
         .await

@@ -56,6 +56,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         12,
         include_str!("../../migrations/postgres/012_batch_digest.sql"),
     ),
+    (
+        13,
+        include_str!("../../migrations/postgres/013_monitor_health.sql"),
+    ),
 ];
 
 /// Any fixed number works; it only has to be the same for every Vigil server.

@@ -51,6 +51,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         12,
         include_str!("../../migrations/sqlite/012_batch_digest.sql"),
     ),
+    (
+        13,
+        include_str!("../../migrations/sqlite/013_monitor_health.sql"),
+    ),
 ];
 
 pub(crate) struct Sqlite {

@@ -107,6 +107,17 @@ pub async fn host_detail(c: &Ctx<'_>, t0: Instant, row_css: &str) -> WdResult<()
     if wd.find("[data-testid=agent-dropped].bad").await.is_ok() && !health.contains(" 0 events") {
         eprintln!("note: the agent reports dropped events: {health:?}");
     }
+    // The same heartbeat carried each monitor's health: one row per monitor.
+    wd.wait_text(
+        "[data-testid=host-monitors]",
+        "the monitor health table",
+        |t| {
+            ["inventory", "logins", "firewall"]
+                .iter()
+                .all(|m| t.contains(m))
+        },
+    )
+    .await?;
 
     step("packages tab", t0).await;
     wd.click(&wd.wait_visible("#tab-packages").await?).await?;
