@@ -379,6 +379,7 @@ async fn an_agents_input_is_bounded_and_replays_refused() {
         agent_version: "0.1.0".into(),
         spool: Default::default(),
         rss_kb: 1,
+        monitors: Vec::new(),
     };
     let body = codec::encode(&hb);
     let time = now();

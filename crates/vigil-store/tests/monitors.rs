@@ -22,6 +22,7 @@ async fn enrolled(store: &dyn Store, id: &str) {
             expires_at: T0 + 3600,
             revoked_at: None,
             uses: 0,
+            max_uses: None,
         })
         .await
         .unwrap();
