@@ -174,6 +174,7 @@ impl Collector {
                 cmdline,
                 exe_sha256,
                 start_time: boot_time + (stat.start_ticks / CLOCK_TICKS) as i64,
+                start_ticks: stat.start_ticks,
             });
         }
         out.sort_by_key(|p| p.pid);
@@ -249,6 +250,7 @@ impl Collector {
                         out[i].pid = p.pid;
                         out[i].process = p.name.clone();
                         out[i].exe = p.exe.clone();
+                        out[i].start_ticks = p.start_ticks;
                     }
                 }
             }

@@ -2,7 +2,7 @@
 //! pinned command key signed them, that they are for this host, not expired, and not run before.
 
 use crate::firewall::{Firewall, Protected};
-use crate::quarantine::{QuarantineBox, QuarantinedFile, RETENTION_SECS};
+use crate::quarantine::{Expected, QuarantineBox, QuarantinedFile, RETENTION_SECS};
 use crate::respond;
 use anyhow::{Context, Result};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -138,18 +138,28 @@ impl Executor {
     fn execute(&self, action: &CommandAction, now: i64) -> (bool, String, serde_json::Value) {
         let json = |f: &QuarantinedFile| serde_json::to_value(f).unwrap_or_default();
         match action {
-            CommandAction::KillProcess { pid, exe } => {
-                match respond::kill_process(*pid, None, exe.as_deref()) {
-                    Ok(outcome) => (
-                        true,
-                        format!("process {pid}: {outcome}"),
-                        serde_json::json!({ "outcome": outcome.to_string() }),
-                    ),
-                    Err(e) => (false, e.to_string(), serde_json::Value::Null),
-                }
-            }
-            CommandAction::QuarantineFile { path } => {
-                match self.qbox.quarantine(Path::new(path), now) {
+            CommandAction::KillProcess {
+                pid,
+                exe,
+                start_ticks,
+            } => match respond::kill_process(*pid, *start_ticks, exe.as_deref()) {
+                Ok(outcome) => (
+                    true,
+                    format!("process {pid}: {outcome}"),
+                    serde_json::json!({ "outcome": outcome.to_string() }),
+                ),
+                Err(e) => (false, e.to_string(), serde_json::Value::Null),
+            },
+            CommandAction::QuarantineFile { path, expect } => {
+                let expect = Expected {
+                    inode: expect.device.zip(expect.inode),
+                    size: expect.size,
+                    sha256: expect.sha256.clone(),
+                };
+                match self
+                    .qbox
+                    .quarantine_expecting(Path::new(path), now, &expect)
+                {
                     Ok(f) => (
                         true,
                         format!("{path} quarantined as {}", f.id),
@@ -158,8 +168,18 @@ impl Executor {
                     Err(e) => (false, e.to_string(), serde_json::Value::Null),
                 }
             }
-            CommandAction::KillAndQuarantine { pid, exe } => {
-                match respond::kill_and_quarantine(*pid, None, exe.as_deref(), &self.qbox, now) {
+            CommandAction::KillAndQuarantine {
+                pid,
+                exe,
+                start_ticks,
+            } => {
+                match respond::kill_and_quarantine(
+                    *pid,
+                    *start_ticks,
+                    exe.as_deref(),
+                    &self.qbox,
+                    now,
+                ) {
                     Ok((outcome, f)) => (
                         true,
                         format!(

@@ -8,7 +8,7 @@
 //! that took the pid afterwards; older kernels fall back to `kill(2)`. PID 1, the agent itself,
 //! threads and kernel threads are never signalled.
 
-use crate::quarantine::{QuarantineBox, QuarantineError, QuarantinedFile};
+use crate::quarantine::{Expected, QuarantineBox, QuarantineError, QuarantinedFile};
 use rustix::fd::OwnedFd;
 use rustix::io::Errno;
 use rustix::process::{Pid, PidfdFlags, Signal};
@@ -146,7 +146,11 @@ pub fn kill_and_quarantine(
         }
     } else {
         let outcome = target.kill()?;
-        match qbox.quarantine_checked(&target.exe, now, Some(inode)) {
+        let expect = Expected {
+            inode: Some(inode),
+            ..Expected::default()
+        };
+        match qbox.quarantine_expecting(&target.exe, now, &expect) {
             Ok(record) => Ok((outcome, record)),
             Err(source) => Err(RespondError::QuarantineAfterKill {
                 pid,

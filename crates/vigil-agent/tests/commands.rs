@@ -146,6 +146,17 @@ async fn kill_quarantine_and_restore_through_the_api() {
     let original = std::fs::read(&exe).unwrap();
     let alert = port_alert_of(&api, child.id()).await;
     let id = alert["id"].as_i64().unwrap();
+    // The alert names the process by its start time too, so a recycled pid is never killed.
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap();
+    let ticks = vigil_collect::process::stat(&stat).unwrap().start_ticks;
+    assert!(
+        alert["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "start_ticks" && f["value"] == ticks.to_string().as_str()),
+        "{alert}"
+    );
     let (s, v) = api
         .call(
             "POST",

@@ -82,6 +82,7 @@ fn socket(agent: usize, n: u64, wildcard: bool) -> ListeningSocket {
         pid: 1000 + ((n * 17) % 30_000) as u32,
         process: process.to_string(),
         exe: format!("/usr/sbin/{process}"),
+        start_ticks: 0,
     }
 }
 

@@ -85,6 +85,7 @@ fn parse_line<'a>(
         pid: 0,
         process: String::new(),
         exe: String::new(),
+        start_ticks: 0,
     };
     Ok((state, socket))
 }
@@ -178,6 +179,7 @@ mod tests {
                 pid: 0,
                 process: String::new(),
                 exe: String::new(),
+                start_ticks: 0,
             }]
         );
     }

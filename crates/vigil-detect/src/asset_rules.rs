@@ -143,8 +143,9 @@ pub fn evaluate(events: &[Event], policy: &AssetPolicy) -> Vec<NewAlert> {
                         ("port".into(), socket.port.to_string()),
                         ("process".into(), socket.process.clone()),
                         ("pid".into(), socket.pid.to_string()),
-                        // Lets a kill check that the pid still runs this executable.
+                        // Lets a kill check that the pid still is this process.
                         ("exe".into(), socket.exe.clone()),
+                        ("start_ticks".into(), socket.start_ticks.to_string()),
                     ],
                     time: e.time,
                 });

@@ -60,6 +60,9 @@ pub struct ProcessInfo {
     /// SHA-256 of the executable, hex; empty when it could not be read.
     pub exe_sha256: String,
     pub start_time: Timestamp,
+    /// Start time in clock ticks since boot (field 22 of `/proc/PID/stat`): with the pid, it
+    /// names this process and no later one that reuses the pid. 0 when unknown.
+    pub start_ticks: u64,
 }
 
 /// Transport protocol of a socket.
@@ -101,6 +104,8 @@ pub struct ListeningSocket {
     pub process: String,
     /// The owning process's executable, when known.
     pub exe: String,
+    /// The owning process's start time in clock ticks since boot; 0 when unknown.
+    pub start_ticks: u64,
 }
 
 impl ListeningSocket {

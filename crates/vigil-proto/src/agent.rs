@@ -213,12 +213,28 @@ pub struct Command {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum CommandAction {
-    /// Kill a process; `exe` guards against a recycled pid.
-    KillProcess { pid: u32, exe: Option<String> },
-    /// Move a file into the agent's quarantine box.
-    QuarantineFile { path: String },
+    /// Kill a process; `exe` and `start_ticks` (field 22 of `/proc/PID/stat`) guard against a
+    /// recycled pid.
+    KillProcess {
+        pid: u32,
+        exe: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        start_ticks: Option<u64>,
+    },
+    /// Move a file into the agent's quarantine box; the agent refuses unless the file it opens
+    /// is the one `expect` describes.
+    QuarantineFile {
+        path: String,
+        #[serde(default, skip_serializing_if = "FileIdentity::is_empty")]
+        expect: FileIdentity,
+    },
     /// Kill a process and quarantine its executable.
-    KillAndQuarantine { pid: u32, exe: Option<String> },
+    KillAndQuarantine {
+        pid: u32,
+        exe: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        start_ticks: Option<u64>,
+    },
     /// Put a quarantined file back.
     RestoreFile {
         quarantine_id: String,
@@ -239,6 +255,26 @@ pub enum CommandAction {
     },
     /// Collect and send a full inventory now (the console's vulnerability "verify": a rescan).
     ReportInventory,
+}
+
+/// What an alert knew of a file (from its evidence), for the agent to check on the file it opens
+/// before it acts on it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FileIdentity {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inode: Option<u64>,
+}
+
+impl FileIdentity {
+    pub fn is_empty(&self) -> bool {
+        *self == FileIdentity::default()
+    }
 }
 
 /// Which way a block drops traffic.

@@ -78,6 +78,7 @@ pub(super) fn alert_event(i: usize, hosts: usize, time: i64) -> Event {
                 pid: 10_000 + (i % 50_000) as u32,
                 process: format!("{MARKER}{i}"),
                 exe: format!("/opt/bench/{MARKER}{i}"),
+                start_ticks: 0,
             },
         },
     }

@@ -4,7 +4,7 @@ use super::{allowed_from, result};
 use crate::http::*;
 use crate::state::SharedState;
 use vigil_model::{AlertStatus, RuleOrigin};
-use vigil_proto::agent::CommandAction;
+use vigil_proto::agent::{CommandAction, FileIdentity};
 use vigil_proto::api::*;
 use vigil_store::{AlertRecord, Transition};
 
@@ -18,6 +18,11 @@ pub(crate) fn evidence<'a>(a: &'a AlertRecord, names: &[&str]) -> Option<&'a str
 }
 
 /// The command an action needs for this alert, or why it cannot apply.
+///
+/// What the evidence knows of the target travels with the command for the agent to check: the
+/// process's executable (`exe`) and start time (`start_ticks`, clock ticks since boot), and the
+/// file's `sha256`, `size`, `device` and `inode`. Evidence values that do not parse are left
+/// out rather than refusing the action.
 pub(crate) fn command_for(action: HandleAction, a: &AlertRecord) -> Result<CommandAction, String> {
     let pid = || {
         evidence(a, &["pid"])
@@ -25,17 +30,33 @@ pub(crate) fn command_for(action: HandleAction, a: &AlertRecord) -> Result<Comma
             .filter(|p| *p > 1)
             .ok_or_else(|| format!("alert {} names no process (no pid in its evidence)", a.id))
     };
+    let number = |names: &[&str]| evidence(a, names).and_then(|v| v.parse::<u64>().ok());
     let exe = evidence(a, &["exe"]).map(str::to_string);
+    let start_ticks = number(&["start_ticks"]).filter(|t| *t > 0);
     match action {
-        HandleAction::KillProcess => Ok(CommandAction::KillProcess { pid: pid()?, exe }),
-        HandleAction::KillAndQuarantine => {
-            Ok(CommandAction::KillAndQuarantine { pid: pid()?, exe })
-        }
+        HandleAction::KillProcess => Ok(CommandAction::KillProcess {
+            pid: pid()?,
+            exe,
+            start_ticks,
+        }),
+        HandleAction::KillAndQuarantine => Ok(CommandAction::KillAndQuarantine {
+            pid: pid()?,
+            exe,
+            start_ticks,
+        }),
         // A running program's executable is quarantined with kill_and_quarantine, not alone.
         HandleAction::Quarantine => evidence(a, &["path", "file"])
             .filter(|p| p.starts_with('/'))
             .map(|p| CommandAction::QuarantineFile {
                 path: p.to_string(),
+                expect: FileIdentity {
+                    sha256: evidence(a, &["sha256"])
+                        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+                        .map(str::to_ascii_lowercase),
+                    size: number(&["size"]),
+                    device: number(&["device"]),
+                    inode: number(&["inode"]),
+                },
             })
             .ok_or_else(|| {
                 format!(
@@ -213,4 +234,100 @@ pub(crate) async fn block_sources(
         }
     }
     Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigil_model::{AlertKind, Level};
+
+    fn alert(evidence: &[(&str, &str)]) -> AlertRecord {
+        AlertRecord {
+            id: 7,
+            host_id: "h".into(),
+            kind: AlertKind::SuspiciousPort,
+            level: Level::Suspicious,
+            status: AlertStatus::Unhandled,
+            name: "n".into(),
+            key: "k".into(),
+            evidence: evidence
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            first_seen: 0,
+            last_seen: 0,
+            count: 1,
+            handled_at: None,
+            handled_by: String::new(),
+            note: String::new(),
+            whitelist_rule_id: None,
+        }
+    }
+
+    #[test]
+    fn what_the_evidence_knows_of_the_target_travels_with_the_command() {
+        let a = alert(&[
+            ("pid", "4242"),
+            ("exe", "/tmp/.x/m"),
+            ("start_ticks", "98765"),
+        ]);
+        assert_eq!(
+            command_for(HandleAction::KillProcess, &a).unwrap(),
+            CommandAction::KillProcess {
+                pid: 4242,
+                exe: Some("/tmp/.x/m".into()),
+                start_ticks: Some(98765),
+            }
+        );
+        let hash = "AB".repeat(32);
+        let f = alert(&[
+            ("path", "/var/www/x.php"),
+            ("sha256", &hash),
+            ("size", "120"),
+            ("device", "2049"),
+            ("inode", "131"),
+        ]);
+        assert_eq!(
+            command_for(HandleAction::Quarantine, &f).unwrap(),
+            CommandAction::QuarantineFile {
+                path: "/var/www/x.php".into(),
+                expect: FileIdentity {
+                    sha256: Some("ab".repeat(32)),
+                    size: Some(120),
+                    device: Some(2049),
+                    inode: Some(131),
+                },
+            }
+        );
+    }
+
+    #[test]
+    fn unparsable_or_missing_identity_is_left_out_not_guessed() {
+        let a = alert(&[("pid", "4242"), ("start_ticks", "soon")]);
+        assert_eq!(
+            command_for(HandleAction::KillAndQuarantine, &a).unwrap(),
+            CommandAction::KillAndQuarantine {
+                pid: 4242,
+                exe: None,
+                start_ticks: None,
+            }
+        );
+        let f = alert(&[("file", "/srv/a"), ("sha256", "not-a-hash"), ("size", "-1")]);
+        assert_eq!(
+            command_for(HandleAction::Quarantine, &f).unwrap(),
+            CommandAction::QuarantineFile {
+                path: "/srv/a".into(),
+                expect: FileIdentity::default(),
+            }
+        );
+        // The command without identity serializes as before (older agents read it unchanged).
+        let json =
+            serde_json::to_value(command_for(HandleAction::Quarantine, &f).unwrap()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"action": "quarantine_file", "path": "/srv/a"})
+        );
+        assert!(command_for(HandleAction::KillProcess, &alert(&[("pid", "1")])).is_err());
+        assert!(command_for(HandleAction::Quarantine, &alert(&[("path", "rel")])).is_err());
+    }
 }

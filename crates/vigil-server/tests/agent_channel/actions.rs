@@ -78,7 +78,8 @@ pub(super) async fn host_actions(h: &Harness) {
             host.as_str(),
             &CommandAction::KillProcess {
                 pid: 4242,
-                exe: None
+                exe: None,
+                start_ticks: None,
             }
         )
     );

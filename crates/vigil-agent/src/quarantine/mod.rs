@@ -12,17 +12,30 @@
 //! modification time. Not kept: extended attributes (file capabilities, ACLs, SELinux labels),
 //! access time and other hard links (when the quarantined path was one of several hard links,
 //! only that path is removed and the other names keep the content).
+//!
+//! Files outside the box are only ever reached through [`walk`]: the path is opened from `/` one
+//! directory descriptor at a time, a symbolic link that a user other than root could have
+//! planted on the way refuses the action, and every move, link, unlink and create is an `*at`
+//! call relative to the opened directory. A local user who owns a directory on the path and
+//! swaps it for a link between the alert and the action gets a refusal, not a root-owned file
+//! moved into the box or written over.
 
+mod walk;
+
+pub use walk::WalkError;
+
+use rustix::io::Errno;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions, Permissions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use walk::{Dir, Parent};
 
 /// How long a quarantined file can be restored, in seconds (30 days, SPEC R-MW3).
 pub const RETENTION_SECS: i64 = 30 * 24 * 3600;
@@ -122,6 +135,12 @@ pub enum QuarantineError {
     Directory { path: PathBuf },
     #[error("cannot quarantine {}: it is a {kind}, not a regular file", path.display())]
     NotRegular { path: PathBuf, kind: &'static str },
+    #[error("refusing to touch {}: {reason}", path.display())]
+    UnsafePath { path: PathBuf, reason: String },
+    #[error("refusing to quarantine {}: it is not the file of the alert ({what}); nothing was moved", path.display())]
+    NotTheFile { path: PathBuf, what: String },
+    #[error("refusing to restore {}: the file had setuid or setgid, and {} is not a directory that only root can write (owned by root, not writable by group or others); nothing was written", path.display(), parent.display())]
+    SetuidUnsafe { path: PathBuf, parent: PathBuf },
     #[error("cannot quarantine {}: it is inside the quarantine box", path.display())]
     InsideBox { path: PathBuf },
     #[error("cannot quarantine {}: the file changed while it was being quarantined ({what}); nothing was moved", path.display())]
@@ -273,19 +292,52 @@ fn hash_copy(src: &mut File, mut dst: Option<&mut File>) -> io::Result<Hashes> {
 pub struct QuarantineBox {
     /// The box directory, canonical.
     dir: PathBuf,
+    /// Device and inode of the box directory, to recognise it however a path names it.
+    id: (u64, u64),
     /// Owner given to content files: the box directory's owner (root for the agent).
     uid: u32,
     gid: u32,
 }
 
-/// Where the content of a file to quarantine comes from.
-struct Source<'a> {
-    /// The path recorded as the original.
-    original: &'a Path,
-    /// Where to read the content (`original`, or `/proc/PID/exe` for a deleted binary).
-    read_from: &'a Path,
-    /// Device and inode the content must have (checked on the opened file).
-    expect: Option<(u64, u64)>,
+/// What the alert knew of a file to quarantine. Each value given is checked on the opened file
+/// before anything is moved; a mismatch refuses the quarantine.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expected {
+    /// Device and inode.
+    pub inode: Option<(u64, u64)>,
+    pub size: Option<u64>,
+    /// SHA-256 of the content, hex (either case).
+    pub sha256: Option<String>,
+}
+
+impl Expected {
+    fn check_meta(&self, path: &Path, meta: &fs::Metadata) -> Result<()> {
+        if let Some(inode) = self.inode {
+            if (meta.dev(), meta.ino()) != inode {
+                return Err(QuarantineError::Changed {
+                    path: path.to_path_buf(),
+                    what: "it is no longer the expected file",
+                });
+            }
+        }
+        if let Some(size) = self.size.filter(|s| *s != meta.len()) {
+            return Err(QuarantineError::NotTheFile {
+                path: path.to_path_buf(),
+                what: format!("it holds {} bytes, the alert's file {size}", meta.len()),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_hash(&self, path: &Path, sha256: &str) -> Result<()> {
+        match &self.sha256 {
+            Some(want) if !want.eq_ignore_ascii_case(sha256) => Err(QuarantineError::NotTheFile {
+                path: path.to_path_buf(),
+                what: format!("its SHA-256 is {sha256}, the alert's file's {want}"),
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl QuarantineBox {
@@ -322,6 +374,7 @@ impl QuarantineBox {
         let dir = fs::canonicalize(dir).map_err(io_err("opening the quarantine box", dir))?;
         let meta = fs::metadata(&dir).map_err(io_err("opening the quarantine box", &dir))?;
         Ok(QuarantineBox {
+            id: (meta.dev(), meta.ino()),
             uid: meta.uid(),
             gid: meta.gid(),
             dir,
@@ -341,8 +394,30 @@ impl QuarantineBox {
         self.dir.join(format!("{id}.json"))
     }
 
+    /// The box directory, opened by a safe walk and checked to be the box this was opened on.
+    fn open_box_dir(&self) -> Result<Dir> {
+        let moved = |reason: String| QuarantineError::Io {
+            action: "opening the quarantine box",
+            path: self.dir.clone(),
+            source: io::Error::other(reason),
+        };
+        let d = walk::open_dir(&self.dir).map_err(|e| moved(e.to_string()))?;
+        if !self.is_box(&d) {
+            return Err(moved(
+                "it is not the directory the agent started with".into(),
+            ));
+        }
+        Ok(d)
+    }
+
+    /// True when `d` is the box directory.
+    fn is_box(&self, d: &Dir) -> bool {
+        d.meta().is_ok_and(|m| (m.dev(), m.ino()) == self.id)
+    }
+
     /// True if `path` (absolute) names something inside the box, following symbolic links in
-    /// its directories.
+    /// its directories (only used for paths that are recorded or read through `/proc`, never
+    /// written).
     fn inside_box(&self, path: &Path) -> bool {
         if path.starts_with(&self.dir) {
             return true;
@@ -368,71 +443,93 @@ impl QuarantineBox {
 
     /// Moves the regular file at `path` into the box.
     ///
-    /// Refuses relative paths, symbolic links (never followed), directories, devices, pipes,
-    /// sockets and anything inside the box. On the same filesystem the file is renamed into
-    /// the box; otherwise (or when the file has other hard links, whose mode must not change) it
-    /// is copied, synced, checked against the SHA-256 of what was read, and the original is
-    /// unlinked. Either way the original path no longer exists afterwards, and the content in
-    /// the box has mode 0400 and the box's owner.
+    /// The path is resolved from `/` one directory descriptor at a time (see [`walk`]): a
+    /// symbolic link planted on the way refuses the quarantine with `UnsafePath`, and a
+    /// directory swapped after it was opened changes nothing. Refuses relative paths, a symbolic
+    /// link as the file itself, directories, devices, pipes, sockets and anything inside the
+    /// box. On the same filesystem the file is renamed into the box; otherwise (or when the file
+    /// has other hard links, whose mode must not change) it is copied, synced, checked against
+    /// the SHA-256 of what was read, and the original is unlinked. Either way the original path
+    /// no longer exists afterwards, and the content in the box has mode 0400 and the box's owner.
     pub fn quarantine(&self, path: &Path, now: i64) -> Result<QuarantinedFile> {
-        self.quarantine_checked(path, now, None)
+        self.quarantine_expecting(path, now, &Expected::default())
     }
 
-    /// [`QuarantineBox::quarantine`], refusing with `Changed` unless the file at `path` is the
-    /// inode `expect` = (device, inode).
-    pub(crate) fn quarantine_checked(
+    /// [`QuarantineBox::quarantine`], refusing unless the opened file is the one `expect`
+    /// describes (`Changed` for another inode, `NotTheFile` for another size or hash).
+    pub fn quarantine_expecting(
         &self,
         path: &Path,
         now: i64,
-        expect: Option<(u64, u64)>,
+        expect: &Expected,
     ) -> Result<QuarantinedFile> {
         if !path.is_absolute() {
             return Err(QuarantineError::NotAbsolute {
                 path: path.to_path_buf(),
             });
         }
-        let meta = self.check_candidate(path)?;
-        if let Some((dev, ino)) = expect {
-            if (meta.dev(), meta.ino()) != (dev, ino) {
-                return Err(QuarantineError::Changed {
+        let parent = walk::open_parent(path).map_err(|e| match e {
+            WalkError::Missing { .. } | WalkError::NotDirectory { .. } => {
+                QuarantineError::NotFound {
                     path: path.to_path_buf(),
-                    what: "it is no longer the expected file",
-                });
+                }
             }
+            e => QuarantineError::UnsafePath {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            },
+        })?;
+        let (dir, name) = (&parent.dir, parent.name.as_os_str());
+        let meta = self.check_candidate(path, &parent)?;
+        let changed = |what| QuarantineError::Changed {
+            path: path.to_path_buf(),
+            what,
+        };
+        let mut file = match dir.open_read(name) {
+            Ok(f) => f,
+            Err(e) if e.raw_os_error() == Some(Errno::LOOP.raw_os_error()) => {
+                return Err(changed("it was replaced by a symbolic link"))
+            }
+            Err(e) => return Err(io_err("opening", path)(e)),
+        };
+        let opened = file.metadata().map_err(io_err("examining", path))?;
+        if (opened.dev(), opened.ino()) != (meta.dev(), meta.ino()) || !opened.is_file() {
+            return Err(changed("it was replaced while it was examined"));
         }
+        expect.check_meta(path, &opened)?;
+        if expect.sha256.is_some() {
+            let h = hash_copy(&mut file, None).map_err(io_err("reading", path))?;
+            expect.check_hash(path, &h.sha256)?;
+            file.seek(SeekFrom::Start(0))
+                .map_err(io_err("reading", path))?;
+        }
+        let boxdir = self.open_box_dir()?;
         let id = self.new_id()?;
-        let bin = self.bin_path(&id);
-        if meta.nlink() <= 1 {
-            match fs::rename(path, &bin) {
-                Ok(()) => return self.finish_rename(&id, path, &meta, now),
-                Err(e) if e.raw_os_error() == Some(18 /* EXDEV */) => {}
+        let bin_name = OsString::from(format!("{id}.bin"));
+        if opened.nlink() <= 1 {
+            match dir.rename_to(name, &boxdir, &bin_name) {
+                Ok(()) => {
+                    return self
+                        .finish_rename(&id, path, &parent, &boxdir, &file, &opened, expect, now)
+                }
+                Err(e) if e.raw_os_error() == Some(Errno::XDEV.raw_os_error()) => {}
                 Err(e) => return Err(io_err("moving into the quarantine box", path)(e)),
             }
         }
-        let src = Source {
-            original: path,
-            read_from: path,
-            expect: Some((meta.dev(), meta.ino())),
-        };
-        let record = self.copy_in(&id, &src, now, false)?;
+        let record = self.copy_in(&id, path, &mut file, &opened, expect, now, false)?;
         // The copy is safe in the box: now remove the original, if it is still the same file.
-        match fs::symlink_metadata(path) {
-            Ok(m) if (m.dev(), m.ino()) == (meta.dev(), meta.ino()) => {}
+        match dir.entry(name) {
+            Ok(Some((_, m))) if (m.dev(), m.ino()) == (opened.dev(), opened.ino()) => {}
             _ => {
                 self.discard(&id);
-                return Err(QuarantineError::Changed {
-                    path: path.to_path_buf(),
-                    what: "it was replaced during the copy",
-                });
+                return Err(changed("it was replaced during the copy"));
             }
         }
-        if let Err(e) = fs::remove_file(path) {
+        if let Err(e) = dir.unlink(name) {
             self.discard(&id);
             return Err(io_err("removing the original of", path)(e));
         }
-        if let Some(parent) = path.parent() {
-            sync_dir(parent);
-        }
+        dir.sync();
         Ok(record)
     }
 
@@ -453,7 +550,7 @@ impl QuarantineBox {
         read_from: &Path,
         original_path: &Path,
         now: i64,
-        expect: Option<(u64, u64)>,
+        inode: Option<(u64, u64)>,
     ) -> Result<QuarantinedFile> {
         if !original_path.is_absolute() {
             return Err(QuarantineError::NotAbsolute {
@@ -465,20 +562,29 @@ impl QuarantineBox {
                 path: original_path.to_path_buf(),
             });
         }
-        let id = self.new_id()?;
-        let src = Source {
-            original: original_path,
-            read_from,
-            expect,
+        let mut input = File::open(read_from).map_err(io_err("opening", read_from))?;
+        let meta = input.metadata().map_err(io_err("examining", read_from))?;
+        if !meta.is_file() {
+            return Err(QuarantineError::NotRegular {
+                path: original_path.to_path_buf(),
+                kind: kind_of(&meta),
+            });
+        }
+        let expect = Expected {
+            inode,
+            ..Expected::default()
         };
-        self.copy_in(&id, &src, now, true)
+        expect.check_meta(original_path, &meta)?;
+        let id = self.new_id()?;
+        self.copy_in(&id, original_path, &mut input, &meta, &expect, now, true)
     }
 
-    /// The checks before quarantining `path`; returns its metadata (not following links).
-    fn check_candidate(&self, path: &Path) -> Result<fs::Metadata> {
-        let meta = match fs::symlink_metadata(path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+    /// The checks before quarantining the last component of `path`, in the opened `parent`;
+    /// returns its metadata (the entry itself, never followed).
+    fn check_candidate(&self, path: &Path, parent: &Parent) -> Result<fs::Metadata> {
+        let meta = match parent.dir.entry(&parent.name) {
+            Ok(Some((_, m))) => m,
+            Ok(None) => {
                 return Err(QuarantineError::NotFound {
                     path: path.to_path_buf(),
                 })
@@ -502,7 +608,7 @@ impl QuarantineBox {
                 kind: kind_of(&meta),
             });
         }
-        if self.inside_box(path) {
+        if self.is_box(&parent.dir) {
             return Err(QuarantineError::InsideBox {
                 path: path.to_path_buf(),
             });
@@ -510,49 +616,67 @@ impl QuarantineBox {
         Ok(meta)
     }
 
-    /// After `original` was renamed to `<id>.bin`: checks it is the same inode, locks it down,
-    /// hashes it and writes the metadata. Moves it back on failure.
+    /// After `original` was renamed to `<id>.bin`: checks it is the inode that was opened and
+    /// checked, unchanged, locks it down, hashes it and writes the metadata. Moves it back on
+    /// failure.
+    #[allow(clippy::too_many_arguments)]
     fn finish_rename(
         &self,
         id: &str,
         original: &Path,
+        parent: &Parent,
+        boxdir: &Dir,
+        file: &File,
         before: &fs::Metadata,
+        expect: &Expected,
         now: i64,
     ) -> Result<QuarantinedFile> {
         let bin = self.bin_path(id);
+        let bin_name = OsString::from(format!("{id}.bin"));
+        let changed = |what| QuarantineError::Changed {
+            path: original.to_path_buf(),
+            what,
+        };
         let result = (|| {
-            let mut f = File::open(&bin).map_err(io_err("opening", &bin))?;
-            let meta = f.metadata().map_err(io_err("examining", &bin))?;
-            if (meta.dev(), meta.ino()) != (before.dev(), before.ino()) || !meta.is_file() {
-                return Err(QuarantineError::Changed {
-                    path: original.to_path_buf(),
-                    what: "it was replaced before it was moved",
-                });
+            let moved = boxdir
+                .entry(&bin_name)
+                .map_err(io_err("examining", &bin))?
+                .map(|(_, m)| m);
+            if moved.is_none_or(|m| (m.dev(), m.ino()) != (before.dev(), before.ino())) {
+                return Err(changed("it was replaced before it was moved"));
+            }
+            let meta = file.metadata().map_err(io_err("examining", &bin))?;
+            if meta.len() != before.len()
+                || (meta.mtime(), meta.mtime_nsec()) != (before.mtime(), before.mtime_nsec())
+            {
+                return Err(changed("it was written to while it was being quarantined"));
             }
             // Owner first: chown clears setuid/setgid, and the mode is set right after anyway.
-            std::os::unix::fs::fchown(&f, Some(self.uid), Some(self.gid))
+            std::os::unix::fs::fchown(file, Some(self.uid), Some(self.gid))
                 .map_err(io_err("setting the owner of", &bin))?;
-            f.set_permissions(Permissions::from_mode(CONTENT_MODE))
+            file.set_permissions(Permissions::from_mode(CONTENT_MODE))
                 .map_err(io_err("setting the mode of", &bin))?;
+            let mut f = boxdir
+                .open_read(&bin_name)
+                .map_err(io_err("opening", &bin))?;
             let h = hash_copy(&mut f, None).map_err(io_err("reading", &bin))?;
-            let record = record_for(id, original, &meta, &h, now, false);
+            expect.check_hash(original, &h.sha256)?;
+            let record = record_for(id, original, before, &h, now, false);
             self.write_meta(&record)?;
             Ok(record)
         })();
         match result {
             Ok(r) => {
-                sync_dir(&self.dir);
-                if let Some(parent) = original.parent() {
-                    sync_dir(parent);
-                }
+                boxdir.sync();
+                parent.dir.sync();
                 Ok(r)
             }
             Err(e) => {
                 // Put the file back as it was, without replacing anything that appeared there.
-                let _ = std::os::unix::fs::lchown(&bin, Some(before.uid()), Some(before.gid()));
-                let _ = fs::set_permissions(&bin, Permissions::from_mode(before.mode() & 0o7777));
-                if fs::hard_link(&bin, original).is_ok() {
-                    let _ = fs::remove_file(&bin);
+                let _ = std::os::unix::fs::fchown(file, Some(before.uid()), Some(before.gid()));
+                let _ = file.set_permissions(Permissions::from_mode(before.mode() & 0o7777));
+                if boxdir.link_to(&bin_name, &parent.dir, &parent.name).is_ok() {
+                    let _ = boxdir.unlink(&bin_name);
                 } else {
                     tracing::error!(
                         "quarantine of {} failed and the file could not be put back; it stays at {}",
@@ -565,62 +689,47 @@ impl QuarantineBox {
         }
     }
 
-    /// Copies `src` into `<id>.bin`, verifies the copy and writes `<id>.json`. Removes what it
-    /// wrote on failure. The source is not touched.
+    /// Copies the opened `input` (whose metadata was `before`) into `<id>.bin`, verifies the
+    /// copy and writes `<id>.json`. Removes what it wrote on failure. The source is not touched.
+    #[allow(clippy::too_many_arguments)]
     fn copy_in(
         &self,
         id: &str,
-        src: &Source<'_>,
+        original: &Path,
+        input: &mut File,
+        before: &fs::Metadata,
+        expect: &Expected,
         now: i64,
         source_deleted: bool,
     ) -> Result<QuarantinedFile> {
         let bin = self.bin_path(id);
-        let mut input = File::open(src.read_from).map_err(io_err("opening", src.read_from))?;
-        let before = input
-            .metadata()
-            .map_err(io_err("examining", src.read_from))?;
-        if !before.is_file() {
-            return Err(QuarantineError::NotRegular {
-                path: src.original.to_path_buf(),
-                kind: kind_of(&before),
-            });
-        }
-        if let Some(expect) = src.expect {
-            if (before.dev(), before.ino()) != expect {
-                return Err(QuarantineError::Changed {
-                    path: src.original.to_path_buf(),
-                    what: "it is no longer the expected file",
-                });
-            }
-        }
+        let bin_name = OsString::from(format!("{id}.bin"));
         let result = (|| {
-            let mut out = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(CONTENT_MODE)
-                .open(&bin)
+            let boxdir = self.open_box_dir()?;
+            let mut out = boxdir
+                .create_new(&bin_name, CONTENT_MODE)
                 .map_err(io_err("creating", &bin))?;
-            let h =
-                hash_copy(&mut input, Some(&mut out)).map_err(io_err("copying", src.original))?;
-            let after = input
-                .metadata()
-                .map_err(io_err("examining", src.read_from))?;
+            let h = hash_copy(input, Some(&mut out)).map_err(io_err("copying", original))?;
+            let after = input.metadata().map_err(io_err("examining", original))?;
             if after.len() != before.len()
                 || h.len != before.len()
                 || (after.mtime(), after.mtime_nsec()) != (before.mtime(), before.mtime_nsec())
             {
                 return Err(QuarantineError::Changed {
-                    path: src.original.to_path_buf(),
+                    path: original.to_path_buf(),
                     what: "it was written to during the copy",
                 });
             }
+            expect.check_hash(original, &h.sha256)?;
             std::os::unix::fs::fchown(&out, Some(self.uid), Some(self.gid))
                 .map_err(io_err("setting the owner of", &bin))?;
             out.set_permissions(Permissions::from_mode(CONTENT_MODE))
                 .map_err(io_err("setting the mode of", &bin))?;
             out.sync_all().map_err(io_err("syncing", &bin))?;
             drop(out);
-            let mut check = File::open(&bin).map_err(io_err("opening", &bin))?;
+            let mut check = boxdir
+                .open_read(&bin_name)
+                .map_err(io_err("opening", &bin))?;
             let stored = hash_copy(&mut check, None).map_err(io_err("reading", &bin))?;
             if stored.sha256 != h.sha256 {
                 return Err(QuarantineError::HashMismatch {
@@ -629,9 +738,9 @@ impl QuarantineBox {
                     found: stored.sha256,
                 });
             }
-            let record = record_for(id, src.original, &before, &h, now, source_deleted);
+            let record = record_for(id, original, before, &h, now, source_deleted);
             self.write_meta(&record)?;
-            sync_dir(&self.dir);
+            boxdir.sync();
             Ok(record)
         })();
         if result.is_err() {
@@ -772,6 +881,10 @@ impl QuarantineBox {
     /// Puts the quarantined file `id` back at its original path, byte-exact, with its owner,
     /// mode and modification time, and removes it from the box.
     ///
+    /// The original directory is reached by the same safe walk as a quarantine: a symbolic link
+    /// planted on the way refuses the restore with `UnsafePath`, and every file operation is
+    /// relative to the opened directory. A file that had setuid or setgid is only recreated in a
+    /// directory that root owns and group and others cannot write (`SetuidUnsafe` otherwise).
     /// Refused with `Expired` once the entry is older than [`RETENTION_SECS`] at `now` (even if
     /// no purge has run), with `Exists` if anything is at the original path again (unless
     /// `overwrite`; a directory is never replaced), and with `ParentMissing` if the original
@@ -788,34 +901,29 @@ impl QuarantineBox {
                 quarantined_at: record.quarantined_at,
             });
         }
-        let (Some(parent), Some(_)) = (path.parent(), path.file_name()) else {
-            return Err(QuarantineError::Corrupt {
+        let parent_path = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let parent = walk::open_parent(&path).map_err(|e| match e {
+            WalkError::Missing { .. } | WalkError::NotDirectory { .. } => {
+                QuarantineError::ParentMissing {
+                    path: path.clone(),
+                    parent: parent_path.clone(),
+                }
+            }
+            WalkError::NoFileName | WalkError::NotAbsolute => QuarantineError::Corrupt {
                 id: id.to_owned(),
                 path: self.json_path(id),
                 reason: format!("recorded original path {} has no file name", path.display()),
-            });
-        };
-        match fs::metadata(parent) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => {
-                return Err(QuarantineError::ParentMissing {
-                    path: path.clone(),
-                    parent: parent.to_path_buf(),
-                })
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(QuarantineError::ParentMissing {
-                    path: path.clone(),
-                    parent: parent.to_path_buf(),
-                })
-            }
-            Err(e) => return Err(io_err("examining", parent)(e)),
-        }
-        let existing = match fs::symlink_metadata(&path) {
-            Ok(m) => Some(m),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => return Err(io_err("examining", &path)(e)),
-        };
+            },
+            e => QuarantineError::UnsafePath {
+                path: path.clone(),
+                reason: e.to_string(),
+            },
+        })?;
+        let (dir, name) = (&parent.dir, parent.name.as_os_str());
+        let existing = dir
+            .entry(name)
+            .map_err(io_err("examining", &path))?
+            .map(|(_, m)| m);
         if let Some(m) = &existing {
             if !overwrite {
                 return Err(QuarantineError::Exists { path });
@@ -824,18 +932,28 @@ impl QuarantineBox {
                 return Err(QuarantineError::Directory { path });
             }
         }
+        if record.mode & 0o6000 != 0
+            && !dir.root_only().map_err(io_err("examining", &parent_path))?
+        {
+            return Err(QuarantineError::SetuidUnsafe {
+                path,
+                parent: parent_path,
+            });
+        }
 
         // Build the file next to its destination, then put it in place in one step.
         let bin = self.bin_path(id);
+        let bin_name = OsString::from(format!("{id}.bin"));
+        let boxdir = self.open_box_dir()?;
         let suffix = random_id().map_err(io_err("reading", Path::new("/dev/urandom")))?;
-        let tmp = parent.join(format!(".vigil-restore-{id}-{}", &suffix[..8]));
+        let tmp_name = OsString::from(format!(".vigil-restore-{id}-{}", &suffix[..8]));
+        let tmp = parent_path.join(&tmp_name);
         let built = (|| {
-            let mut input = File::open(&bin).map_err(io_err("opening", &bin))?;
-            let mut out = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)
+            let mut input = boxdir
+                .open_read(&bin_name)
+                .map_err(io_err("opening", &bin))?;
+            let mut out = dir
+                .create_new(&tmp_name, 0o600)
                 .map_err(io_err("creating", &tmp))?;
             let h = hash_copy(&mut input, Some(&mut out)).map_err(io_err("writing", &tmp))?;
             if h.sha256 != record.sha256 {
@@ -857,32 +975,35 @@ impl QuarantineBox {
             Ok(())
         })();
         if let Err(e) = built {
-            let _ = fs::remove_file(&tmp);
+            let _ = dir.unlink(&tmp_name);
             return Err(e);
         }
         let placed = if overwrite {
-            fs::rename(&tmp, &path).map_err(io_err("restoring", &path))
+            dir.rename_to(&tmp_name, dir, name)
+                .map_err(io_err("restoring", &path))
         } else {
-            match fs::hard_link(&tmp, &path) {
+            match dir.link_to(&tmp_name, dir, name) {
                 Ok(()) => {
-                    let _ = fs::remove_file(&tmp);
+                    let _ = dir.unlink(&tmp_name);
                     Ok(())
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     Err(QuarantineError::Exists { path: path.clone() })
                 }
                 // A filesystem without hard links: check again, then rename.
-                Err(_) => match fs::symlink_metadata(&path) {
-                    Ok(_) => Err(QuarantineError::Exists { path: path.clone() }),
-                    Err(_) => fs::rename(&tmp, &path).map_err(io_err("restoring", &path)),
+                Err(_) => match dir.entry(name) {
+                    Ok(None) => dir
+                        .rename_to(&tmp_name, dir, name)
+                        .map_err(io_err("restoring", &path)),
+                    _ => Err(QuarantineError::Exists { path: path.clone() }),
                 },
             }
         };
         if let Err(e) = placed {
-            let _ = fs::remove_file(&tmp);
+            let _ = dir.unlink(&tmp_name);
             return Err(e);
         }
-        sync_dir(parent);
+        dir.sync();
         // The file is back: drop the entry, metadata first so a half-removed entry shows as an
         // orphan content file rather than a restorable record.
         for p in [self.json_path(id), bin] {
@@ -894,7 +1015,7 @@ impl QuarantineBox {
                 );
             }
         }
-        sync_dir(&self.dir);
+        boxdir.sync();
         Ok(RestoredFile {
             file: record,
             replaced: existing.is_some(),
@@ -974,130 +1095,4 @@ fn record_for(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_are_strictly_checked() {
-        assert!(valid_id("0123456789abcdef"));
-        for bad in [
-            "",
-            "ABC",
-            "0123456789ABCDEF",
-            "0123456789abcde",
-            "0123456789abcdef0",
-            "../../etc/passwd",
-            "0123456789abcde/",
-            "..3456789abcdef0",
-        ] {
-            assert!(!valid_id(bad), "{bad:?}");
-        }
-        let id = random_id().unwrap();
-        assert!(valid_id(&id), "{id}");
-    }
-
-    #[test]
-    fn non_utf8_paths_round_trip() {
-        let dir = tempfile::tempdir().unwrap();
-        let qbox = QuarantineBox::open(&dir.path().join("q")).unwrap();
-        let name = OsString::from_vec(b"bad-\xff-name".to_vec());
-        let path = dir.path().join(name);
-        fs::write(&path, b"x").unwrap();
-        let q = qbox.quarantine(&path, 100).unwrap();
-        assert!(q.original_path_hex.is_some());
-        assert_eq!(q.path(), path);
-        let json = serde_json::to_string(&q).unwrap();
-        let back: QuarantinedFile = serde_json::from_str(&json).unwrap();
-        assert_eq!(back.path(), path);
-        qbox.restore(&q.id, false, 100).unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"x");
-    }
-
-    #[test]
-    fn damaged_entries_are_reported_not_panics() {
-        let dir = tempfile::tempdir().unwrap();
-        let qbox = QuarantineBox::open(&dir.path().join("q")).unwrap();
-        let mk = |name: &str| {
-            let p = dir.path().join(name);
-            fs::write(&p, name.as_bytes()).unwrap();
-            qbox.quarantine(&p, 100).unwrap()
-        };
-        let garbled = mk("garbled");
-        let no_bin = mk("no-bin");
-        let no_json = mk("no-json");
-        let good = mk("good");
-        fs::write(qbox.json_path(&garbled.id), b"{ not json").unwrap();
-        fs::remove_file(qbox.bin_path(&no_bin.id)).unwrap();
-        fs::remove_file(qbox.json_path(&no_json.id)).unwrap();
-
-        let listing = qbox.scan().unwrap();
-        assert_eq!(listing.files, vec![good.clone()]);
-        let mut problem_ids: Vec<_> = listing.problems.iter().map(|p| p.id.clone()).collect();
-        problem_ids.sort();
-        let mut want = vec![garbled.id.clone(), no_bin.id.clone(), no_json.id.clone()];
-        want.sort();
-        assert_eq!(problem_ids, want);
-        assert_eq!(qbox.list().unwrap(), vec![good]);
-
-        for id in [&garbled.id, &no_bin.id, &no_json.id] {
-            let e = qbox.restore(id, false, 100).unwrap_err();
-            assert!(matches!(e, QuarantineError::Corrupt { .. }), "{e}");
-        }
-        // Tampered content is caught by the hash check and nothing is written.
-        let tampered = mk("tampered");
-        let bin = qbox.bin_path(&tampered.id);
-        fs::set_permissions(&bin, Permissions::from_mode(0o600)).unwrap();
-        fs::write(&bin, b"TAMPERED").unwrap();
-        let e = qbox.restore(&tampered.id, false, 100).unwrap_err();
-        assert!(matches!(e, QuarantineError::HashMismatch { .. }), "{e}");
-        assert!(!dir.path().join("tampered").exists());
-        let leftovers: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with(".vigil-restore"))
-            .collect();
-        assert!(leftovers.is_empty(), "{leftovers:?}");
-
-        // Damaged entries still age out: by their record, or by the files' change time.
-        let purged = qbox.purge_expired(4_000_000_000, RETENTION_SECS).unwrap();
-        assert_eq!(purged.len(), 5, "{purged:?}");
-        assert_eq!(fs::read_dir(qbox.dir()).unwrap().count(), 0);
-    }
-
-    #[test]
-    fn restore_refuses_a_missing_parent() {
-        let dir = tempfile::tempdir().unwrap();
-        let qbox = QuarantineBox::open(&dir.path().join("q")).unwrap();
-        let sub = dir.path().join("sub");
-        fs::create_dir(&sub).unwrap();
-        let path = sub.join("f");
-        fs::write(&path, b"data").unwrap();
-        let q = qbox.quarantine(&path, 100).unwrap();
-        fs::remove_dir(&sub).unwrap();
-        let e = qbox.restore(&q.id, false, 100).unwrap_err();
-        assert!(matches!(e, QuarantineError::ParentMissing { .. }), "{e}");
-        assert!(e.to_string().contains(&sub.display().to_string()), "{e}");
-        assert!(!sub.exists());
-        // The entry is still there for a later attempt.
-        fs::create_dir(&sub).unwrap();
-        qbox.restore(&q.id, false, 100).unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"data");
-    }
-
-    #[test]
-    fn hard_linked_files_are_copied_and_other_links_untouched() {
-        let dir = tempfile::tempdir().unwrap();
-        let qbox = QuarantineBox::open(&dir.path().join("q")).unwrap();
-        let a = dir.path().join("a");
-        let b = dir.path().join("b");
-        fs::write(&a, b"linked").unwrap();
-        fs::set_permissions(&a, Permissions::from_mode(0o755)).unwrap();
-        fs::hard_link(&a, &b).unwrap();
-        let q = qbox.quarantine(&a, 100).unwrap();
-        assert!(!a.exists());
-        assert_eq!(fs::metadata(&b).unwrap().mode() & 0o7777, 0o755);
-        let bin = fs::metadata(qbox.bin_path(&q.id)).unwrap();
-        assert_eq!(bin.mode() & 0o7777, 0o400);
-        assert_ne!(bin.ino(), fs::metadata(&b).unwrap().ino());
-    }
-}
+mod tests;
