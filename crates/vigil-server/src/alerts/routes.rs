@@ -9,27 +9,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use vigil_model::{AlertKind, AlertStatus, Level};
 use vigil_proto::api::*;
 use vigil_store::{AlertFilter, AlertSort, Transition};
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct AlertQuery {
-    host: Option<String>,
-    level: Option<String>,
-    status: Option<String>,
-    kind: Option<String>,
-    /// Unix seconds: last seen at or after / before.
-    since: Option<i64>,
-    until: Option<i64>,
-    /// Text the alert's name contains (case-insensitive).
-    q: Option<String>,
-    /// newest (default), oldest or level.
-    sort: Option<String>,
-    limit: Option<i64>,
-    offset: Option<i64>,
-}
 
 pub(crate) async fn list_alerts(
     State(st): State<SharedState>,

@@ -197,10 +197,14 @@ pub(crate) async fn create_rule(
     let allowed = vigil_detect::whitelist::key_fields(req.kind);
     if req.fields.is_empty() || req.fields.keys().any(|k| !allowed.contains(&k.as_str())) {
         return Err(ApiError::BadRequest(format!(
-            "a {} whitelist rule is keyed by {}; got {:?}",
+            "a {} whitelist rule is keyed by {}; got {}",
             req.kind.as_str(),
             allowed.join(", "),
-            req.fields.keys().collect::<Vec<_>>()
+            if req.fields.is_empty() {
+                "no fields".to_string()
+            } else {
+                req.fields.keys().cloned().collect::<Vec<_>>().join(", ")
+            }
         )));
     }
     if req.note.len() > 1000 {
@@ -267,7 +271,7 @@ pub(crate) async fn create_rule(
 pub(crate) async fn delete_rule(
     State(st): State<SharedState>,
     Path(id): Path<String>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<DeletedWhitelistRule>> {
     let id = parse_id("rule", &id)?;
     let restored = st
         .store
@@ -275,7 +279,8 @@ pub(crate) async fn delete_rule(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("whitelist rule {id} not found")))?;
     st.invalidate_whitelist().await;
-    Ok(Json(
-        serde_json::json!({ "deleted": id, "restored": restored }),
-    ))
+    Ok(Json(DeletedWhitelistRule {
+        deleted: id,
+        restored,
+    }))
 }

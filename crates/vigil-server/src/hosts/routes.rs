@@ -9,17 +9,10 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Deserialize;
 use vigil_detect::score::score;
 use vigil_model::{AlertStatus, HostState};
 use vigil_proto::api::*;
 use vigil_store::{AlertFilter, AlertSort};
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct HostQuery {
-    state: Option<String>,
-    group: Option<String>,
-}
 
 pub(crate) async fn list_hosts(
     State(st): State<SharedState>,
@@ -79,16 +72,11 @@ pub(crate) async fn get_fingerprints(
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct LimitQuery {
-    limit: Option<i64>,
-}
-
 pub(crate) async fn get_events(
     State(st): State<SharedState>,
     Path(id): Path<String>,
     q: Result<Query<LimitQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<HostEventList>> {
     let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     find_host(&st, &id).await?;
     let events = st
@@ -98,14 +86,18 @@ pub(crate) async fn get_events(
     let total = st.store.event_count(Some(&id)).await?;
     let list: Vec<_> = events
         .into_iter()
-        .map(|e| {
-            serde_json::json!({
-                "id": e.id, "seq": e.seq, "time": e.time, "kind": e.kind,
-                "body": serde_json::from_str::<serde_json::Value>(&e.body).unwrap_or(serde_json::Value::Null),
-            })
+        .map(|e| HostEventView {
+            body: serde_json::from_str(&e.body).unwrap_or(serde_json::Value::Null),
+            id: e.id,
+            seq: e.seq,
+            time: e.time,
+            kind: e.kind,
         })
         .collect();
-    Ok(Json(serde_json::json!({ "events": list, "total": total })))
+    Ok(Json(HostEventList {
+        events: list,
+        total,
+    }))
 }
 
 pub(crate) async fn list_groups(State(st): State<SharedState>) -> ApiResult<Json<GroupList>> {

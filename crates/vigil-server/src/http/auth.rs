@@ -128,8 +128,10 @@ pub(crate) async fn logout(State(st): State<SharedState>, req: Request) -> ApiRe
     }
 }
 
-pub(crate) async fn me(axum::Extension(op): axum::Extension<Operator>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "username": op.0 }))
+pub(crate) async fn me(
+    axum::Extension(op): axum::Extension<Operator>,
+) -> Json<vigil_proto::api::Me> {
+    Json(vigil_proto::api::Me { username: op.0 })
 }
 
 pub(crate) fn routes() -> Router<SharedState> {

@@ -2,7 +2,6 @@
 
 use crate::http::*;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use vigil_store::HostRecord;
 
 /// A numeric id from a path segment.
@@ -41,12 +40,6 @@ pub(crate) fn parse_opt<T>(
             ApiError::BadRequest(format!("{what} {s:?} is not one of: {}", names.join(", ")))
         }),
     }
-}
-
-/// `?host=ID`: one host, or every host when absent.
-#[derive(Debug, Deserialize)]
-pub(crate) struct HostFilter {
-    pub host: Option<String>,
 }
 
 /// The host a path names; 404 when it is not enrolled here.

@@ -11,7 +11,8 @@ pub(crate) mod sign_in;
 
 pub(crate) use auth::Operator;
 pub(crate) use error::{ApiError, ApiResult};
-pub(crate) use extract::{find_host, parse_id, parse_json, parse_opt, valid_name, HostFilter};
+pub(crate) use extract::{find_host, parse_id, parse_json, parse_opt, valid_name};
+pub(crate) use vigil_proto::api::HostFilter;
 
 use crate::state::SharedState;
 use axum::extract::State;
@@ -64,8 +65,11 @@ async fn not_found() -> ApiError {
     ApiError::NotFound("no such endpoint".into())
 }
 
-async fn healthz(State(st): State<SharedState>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok", "backend": st.store.backend() }))
+async fn healthz(State(st): State<SharedState>) -> Json<vigil_proto::api::Health> {
+    Json(vigil_proto::api::Health {
+        status: "ok".into(),
+        backend: st.store.backend().into(),
+    })
 }
 
 /// Reads a request's whole body within `deadline` (at most [`vigil_proto::MAX_BODY_BYTES`],

@@ -7,21 +7,17 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use std::collections::BTreeMap;
 use vigil_model::{IpRuleStatus, RuleOrigin};
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct IpRuleFilter {
-    status: Option<String>,
-    host: Option<String>,
-}
+use vigil_proto::api::{
+    CreatedIpRule, DisabledIpRule, IpRuleFilter, IpRuleList, IpRuleOnHost, IpRuleView,
+};
 
 /// The IP policy library, newest first, each rule with its state on every host.
 pub(crate) async fn list_ip_rules(
     State(st): State<SharedState>,
     q: Result<Query<IpRuleFilter>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<IpRuleList>> {
     let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
@@ -32,11 +28,14 @@ pub(crate) async fn list_ip_rules(
         })?),
     };
     let host = q.host.as_deref().filter(|h| !h.is_empty());
-    let mut per_rule: BTreeMap<i64, Vec<serde_json::Value>> = BTreeMap::new();
+    let mut per_rule: BTreeMap<i64, Vec<IpRuleOnHost>> = BTreeMap::new();
     for h in st.store.ip_rule_hosts(None).await? {
-        per_rule.entry(h.rule_id).or_default().push(serde_json::json!({
-            "host_id": h.host_id, "state": h.state, "message": h.message, "updated_at": h.updated_at,
-        }));
+        per_rule.entry(h.rule_id).or_default().push(IpRuleOnHost {
+            host_id: h.host_id,
+            state: h.state,
+            message: h.message,
+            updated_at: h.updated_at,
+        });
     }
     let rules: Vec<_> = st
         .store
@@ -46,25 +45,31 @@ pub(crate) async fn list_ip_rules(
         .filter(|r| {
             host.is_none_or(|h| r.rule.hosts.is_empty() || r.rule.hosts.iter().any(|x| x == h))
         })
-        .map(|r| {
-            serde_json::json!({
-                "id": r.id, "target": r.rule.target, "direction": r.rule.direction,
-                "hosts": r.rule.hosts, "origin": r.rule.origin, "reason": r.rule.reason,
-                "alert_id": r.rule.alert_id, "created_at": r.rule.created_at,
-                "created_by": r.rule.created_by, "expires_at": r.rule.expires_at,
-                "status": r.status, "ended_at": r.ended_at, "ended_by": r.ended_by,
-                "on_hosts": per_rule.remove(&r.id).unwrap_or_default(),
-            })
+        .map(|r| IpRuleView {
+            on_hosts: per_rule.remove(&r.id).unwrap_or_default(),
+            id: r.id,
+            target: r.rule.target,
+            direction: r.rule.direction,
+            hosts: r.rule.hosts,
+            origin: r.rule.origin,
+            reason: r.rule.reason,
+            alert_id: r.rule.alert_id,
+            created_at: r.rule.created_at,
+            created_by: r.rule.created_by,
+            expires_at: r.rule.expires_at,
+            status: r.status,
+            ended_at: r.ended_at,
+            ended_by: r.ended_by,
         })
         .collect();
-    Ok(Json(serde_json::json!({ "rules": rules })))
+    Ok(Json(IpRuleList { rules }))
 }
 
 pub(crate) async fn create_ip_rule(
     State(st): State<SharedState>,
     axum::Extension(op): axum::Extension<Operator>,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+) -> ApiResult<(StatusCode, Json<CreatedIpRule>)> {
     let req: vigil_proto::api::CreateIpRule = parse_json(&body)?;
     let d = req.direction.as_deref().unwrap_or("in");
     let direction = vigil_proto::agent::Direction::parse(d)
@@ -93,10 +98,13 @@ pub(crate) async fn create_ip_rule(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({
-            "id": rule.id, "target": rule.rule.target, "direction": rule.rule.direction,
-            "expires_at": rule.rule.expires_at, "sent_to_hosts": hosts,
-        })),
+        Json(CreatedIpRule {
+            id: rule.id,
+            target: rule.rule.target,
+            direction: rule.rule.direction,
+            expires_at: rule.rule.expires_at,
+            sent_to_hosts: hosts,
+        }),
     ))
 }
 
@@ -104,12 +112,14 @@ pub(crate) async fn disable_ip_rule(
     State(st): State<SharedState>,
     axum::Extension(op): axum::Extension<Operator>,
     Path(id): Path<String>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<DisabledIpRule>> {
     let id = parse_id("IP rule", &id)?;
     let rule = crate::ip_policy::disable(&st, id, &op.0).await?;
-    Ok(Json(serde_json::json!({
-        "id": rule.id, "status": rule.status, "target": rule.rule.target,
-    })))
+    Ok(Json(DisabledIpRule {
+        id: rule.id,
+        status: rule.status,
+        target: rule.rule.target,
+    }))
 }
 
 pub(crate) fn routes() -> Router<SharedState> {

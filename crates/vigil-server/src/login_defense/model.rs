@@ -9,7 +9,6 @@ use crate::login_defense::geo::MmdbGeo;
 use crate::pipeline::{Batch, IngestStage, Judged, Raised};
 use crate::scoped::{self, Scoped};
 use crate::state::SharedState;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use vigil_detect::bruteforce::SUCCESS_AFTER_SECS;
@@ -52,35 +51,7 @@ pub struct Policy {
     pub malicious: Vec<Cidr>,
 }
 
-/// The policy as the API reads and writes it. A factor left out (or `null`) is learned; a list
-/// replaces learning for its factor. Locations are `CC` or `CC/Region` (ISO 3166 country code,
-/// region as the geolocation database names it).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyDoc {
-    #[serde(default)]
-    pub locations: Option<Vec<String>>,
-    #[serde(default)]
-    pub ips: Option<Vec<String>>,
-    #[serde(default)]
-    pub times: Option<TimesDoc>,
-    #[serde(default)]
-    pub accounts: Option<Vec<String>>,
-    /// `false` turns unusual-location alerts off.
-    #[serde(default)]
-    pub location_alerts: Option<bool>,
-    #[serde(default)]
-    pub malicious_ips: Vec<String>,
-}
-
-/// Approved login hours: `HH:MM-HH:MM` ranges of local time at `utc_offset_mins` from UTC.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TimesDoc {
-    #[serde(default)]
-    pub utc_offset_mins: i32,
-    pub ranges: Vec<String>,
-}
+pub use vigil_proto::api::{PolicyDoc, TimesDoc};
 
 fn check_len<T>(field: &str, list: &[T]) -> Result<(), String> {
     if list.len() > MAX_ENTRIES {
@@ -124,9 +95,14 @@ fn parse_cidrs(field: &str, list: &[String]) -> Result<Vec<Cidr>, String> {
     Ok(out.into_iter().collect())
 }
 
-impl PolicyDoc {
+/// Checking a [`PolicyDoc`] into the [`Policy`] it describes.
+pub trait ValidatePolicy {
     /// Checks every entry; the first bad one is the error, naming its field.
-    pub fn validate(&self) -> Result<Policy, String> {
+    fn validate(&self) -> Result<Policy, String>;
+}
+
+impl ValidatePolicy for PolicyDoc {
+    fn validate(&self) -> Result<Policy, String> {
         let locations = match &self.locations {
             None => None,
             Some(list) => {

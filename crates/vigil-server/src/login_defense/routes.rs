@@ -1,22 +1,19 @@
 //! `/api/v1/login-settings`, `/api/v1/login-policy` and `/api/v1/attacks`.
 
 use crate::http::*;
+use crate::login_defense::model::ValidatePolicy;
 use crate::scoped::{self, Scope, Scoped};
 use crate::state::SharedState;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Deserialize;
 use std::collections::BTreeMap;
 use vigil_model::RuleOrigin;
 use vigil_proto::agent::LoginSettings;
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct ScopeQuery {
-    host: Option<String>,
-    group: Option<String>,
-}
+use vigil_proto::api::{
+    AttackDay, AttackQuery, AttackReport, AttackSource, RemovedScoped, ScopeQuery,
+};
 
 /// `?host=ID`, `?group=NAME` or neither (the fleet).
 pub(crate) async fn scope_of(
@@ -100,7 +97,7 @@ pub(crate) async fn put_login_settings(
 pub(crate) async fn delete_login_settings(
     State(st): State<SharedState>,
     q: Result<Query<ScopeQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<RemovedScoped>> {
     let scope = scope_of(&st, q).await?;
     remove::<LoginSettings>(&st, &scope, "PUT the defaults instead").await
 }
@@ -156,15 +153,9 @@ pub(crate) async fn put_login_policy(
 pub(crate) async fn delete_login_policy(
     State(st): State<SharedState>,
     q: Result<Query<ScopeQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<RemovedScoped>> {
     let scope = scope_of(&st, q).await?;
     remove::<vigil_detect::login_model::LoginPolicy>(&st, &scope, "PUT an empty one instead").await
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct AttackQuery {
-    host: Option<String>,
-    days: Option<i64>,
 }
 
 /// Attack analysis (SPEC R-LG10): failed logins, distinct sources and automatic blocks per host
@@ -172,7 +163,7 @@ pub(crate) struct AttackQuery {
 pub(crate) async fn attacks(
     State(st): State<SharedState>,
     q: Result<Query<AttackQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<AttackReport>> {
     let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let days = q.days.unwrap_or(30);
     if !(1..=366).contains(&days) {
@@ -202,8 +193,12 @@ pub(crate) async fn attacks(
     }
     let days: Vec<_> = rows
         .into_iter()
-        .map(|((day, host_id), (failures, sources, blocks))| {
-            serde_json::json!({ "day": day, "host_id": host_id, "failures": failures, "sources": sources, "blocks": blocks })
+        .map(|((day, host_id), (failures, sources, blocks))| AttackDay {
+            day,
+            host_id,
+            failures,
+            sources,
+            blocks,
         })
         .collect();
     let top: Vec<_> = st
@@ -211,11 +206,13 @@ pub(crate) async fn attacks(
         .top_attack_sources(host, since, 10)
         .await?
         .into_iter()
-        .map(|(source, failures)| serde_json::json!({ "source": source, "failures": failures }))
+        .map(|(source, failures)| AttackSource { source, failures })
         .collect();
-    Ok(Json(
-        serde_json::json!({ "since": since, "days": days, "top_sources": top }),
-    ))
+    Ok(Json(AttackReport {
+        since,
+        days,
+        top_sources: top,
+    }))
 }
 
 pub(crate) fn routes() -> Router<SharedState> {
@@ -239,7 +236,7 @@ pub(crate) fn routes() -> Router<SharedState> {
 async fn own_or_404<D: Scoped>(st: &SharedState, scope: &Scope) -> ApiResult<D> {
     scoped::own::<D>(st, scope).await?.ok_or_else(|| {
         ApiError::NotFound(format!(
-            "{scope:?} has no {} of its own; it uses its group's or the fleet's",
+            "{scope} has no {} of its own; it uses its group's or the fleet's",
             D::WHAT
         ))
     })
@@ -250,7 +247,7 @@ async fn remove<D: Scoped>(
     st: &SharedState,
     scope: &Scope,
     instead: &str,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<RemovedScoped>> {
     if *scope == Scope::Global {
         let what = D::WHAT.split(' ').next_back().unwrap_or(D::WHAT);
         return Err(ApiError::BadRequest(format!(
@@ -258,5 +255,7 @@ async fn remove<D: Scoped>(
         )));
     }
     scoped::save::<D>(st, scope, None).await?;
-    Ok(Json(serde_json::json!({ "removed": format!("{scope:?}") })))
+    Ok(Json(RemovedScoped {
+        removed: scope.to_string(),
+    }))
 }

@@ -275,7 +275,12 @@ pub async fn dispatch(st: &SharedState, http: &reqwest::Client) -> Result<usize,
     for row in &due {
         let Ok(mut item) = serde_json::from_str::<OutboxItem>(&row.item) else {
             tracing::error!(id = row.id, "outbox item unreadable; marked failed");
-            let outcome = serde_json::json!({"failed": "unreadable outbox item"}).to_string();
+            let outcome = serde_json::to_string(&AttemptOutcome::Failed {
+                code: "unreadable".into(),
+                message: "unreadable outbox item".into(),
+                retry_at: None,
+            })
+            .expect("outcomes serialize");
             st.store
                 .record_outbox_attempt(
                     row.id,
@@ -321,16 +326,7 @@ pub async fn dispatch(st: &SharedState, http: &reqwest::Client) -> Result<usize,
                 item.record_failure(e, now)
             }
         };
-        let outcome = match &attempt.outcome {
-            AttemptOutcome::Sent => serde_json::json!({ "outcome": "sent" }),
-            AttemptOutcome::Failed {
-                code,
-                message,
-                retry_at,
-            } => {
-                serde_json::json!({ "outcome": "failed", "code": code, "message": message, "retry_at": retry_at })
-            }
-        };
+        let outcome = serde_json::to_string(&attempt.outcome).expect("outcomes serialize");
         st.store
             .record_outbox_attempt(
                 row.id,
@@ -339,7 +335,7 @@ pub async fn dispatch(st: &SharedState, http: &reqwest::Client) -> Result<usize,
                 &serde_json::to_string(&item).expect("outbox items serialize"),
                 attempt.number as i64,
                 attempt.at,
-                &outcome.to_string(),
+                &outcome,
             )
             .await?;
     }

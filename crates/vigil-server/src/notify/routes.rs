@@ -7,40 +7,33 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
+use vigil_proto::api::*;
 
-pub(crate) async fn list_channels(
-    State(st): State<SharedState>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let list: Vec<_> = crate::notify::channels(&st)
+pub(crate) async fn list_channels(State(st): State<SharedState>) -> ApiResult<Json<ChannelList>> {
+    let channels = crate::notify::channels(&st)
         .await?
         .into_iter()
-        .map(|(id, name, cfg)| serde_json::json!({ "id": id, "name": name, "config": redacted(&cfg) }))
+        .map(|(id, name, cfg)| ChannelView {
+            id,
+            name,
+            config: redacted(cfg),
+        })
         .collect();
-    Ok(Json(serde_json::json!({ "channels": list })))
+    Ok(Json(ChannelList { channels }))
 }
 
 /// A channel's settings with a webhook's secret path and query hidden.
-pub(crate) fn redacted(cfg: &vigil_notify::ChannelConfig) -> serde_json::Value {
-    let mut v = serde_json::to_value(cfg).unwrap_or_default();
-    if let Some(url) = v.pointer_mut("/kind/url") {
-        if let Some(u) = url.as_str() {
-            *url = serde_json::Value::String(vigil_notify::policy::redact_url(u));
-        }
+pub(crate) fn redacted(mut cfg: vigil_notify::ChannelConfig) -> vigil_notify::ChannelConfig {
+    if let vigil_notify::ChannelKind::Webhook { url, .. } = &mut cfg.kind {
+        *url = vigil_notify::policy::redact_url(url);
     }
-    v
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct CreateChannel {
-    name: String,
-    config: vigil_notify::ChannelConfig,
+    cfg
 }
 
 pub(crate) async fn create_channel(
     State(st): State<SharedState>,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+) -> ApiResult<(StatusCode, Json<CreatedId>)> {
     let req: CreateChannel = parse_json(&body)?;
     if req.name.trim().is_empty() || req.name.len() > 100 {
         return Err(ApiError::BadRequest(
@@ -51,7 +44,7 @@ pub(crate) async fn create_channel(
         .validate()
         .map_err(|e| ApiError::BadRequest(format!("channel settings: {e}")))?;
     let id = crate::notify::add_channel(&st, req.name.trim(), &req.config).await?;
-    Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id }))))
+    Ok((StatusCode::CREATED, Json(CreatedId { id })))
 }
 
 pub(crate) async fn delete_channel(
@@ -65,35 +58,27 @@ pub(crate) async fn delete_channel(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize, serde::Serialize)]
-pub(crate) struct NotifySettings {
-    /// Local time of the operators, for time windows and daily limits.
-    #[serde(default)]
-    utc_offset_minutes: i32,
-    #[serde(default)]
-    smtp: Option<vigil_notify::SmtpConfig>,
-}
-
 pub(crate) async fn get_notify_settings(
     State(st): State<SharedState>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<NotifySettingsView>> {
     let offset = crate::notify::utc_offset(&st).await?;
-    let smtp = crate::notify::smtp(&st).await?;
-    let smtp = smtp.map(|mut s| {
-        let set = s.password.take().is_some();
-        let mut v = serde_json::to_value(&s).unwrap_or_default();
-        v["password_set"] = serde_json::Value::Bool(set);
-        v
+    let smtp = crate::notify::smtp(&st).await?.map(|mut config| {
+        let password_set = config.password.take().is_some();
+        SmtpView {
+            config,
+            password_set,
+        }
     });
-    Ok(Json(
-        serde_json::json!({ "utc_offset_minutes": offset, "smtp": smtp }),
-    ))
+    Ok(Json(NotifySettingsView {
+        utc_offset_minutes: offset,
+        smtp,
+    }))
 }
 
 pub(crate) async fn put_notify_settings(
     State(st): State<SharedState>,
     body: Bytes,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<NotifySettingsView>> {
     let req: NotifySettings = parse_json(&body)?;
     if !(-14 * 60..=14 * 60).contains(&req.utc_offset_minutes) {
         return Err(ApiError::BadRequest(
@@ -117,9 +102,7 @@ pub(crate) async fn put_notify_settings(
     get_notify_settings(State(st)).await
 }
 
-pub(crate) async fn list_outbox(
-    State(st): State<SharedState>,
-) -> ApiResult<Json<serde_json::Value>> {
+pub(crate) async fn list_outbox(State(st): State<SharedState>) -> ApiResult<Json<OutboxList>> {
     let mut items = Vec::new();
     for row in st.store.outbox(100).await? {
         let attempts: Vec<_> = st
@@ -127,36 +110,44 @@ pub(crate) async fn list_outbox(
             .outbox_attempts(row.id)
             .await?
             .into_iter()
-            .map(|(number, at, outcome)| {
-                serde_json::json!({ "number": number, "at": at,
-                    "outcome": serde_json::from_str::<serde_json::Value>(&outcome).unwrap_or_default() })
+            .map(|(number, at, outcome)| OutboxAttemptView {
+                number,
+                at,
+                outcome: serde_json::from_str(&outcome).ok(),
             })
             .collect();
-        items.push(serde_json::json!({
-            "id": row.id, "channel_id": row.channel_id, "host_id": row.host_id, "alert_id": row.alert_id,
-            "state": row.state, "next_at": row.next_at, "created_at": row.created_at, "attempts": attempts,
-        }));
+        items.push(OutboxItemView {
+            id: row.id,
+            channel_id: row.channel_id,
+            host_id: row.host_id,
+            alert_id: row.alert_id,
+            state: row.state,
+            next_at: row.next_at,
+            created_at: row.created_at,
+            attempts,
+        });
     }
-    Ok(Json(serde_json::json!({ "items": items })))
+    Ok(Json(OutboxList { items }))
 }
 
-pub(crate) async fn list_inbox(
-    State(st): State<SharedState>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let messages: Vec<_> = st
+pub(crate) async fn list_inbox(State(st): State<SharedState>) -> ApiResult<Json<Inbox>> {
+    let messages: Vec<InboxMessageView> = st
         .store
         .inbox(200)
         .await?
         .into_iter()
-        .map(|m| {
-            serde_json::json!({ "id": m.id, "alert_id": m.alert_id, "host_id": m.host_id, "title": m.title,
-                "body": m.body, "created_at": m.created_at, "read_at": m.read_at })
+        .map(|m| InboxMessageView {
+            id: m.id,
+            alert_id: m.alert_id,
+            host_id: m.host_id,
+            title: m.title,
+            body: m.body,
+            created_at: m.created_at,
+            read_at: m.read_at,
         })
         .collect();
-    let unread = messages.iter().filter(|m| m["read_at"].is_null()).count();
-    Ok(Json(
-        serde_json::json!({ "messages": messages, "unread": unread }),
-    ))
+    let unread = messages.iter().filter(|m| m.read_at.is_none()).count();
+    Ok(Json(Inbox { messages, unread }))
 }
 
 pub(crate) async fn read_inbox(

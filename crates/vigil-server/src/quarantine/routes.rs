@@ -15,7 +15,7 @@ use vigil_proto::api::*;
 pub(crate) async fn list_quarantine(
     State(st): State<SharedState>,
     q: Result<Query<HostFilter>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<QuarantineList>> {
     let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let now = st.now();
     let names: BTreeMap<String, String> = st
@@ -32,22 +32,30 @@ pub(crate) async fn list_quarantine(
         .into_iter()
         .map(|f| {
             let expires_at = f.quarantined_at + vigil_model::QUARANTINE_KEEP_SECS;
-            serde_json::json!({
-                "host_id": f.host_id, "hostname": names.get(&f.host_id), "qid": f.qid, "path": f.path,
-                "sha256": f.sha256, "md5": f.md5, "size": f.size, "quarantined_at": f.quarantined_at,
-                "expires_at": expires_at, "state": f.state, "restored_at": f.restored_at,
-                "restorable": f.state == QuarantineState::Quarantined && now < expires_at,
-            })
+            QuarantinedFileView {
+                hostname: names.get(&f.host_id).cloned(),
+                restorable: f.state == QuarantineState::Quarantined && now < expires_at,
+                host_id: f.host_id,
+                qid: f.qid,
+                path: f.path,
+                sha256: f.sha256,
+                md5: f.md5,
+                size: f.size,
+                quarantined_at: f.quarantined_at,
+                expires_at,
+                state: f.state,
+                restored_at: f.restored_at,
+            }
         })
         .collect();
-    Ok(Json(serde_json::json!({ "files": files })))
+    Ok(Json(QuarantineList { files }))
 }
 
 pub(crate) async fn restore_file(
     State(st): State<SharedState>,
     axum::Extension(op): axum::Extension<Operator>,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+) -> ApiResult<(StatusCode, Json<QueuedCommand>)> {
     let req: RestoreRequest = parse_json(&body)?;
     let file = st
         .store
@@ -91,9 +99,10 @@ pub(crate) async fn restore_file(
     let id = crate::commands::queue(&st, &req.host_id, None, &action, &op.0).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(
-            serde_json::json!({ "command_id": id, "message": format!("restore of {} queued as command {id}", file.path) }),
-        ),
+        Json(QueuedCommand {
+            command_id: id,
+            message: format!("restore of {} queued as command {id}", file.path),
+        }),
     ))
 }
 

@@ -11,102 +11,17 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use vigil_proto::agent::CommandAction;
+use vigil_proto::api::{
+    HandleVulnResponse, HandleVulnResult, HandleVulns, VerifyVulns, VulnDbView, VulnGroup,
+    VulnItems, VulnList, VulnQuery, VulnSourceView, VulnView,
+};
 use vigil_store::{VulnFilter, VulnKey, VulnRecord, VulnStatus, VulnTransition, MAX_VULN_PAGE};
 
-#[derive(Debug, Default, Deserialize)]
-pub struct VulnQuery {
-    host: Option<String>,
-    status: Option<String>,
-    level: Option<String>,
-    package: Option<String>,
-    q: Option<String>,
-    group_by: Option<String>,
-    limit: Option<i64>,
-    offset: Option<i64>,
-}
-
-/// One vulnerability on one host.
-#[derive(Debug, Serialize)]
-pub struct VulnView {
-    host_id: String,
-    hostname: String,
-    package: String,
-    advisory: String,
-    ids: Vec<String>,
-    ecosystem: String,
-    installed: String,
-    fixed: Option<String>,
-    level: String,
-    rce: bool,
-    summary: String,
-    fix_command: Option<String>,
-    needs_restart: bool,
-    status: &'static str,
-    reason: String,
-    handled_by: String,
-    handled_at: Option<i64>,
-    first_seen: i64,
-    last_seen: i64,
-    fixed_at: Option<i64>,
-}
-
-/// The hosts and vulnerabilities one advisory or one package covers.
-#[derive(Debug, Serialize)]
-pub struct VulnGroup {
-    /// The advisory id (`group_by=advisory`) or the package name (`group_by=package`).
-    key: String,
-    ids: Vec<String>,
-    packages: Vec<String>,
-    /// The highest level among the group's rows.
-    level: String,
-    rce: bool,
-    summary: String,
-    hosts: usize,
-    host_ids: Vec<String>,
-    installed: Vec<String>,
-    fixed: Vec<String>,
-    fix_commands: Vec<String>,
-    needs_restart: bool,
-    unfixed: usize,
-    ignored: usize,
-    fixed_count: usize,
-    first_seen: i64,
-    last_seen: i64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct DbView {
-    loaded: bool,
-    path: String,
-    advisories: usize,
-    sources: Vec<SourceView>,
-    /// How to build the database, when none is loaded.
-    hint: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct SourceView {
-    name: String,
-    imported_at: i64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct VulnList {
-    group_by: &'static str,
-    /// Matching rows (`none`) or groups.
-    total: i64,
-    /// Grouped views group at most this many rows; `true` when more matched.
-    truncated: bool,
-    items: serde_json::Value,
-    database: DbView,
-}
-
-fn db_view(st: &SharedState) -> DbView {
+fn db_view(st: &SharedState) -> VulnDbView {
     let db = st.vulns.current();
-    DbView {
+    VulnDbView {
         loaded: db.is_some(),
         path: db_path(st).display().to_string(),
         advisories: db.as_ref().map_or(0, |d| d.advisory_count()),
@@ -115,7 +30,7 @@ fn db_view(st: &SharedState) -> DbView {
             .map(|d| {
                 d.sources()
                     .iter()
-                    .map(|s| SourceView {
+                    .map(|s| VulnSourceView {
                         name: s.name.clone(),
                         imported_at: s.imported_at,
                     })
@@ -155,7 +70,7 @@ fn view(r: VulnRecord, hostname: String) -> VulnView {
         summary: f.summary,
         fix_command: f.fix_command,
         needs_restart: f.needs_restart,
-        status: r.status.as_str(),
+        status: r.status.as_str().into(),
         reason: r.reason,
         handled_by: r.handled_by,
         handled_at: r.handled_at,
@@ -329,7 +244,7 @@ pub async fn list(
                 view(r, name)
             })
             .collect();
-        (total, false, serde_json::to_value(items))
+        (total, false, VulnItems::Rows(items))
     } else {
         filter.limit = MAX_VULN_PAGE;
         filter.offset = 0;
@@ -341,47 +256,15 @@ pub async fn list(
             .skip(offset as usize)
             .take(limit as usize)
             .collect();
-        (
-            total,
-            rows_total > MAX_VULN_PAGE,
-            serde_json::to_value(page),
-        )
+        (total, rows_total > MAX_VULN_PAGE, VulnItems::Groups(page))
     };
     Ok(Json(VulnList {
-        group_by,
+        group_by: group_by.into(),
         total,
         truncated,
-        items: items.expect("views serialize"),
+        items,
         database: db_view(&st),
     }))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct HandleKey {
-    host_id: String,
-    package: String,
-    advisory: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct HandleVulns {
-    keys: Vec<HandleKey>,
-    /// `ignore` or `unignore`.
-    action: String,
-    #[serde(default)]
-    reason: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct HandleVulnResult {
-    host_id: String,
-    package: String,
-    advisory: String,
-    /// `changed`, `unchanged` (its status does not allow the action: the message says why) or
-    /// `missing`.
-    outcome: &'static str,
-    status: Option<&'static str>,
-    message: String,
 }
 
 /// `POST /api/v1/vulns/handle`: ignore with a reason, or undo an ignore.
@@ -389,7 +272,7 @@ pub async fn handle(
     State(st): State<SharedState>,
     axum::Extension(op): axum::Extension<Operator>,
     body: Bytes,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<HandleVulnResponse>> {
     let req: HandleVulns = parse_json(&body)?;
     if req.keys.is_empty() || req.keys.len() > 1000 {
         return Err(ApiError::BadRequest(
@@ -464,13 +347,13 @@ pub async fn handle(
                 host_id: k.host_id,
                 package: k.package,
                 advisory: k.advisory,
-                outcome,
-                status,
+                outcome: outcome.into(),
+                status: status.map(str::to_string),
                 message,
             }
         })
         .collect();
-    Ok(Json(serde_json::json!({ "results": results })))
+    Ok(Json(HandleVulnResponse { results }))
 }
 
 /// `POST /api/v1/hosts/{id}/vulns/verify`: asks the agent for a fresh inventory now; its
@@ -479,7 +362,7 @@ pub async fn verify(
     State(st): State<SharedState>,
     axum::Extension(op): axum::Extension<Operator>,
     Path(id): Path<String>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+) -> ApiResult<(StatusCode, Json<VerifyVulns>)> {
     let host = find_host(&st, &id).await?;
     if host.uninstalled_at.is_some() {
         return Err(ApiError::Conflict(format!(
@@ -498,13 +381,13 @@ pub async fn verify(
     };
     Ok((
         StatusCode::ACCEPTED,
-        Json(serde_json::json!({
-            "host_id": id,
-            "command_id": command_id,
-            "action": CommandAction::ReportInventory.name(),
-            "database_loaded": loaded,
-            "message": message,
-        })),
+        Json(VerifyVulns {
+            host_id: id,
+            command_id,
+            action: CommandAction::ReportInventory.name().into(),
+            database_loaded: loaded,
+            message,
+        }),
     ))
 }
 

@@ -19,6 +19,7 @@ mod alerts;
 mod enrollment;
 mod logins;
 mod notify;
+mod typed;
 mod vulns;
 use abnormal::*;
 use actions::*;
@@ -26,6 +27,7 @@ use alerts::*;
 use enrollment::*;
 use logins::*;
 use notify::*;
+use typed::*;
 use vulns::*;
 
 #[derive(Debug)]
@@ -216,6 +218,7 @@ async fn all(store: Arc<dyn Store>) {
     notifications(&h).await;
     abnormal_logins(&h).await;
     vulnerabilities(&h).await;
+    typed_api(&h).await;
     h.running.stop().await;
 }
 

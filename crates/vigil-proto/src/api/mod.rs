@@ -1,5 +1,21 @@
 //! Bodies of the operator REST API under `/api/v1`.
 
+mod commands;
+mod ip_rules;
+mod logins;
+mod notify;
+mod query;
+mod system;
+mod vulns;
+
+pub use commands::*;
+pub use ip_rules::*;
+pub use logins::*;
+pub use notify::*;
+pub use query::*;
+pub use system::*;
+pub use vulns::*;
+
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use vigil_model::{AlertKind, AlertStatus, HostState, Level};
@@ -313,6 +329,14 @@ pub struct CreateWhitelistRule {
     pub fields: BTreeMap<String, String>,
     #[serde(default)]
     pub note: String,
+}
+
+/// `DELETE /api/v1/whitelist/{id}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletedWhitelistRule {
+    pub deleted: i64,
+    /// Alerts the rule covered, back in the list as `unhandled`.
+    pub restored: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
