@@ -3,9 +3,7 @@
 //! run` is sampled from `/proc` once a second after its start-up.
 
 use crate::procfs;
-use crate::util::{
-    api_get, create_install_code, json_line, mib, r2, start_server_child, ChildGuard,
-};
+use crate::util::{create_install_code, json_line, mib, r2, start_server_child, ChildGuard};
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -134,17 +132,18 @@ pub async fn run(args: Args) -> Result<()> {
     let hwm = mib(procfs::status_kb(pid, "VmHWM").unwrap_or(0));
 
     // The server should see the host online.
-    let hosts = api_get(&server.api, &server.token, "/api/v1/hosts").await?;
+    let hosts = crate::util::api_client(&server.api, &server.token)
+        .hosts(&Default::default())
+        .await?;
     let host_state = hosts
-        .get("hosts")
-        .and_then(|h| h.as_array())
-        .and_then(|h| h.first())
+        .hosts
+        .first()
         .map(|h| {
             format!(
                 "{} {} ({})",
-                h.get("id").and_then(|v| v.as_str()).unwrap_or("?"),
-                h.get("state").and_then(|v| v.as_str()).unwrap_or("?"),
-                if h.get("inventory_at").is_some_and(|v| !v.is_null()) {
+                h.id,
+                h.state.as_str(),
+                if h.inventory_at.is_some() {
                     "fingerprints received"
                 } else {
                     "no fingerprints yet"

@@ -177,45 +177,27 @@ pub async fn start_server_child(vigil: &Path, args: &[&str], data: &Path) -> Res
     })
 }
 
-/// Creates an install code through `POST /api/v1/install-codes`; one code enrolls many hosts.
-pub async fn create_install_code(api: &str, token: &str, group: &str) -> Result<String> {
-    let resp = reqwest::Client::new()
-        .post(format!(
-            "{}/api/v1/install-codes",
-            api.trim_end_matches('/')
-        ))
-        .bearer_auth(token)
-        .json(
-            &serde_json::json!({ "group": group, "expires": "24h", "labels": { "bench": "yes" } }),
-        )
-        .send()
-        .await
-        .context("asking the server for an install code")?;
-    let status = resp.status();
-    let body: serde_json::Value = resp.json().await.unwrap_or_default();
-    if !status.is_success() {
-        bail!("the server refused an install code ({status}): {body}");
-    }
-    body.get("code")
-        .and_then(|c| c.as_str())
-        .map(String::from)
-        .context("no `code` in the install-code answer")
+/// The typed REST client of a server the bench started.
+pub fn api_client(api: &str, token: &str) -> vigil_client::Client {
+    vigil_client::Client::new(reqwest::Client::new(), api, token)
 }
 
-/// GET on the REST API with the bearer token, as JSON.
-pub async fn api_get(api: &str, token: &str, path: &str) -> Result<serde_json::Value> {
-    let resp = reqwest::Client::new()
-        .get(format!("{}{path}", api.trim_end_matches('/')))
-        .bearer_auth(token)
-        .send()
+/// Creates an install code through `POST /api/v1/install-codes`; one code enrolls many hosts.
+pub async fn create_install_code(api: &str, token: &str, group: &str) -> Result<String> {
+    let req = vigil_proto::api::CreateInstallCode {
+        group: group.into(),
+        os: "linux".into(),
+        expires: "24h".into(),
+        labels: [("bench".to_string(), "yes".to_string())].into(),
+        provider: String::new(),
+        proxy_cluster: None,
+        max_hosts: None,
+    };
+    let created = api_client(api, token)
+        .create_install_code(&req)
         .await
-        .with_context(|| format!("GET {path}"))?;
-    let status = resp.status();
-    let body: serde_json::Value = resp.json().await.unwrap_or_default();
-    if !status.is_success() {
-        bail!("GET {path} answered {status}: {body}");
-    }
-    Ok(body)
+        .context("asking the server for an install code")?;
+    Ok(created.code)
 }
 
 /// Fails early when this process may not open `needed` files (sockets count).

@@ -1,12 +1,23 @@
 //! Command-line grammar and dispatch.
 
-use crate::client::ApiClient;
+use crate::client::connect;
 use crate::{output, up};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use vigil_notify::{ChannelConfig, ChannelKind, SmtpConfig};
+use vigil_proto::api::{
+    AlertQuery, CreateChannel, CreateInstallCode, CreateIpRule, HandleAlerts, HostQuery,
+    IpRuleFilter, NotifySettings,
+};
+
+/// What `vigil notify remove --json` prints (the server answers 204 with no body).
+#[derive(serde::Serialize)]
+struct RemovedChannel {
+    removed: i64,
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -639,7 +650,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Vulndb(cmd) => vulndb(cmd),
         Command::Content(cmd) => crate::content::run(cmd).await,
         Command::Score { api } => {
-            let v = ApiClient::new(&api)?.get("/api/v1/score").await?;
+            let v = connect(&api)?.score().await?;
             output::score(&v, api.json)
         }
         Command::InstallCode(cmd) => match cmd {
@@ -652,50 +663,34 @@ pub async fn run(cli: Cli) -> Result<()> {
                 max_hosts,
                 api,
             } => {
-                let body = serde_json::json!({
-                    "group": group, "os": os, "expires": expires,
-                    "labels": parse_labels(&labels)?, "provider": provider, "max_hosts": max_hosts,
-                });
-                let c = ApiClient::new(&api)?;
-                let created = c.post("/api/v1/install-codes", &body).await?;
+                let req = CreateInstallCode {
+                    group,
+                    os,
+                    expires,
+                    labels: parse_labels(&labels)?,
+                    provider,
+                    proxy_cluster: None,
+                    max_hosts,
+                };
+                let created = connect(&api)?.create_install_code(&req).await?;
                 output::created_code(&created, api.json)
             }
             InstallCodeCommand::List { api } => {
-                let list = ApiClient::new(&api)?.get("/api/v1/install-codes").await?;
+                let list = connect(&api)?.install_codes().await?;
                 output::codes(&list, api.json)
             }
             InstallCodeCommand::Revoke { id, api } => {
-                let c = ApiClient::new(&api)?;
-                let v = c
-                    .post(
-                        &format!("/api/v1/install-codes/{}/revoke", encode(&id)),
-                        &serde_json::json!({}),
-                    )
-                    .await?;
+                let v = connect(&api)?.revoke_install_code(&id).await?;
                 output::one(&v, api.json, &format!("install code {id} revoked"))
             }
         },
         Command::Hosts(cmd) => match cmd {
             HostsCommand::List { state, group, api } => {
-                let mut q = Vec::new();
-                if let Some(s) = state {
-                    q.push(format!("state={}", encode(&s)));
-                }
-                if let Some(g) = group {
-                    q.push(format!("group={}", encode(&g)));
-                }
-                let list = ApiClient::new(&api)?
-                    .get(&format!("/api/v1/hosts?{}", q.join("&")))
-                    .await?;
+                let list = connect(&api)?.hosts(&HostQuery { state, group }).await?;
                 output::hosts(&list, api.json)
             }
             HostsCommand::Report { id, output, api } => {
-                let v = ApiClient::new(&api)?
-                    .get(&format!("/api/v1/hosts/{}/report", encode(&id)))
-                    .await?;
-                let html = v
-                    .as_str()
-                    .context("the server did not answer with a report")?;
+                let html = connect(&api)?.host_report(&id).await?;
                 match output {
                     Some(path) => {
                         std::fs::write(&path, html)
@@ -710,18 +705,15 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Ok(())
             }
             HostsCommand::Show { id, section, api } => {
-                let c = ApiClient::new(&api)?;
-                let host = c.get(&format!("/api/v1/hosts/{}", encode(&id))).await?;
-                let inv = match c
-                    .get(&format!("/api/v1/hosts/{}/fingerprints", encode(&id)))
-                    .await
-                {
+                let c = connect(&api)?;
+                let host = c.host(&id).await?;
+                let inv = match c.fingerprints(&id).await {
                     Ok(v) => Some(v),
                     Err(e) if section.is_none() => {
                         eprintln!("vigil: {e:#}");
                         None
                     }
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(e.into()),
                 };
                 output::host(&host, inv.as_ref(), section.as_deref(), api.json)
             }
@@ -738,27 +730,28 @@ pub async fn run(cli: Cli) -> Result<()> {
                 limit,
                 api,
             } => {
-                let mut q = vec![format!("limit={limit}"), format!("sort={}", encode(&sort))];
-                if let Some(d) = since {
-                    let secs = vigil_proto::api::parse_duration(&d).with_context(|| {
-                        format!("--since {d:?} is not a duration such as 30m, 24h or 7d")
-                    })?;
-                    q.push(format!("since={}", chrono::Utc::now().timestamp() - secs));
-                }
-                for (k, v) in [
-                    ("level", level),
-                    ("status", status),
-                    ("kind", kind),
-                    ("host", host),
-                    ("q", search),
-                ] {
-                    if let Some(v) = v {
-                        q.push(format!("{k}={}", encode(&v)));
+                let since = match since {
+                    None => None,
+                    Some(d) => {
+                        let secs = vigil_proto::api::parse_duration(&d).with_context(|| {
+                            format!("--since {d:?} is not a duration such as 30m, 24h or 7d")
+                        })?;
+                        Some(chrono::Utc::now().timestamp() - secs)
                     }
-                }
-                let list = ApiClient::new(&api)?
-                    .get(&format!("/api/v1/alerts?{}", q.join("&")))
-                    .await?;
+                };
+                let q = AlertQuery {
+                    host,
+                    level,
+                    status,
+                    kind,
+                    since,
+                    until: None,
+                    q: search,
+                    sort: Some(sort),
+                    limit: Some(limit),
+                    offset: None,
+                };
+                let list = connect(&api)?.alerts(&q).await?;
                 output::alerts(&list, api.json)
             }
             AlertsCommand::Handle {
@@ -773,33 +766,30 @@ pub async fn run(cli: Cli) -> Result<()> {
                 if action == "block_ip" && duration.is_none() {
                     bail!("--action block_ip needs --duration (30m, 12h, 7d or permanent)");
                 }
-                let body = serde_json::json!({ "ids": ids, "action": action, "note": note, "scope": scope, "include_related": related, "duration": duration });
-                let v = ApiClient::new(&api)?
-                    .post("/api/v1/alerts/handle", &body)
-                    .await?;
+                let req = HandleAlerts {
+                    ids,
+                    action: wire_name("--action", &action)?,
+                    note,
+                    scope: wire_name("--scope", &scope)?,
+                    include_related: related,
+                    duration,
+                };
+                let v = connect(&api)?.handle_alerts(&req).await?;
                 output::handled(&v, api.json)
             }
             AlertsCommand::Show { id, api } => {
-                let a = ApiClient::new(&api)?
-                    .get(&format!("/api/v1/alerts/{id}"))
-                    .await?;
+                let a = connect(&api)?.alert(id).await?;
                 output::alert(&a, api.json)
             }
         },
     }
 }
 
-/// Percent-encodes a query or path value.
-fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+/// A value the API names by its wire name (`kill_process`, `urgent`, `dingtalk`), parsed from
+/// the command line with a message that names the option.
+fn wire_name<T: serde::de::DeserializeOwned>(option: &str, value: &str) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(value.trim().to_string()))
+        .map_err(|e| anyhow::anyhow!("{option} {value:?}: {e}"))
 }
 
 fn comma_list(s: &str) -> Vec<String> {
@@ -810,7 +800,7 @@ fn comma_list(s: &str) -> Vec<String> {
 }
 
 /// "08:00-22:00" as minutes of the day.
-fn parse_window(w: &str) -> Result<serde_json::Value> {
+fn parse_window(w: &str) -> Result<vigil_notify::TimeWindow> {
     let minutes = |hm: &str| -> Option<u32> {
         let (h, m) = hm.trim().split_once(':')?;
         let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
@@ -821,7 +811,10 @@ fn parse_window(w: &str) -> Result<serde_json::Value> {
         .context("--window looks like 08:00-22:00")?;
     let (start, end) = (minutes(a), minutes(b));
     match (start, end) {
-        (Some(s), Some(e)) => Ok(serde_json::json!({ "start_minute": s, "end_minute": e })),
+        (Some(s), Some(e)) => Ok(vigil_notify::TimeWindow {
+            start_minute: s as u16,
+            end_minute: e as u16,
+        }),
         _ => bail!("--window {w:?} is not HH:MM-HH:MM"),
     }
 }
@@ -842,41 +835,50 @@ async fn notify(cmd: NotifyCommand) -> Result<()> {
             api,
         } => {
             let kind = if inbox {
-                serde_json::json!({ "type": "inbox" })
+                ChannelKind::Inbox
             } else if let Some(url) = webhook {
-                serde_json::json!({ "type": "webhook", "url": url, "shape": shape })
+                ChannelKind::Webhook {
+                    url,
+                    shape: wire_name("--shape", &shape)?,
+                }
             } else if !email.is_empty() {
-                serde_json::json!({ "type": "email", "to": email })
+                ChannelKind::Email { to: email }
             } else {
                 bail!("say where to send: --inbox, --email ADDRESS or --webhook URL");
             };
-            let config = serde_json::json!({
-                "id": 0,
-                "kind": kind,
-                "levels": comma_list(&levels),
-                "kinds": kinds.as_deref().map(comma_list),
-                "window": window.as_deref().map(parse_window).transpose()?,
-                "max_per_day": max_per_day,
-                "max_per_host_per_day": max_per_host_per_day,
-                "enabled": true,
-            });
-            let v = ApiClient::new(&api)?
-                .post(
-                    "/api/v1/notify/channels",
-                    &serde_json::json!({ "name": name, "config": config }),
-                )
+            let mut config = ChannelConfig::new(0, kind);
+            config.levels = comma_list(&levels)
+                .iter()
+                .map(|l| wire_name("--levels", l))
+                .collect::<Result<_>>()?;
+            config.kinds = kinds
+                .as_deref()
+                .map(|k| {
+                    comma_list(k)
+                        .iter()
+                        .map(|k| wire_name("--kinds", k))
+                        .collect::<Result<Vec<_>>>()
+                })
+                .transpose()?;
+            config.window = window.as_deref().map(parse_window).transpose()?;
+            config.max_per_day = max_per_day;
+            config.max_per_host_per_day = max_per_host_per_day;
+            let v = connect(&api)?
+                .create_channel(&CreateChannel { name, config })
                 .await?;
-            output::one(&v, api.json, &format!("channel {} added", v["id"]))
+            output::one(&v, api.json, &format!("channel {} added", v.id))
         }
         NotifyCommand::List { api } => {
-            let v = ApiClient::new(&api)?.get("/api/v1/notify/channels").await?;
+            let v = connect(&api)?.channels().await?;
             output::channels(&v, api.json)
         }
         NotifyCommand::Remove { id, api } => {
-            let v = ApiClient::new(&api)?
-                .delete(&format!("/api/v1/notify/channels/{id}"))
-                .await?;
-            output::one(&v, api.json, &format!("channel {id} removed"))
+            connect(&api)?.delete_channel(id).await?;
+            output::one(
+                &RemovedChannel { removed: id },
+                api.json,
+                &format!("channel {id} removed"),
+            )
         }
         NotifyCommand::Settings {
             utc_offset_minutes,
@@ -888,23 +890,52 @@ async fn notify(cmd: NotifyCommand) -> Result<()> {
             smtp_from,
             api,
         } => {
-            let smtp = smtp_host.map(|host| {
-                serde_json::json!({ "host": host, "port": smtp_port, "tls": smtp_tls,
-                    "username": smtp_user, "password": smtp_password, "from": smtp_from })
-            });
-            let body =
-                serde_json::json!({ "utc_offset_minutes": utc_offset_minutes, "smtp": smtp });
-            let v = ApiClient::new(&api)?
-                .put("/api/v1/notify/settings", &body)
-                .await?;
-            output::one(&v, api.json, &format!("notification settings saved: {v}"))
+            let smtp = match smtp_host {
+                None => None,
+                Some(host) => Some(SmtpConfig {
+                    host,
+                    port: smtp_port,
+                    tls: wire_name("--smtp-tls", &smtp_tls)?,
+                    username: smtp_user,
+                    password: smtp_password,
+                    from: smtp_from,
+                    ca_cert_pem: None,
+                }),
+            };
+            let req = NotifySettings {
+                utc_offset_minutes,
+                smtp,
+            };
+            let v = connect(&api)?.put_notify_settings(&req).await?;
+            let smtp = match &v.smtp {
+                Some(s) => format!(
+                    "mail through {}:{} from {}{}",
+                    s.config.host,
+                    s.config.port,
+                    s.config.from,
+                    if s.password_set {
+                        " (password set)"
+                    } else {
+                        ""
+                    }
+                ),
+                None => "no SMTP server".into(),
+            };
+            output::one(
+                &v,
+                api.json,
+                &format!(
+                    "notification settings saved: local time UTC{:+} min, {smtp}",
+                    v.utc_offset_minutes
+                ),
+            )
         }
         NotifyCommand::Outbox { api } => {
-            let v = ApiClient::new(&api)?.get("/api/v1/notify/outbox").await?;
+            let v = connect(&api)?.outbox().await?;
             output::outbox(&v, api.json)
         }
         NotifyCommand::Inbox { api } => {
-            let v = ApiClient::new(&api)?.get("/api/v1/inbox").await?;
+            let v = connect(&api)?.inbox().await?;
             output::inbox(&v, api.json)
         }
     }
@@ -913,18 +944,18 @@ async fn notify(cmd: NotifyCommand) -> Result<()> {
 async fn whitelist(cmd: WhitelistCommand) -> Result<()> {
     match cmd {
         WhitelistCommand::List { api } => {
-            let v = ApiClient::new(&api)?.get("/api/v1/whitelist").await?;
+            let v = connect(&api)?.whitelist().await?;
             output::rules(&v, api.json)
         }
         WhitelistCommand::Remove { id, api } => {
-            let v = ApiClient::new(&api)?
-                .delete(&format!("/api/v1/whitelist/{id}"))
-                .await?;
-            let restored = v.get("restored").and_then(|n| n.as_i64()).unwrap_or(0);
+            let v = connect(&api)?.delete_whitelist_rule(id).await?;
             output::one(
                 &v,
                 api.json,
-                &format!("whitelist rule {id} removed; {restored} alert(s) back in the list"),
+                &format!(
+                    "whitelist rule {id} removed; {} alert(s) back in the list",
+                    v.restored
+                ),
             )
         }
     }
@@ -1024,15 +1055,8 @@ fn vulndb(cmd: VulndbCommand) -> Result<()> {
 async fn ip_policy(cmd: IpPolicyCommand) -> Result<()> {
     match cmd {
         IpPolicyCommand::List { status, host, api } => {
-            let mut q = Vec::new();
-            if let Some(s) = status {
-                q.push(format!("status={}", encode(&s)));
-            }
-            if let Some(h) = host {
-                q.push(format!("host={}", encode(&h)));
-            }
-            let v = ApiClient::new(&api)?
-                .get(&format!("/api/v1/ip-rules?{}", q.join("&")))
+            let v = connect(&api)?
+                .ip_rules(&IpRuleFilter { status, host })
                 .await?;
             output::ip_rules(&v, api.json)
         }
@@ -1045,39 +1069,33 @@ async fn ip_policy(cmd: IpPolicyCommand) -> Result<()> {
             confirm_wide,
             api,
         } => {
-            let body = serde_json::json!({
-                "target": target, "duration": duration, "hosts": host, "reason": reason,
-                "direction": if outbound { "out" } else { "in" }, "confirm_wide": confirm_wide,
-            });
-            let v = ApiClient::new(&api)?
-                .post("/api/v1/ip-rules", &body)
-                .await?;
-            let hosts = v.get("sent_to_hosts").and_then(|n| n.as_i64()).unwrap_or(0);
+            let req = CreateIpRule {
+                target,
+                direction: Some(if outbound { "out" } else { "in" }.into()),
+                hosts: host,
+                duration,
+                reason,
+                confirm_wide,
+            };
+            let v = connect(&api)?.create_ip_rule(&req).await?;
             output::one(
                 &v,
                 api.json,
                 &format!(
-                    "rule {} blocks {} ({}); sent to {hosts} host(s); see `vigil ip-policy list` for each host's outcome",
-                    output::s(&v, "id"),
-                    output::s(&v, "target"),
-                    output::s(&v, "direction"),
+                    "rule {} blocks {} ({}); sent to {} host(s); see `vigil ip-policy list` for each host's outcome",
+                    v.id,
+                    v.target,
+                    output::name(&v.direction),
+                    v.sent_to_hosts,
                 ),
             )
         }
         IpPolicyCommand::Disable { id, api } => {
-            let v = ApiClient::new(&api)?
-                .post(
-                    &format!("/api/v1/ip-rules/{id}/disable"),
-                    &serde_json::json!({}),
-                )
-                .await?;
+            let v = connect(&api)?.disable_ip_rule(id).await?;
             output::one(
                 &v,
                 api.json,
-                &format!(
-                    "rule {id} disabled; its hosts unblock {} now",
-                    output::s(&v, "target")
-                ),
+                &format!("rule {id} disabled; its hosts unblock {} now", v.target),
             )
         }
     }

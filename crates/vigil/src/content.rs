@@ -48,10 +48,7 @@ pub async fn run(cmd: ContentCommand) -> Result<()> {
             Ok(())
         }
         ContentCommand::Status { api } => {
-            let v = crate::client::ApiClient::new(&api)?
-                .get("/api/v1/content")
-                .await?;
-            let s: vigil_proto::api::ContentStatus = serde_json::from_value(v)?;
+            let s = crate::client::connect(&api)?.content().await?;
             if api.json {
                 println!("{}", serde_json::to_string(&s)?);
                 return Ok(());

@@ -1,24 +1,32 @@
-//! Human tables and `--json` lines for the operator CLI.
+//! Human tables and `--json` lines for the operator CLI, from the typed bodies of
+//! `vigil_proto::api`.
 
 use anyhow::Result;
-use serde_json::Value;
+use serde::Serialize;
 use std::collections::BTreeMap;
+use vigil_model::Inventory;
+use vigil_notify::ChannelKind;
+use vigil_proto::api::*;
 
-pub fn s(v: &Value, key: &str) -> String {
-    match v.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(other) => other.to_string(),
+/// The wire name of an enum value (`urgent`, `kill_process`), as the API spells it.
+pub fn name<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
     }
 }
 
-/// Unix seconds as `YYYY-MM-DD HH:MM:SS` UTC; empty for null.
-pub fn time(v: &Value, key: &str) -> String {
-    v.get(key)
-        .and_then(Value::as_i64)
-        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS` UTC.
+pub fn time(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
         .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_default()
+}
+
+/// [`time`] of an optional time; empty for none.
+pub fn time_opt(t: Option<i64>) -> String {
+    t.map(time).unwrap_or_default()
 }
 
 /// Prints rows under headers, columns padded to their widest cell.
@@ -43,76 +51,65 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
     }
 }
 
-fn json_lines(items: &[Value]) {
+/// One JSON line per item.
+fn json_lines<T: Serialize>(items: &[T]) -> Result<()> {
     for i in items {
-        println!("{i}");
+        println!("{}", serde_json::to_string(i)?);
     }
+    Ok(())
 }
 
-fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-}
-
-pub fn one(v: &Value, json: bool, human: &str) -> Result<()> {
+/// The body as one JSON line, or a human sentence.
+pub fn one<T: Serialize>(v: &T, json: bool, human: &str) -> Result<()> {
     if json {
-        println!("{v}");
+        println!("{}", serde_json::to_string(v)?);
     } else {
         println!("{human}");
     }
     Ok(())
 }
 
-pub fn created_code(v: &Value, json: bool) -> Result<()> {
+fn pairs(m: &BTreeMap<String, String>, sep: &str) -> String {
+    m.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+pub fn created_code(c: &CreatedInstallCode, json: bool) -> Result<()> {
     if json {
-        println!("{v}");
-        return Ok(());
+        return one(c, true, "");
     }
     println!(
         "install code {} for group {} (valid until {} UTC)",
-        s(v, "id"),
-        s(v, "group"),
-        time(v, "expires_at")
+        c.view.id,
+        c.view.group,
+        time(c.view.expires_at)
     );
     println!("run this as root on each host to protect (shown only now):\n");
-    println!("  {}\n", s(v, "command"));
+    println!("  {}\n", c.command);
     Ok(())
 }
 
-fn labels(v: &Value) -> String {
-    v.get("labels")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, x)| format!("{k}={}", x.as_str().unwrap_or("")))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default()
-}
-
-pub fn codes(v: &Value, json: bool) -> Result<()> {
-    let codes = array(v, "codes");
+pub fn codes(v: &InstallCodeList, json: bool) -> Result<()> {
     if json {
-        json_lines(codes);
-        return Ok(());
+        return json_lines(&v.codes);
     }
-    let rows: Vec<Vec<String>> = codes
+    let rows: Vec<Vec<String>> = v
+        .codes
         .iter()
         .map(|c| {
             vec![
-                s(c, "id"),
-                format!("{}…", s(c, "hint")),
-                s(c, "group"),
-                s(c, "state"),
-                match c.get("max_hosts").and_then(Value::as_i64) {
-                    Some(max) => format!("{}/{max}", s(c, "uses")),
-                    None => s(c, "uses"),
+                c.id.clone(),
+                format!("{}…", c.hint),
+                c.group.clone(),
+                name(&c.state),
+                match c.max_hosts {
+                    Some(max) => format!("{}/{max}", c.uses),
+                    None => c.uses.to_string(),
                 },
-                time(c, "expires_at"),
-                labels(c),
+                time(c.expires_at),
+                pairs(&c.labels, ","),
             ]
         })
         .collect();
@@ -131,37 +128,24 @@ pub fn codes(v: &Value, json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn hosts(v: &Value, json: bool) -> Result<()> {
-    let hosts = array(v, "hosts");
+pub fn hosts(v: &HostList, json: bool) -> Result<()> {
     if json {
-        json_lines(hosts);
-        return Ok(());
+        return json_lines(&v.hosts);
     }
-    let rows: Vec<Vec<String>> = hosts
+    let rows: Vec<Vec<String>> = v
+        .hosts
         .iter()
         .map(|h| {
-            let ips: Vec<String> = array(h, "ips")
-                .iter()
-                .filter_map(|i| i.as_str().map(String::from))
-                .collect();
-            let alerts = h.get("alerts").cloned().unwrap_or_default();
+            let n = |k: &str| h.alerts.get(k).copied().unwrap_or(0);
             vec![
-                s(h, "id"),
-                s(h, "hostname"),
-                s(h, "state"),
-                s(h, "group"),
-                s(h, "os"),
-                ips.join(","),
-                time(h, "last_seen"),
-                format!(
-                    "{}/{}/{}",
-                    alerts.get("urgent").and_then(Value::as_i64).unwrap_or(0),
-                    alerts
-                        .get("suspicious")
-                        .and_then(Value::as_i64)
-                        .unwrap_or(0),
-                    alerts.get("reminder").and_then(Value::as_i64).unwrap_or(0)
-                ),
+                h.id.clone(),
+                h.hostname.clone(),
+                h.state.as_str().to_string(),
+                h.group.clone(),
+                h.os.clone(),
+                h.ips.join(","),
+                time_opt(h.last_seen),
+                format!("{}/{}/{}", n("urgent"), n("suspicious"), n("reminder")),
             ]
         })
         .collect();
@@ -181,59 +165,83 @@ pub fn hosts(v: &Value, json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn host(host: &Value, inv: Option<&Value>, section: Option<&str>, json: bool) -> Result<()> {
-    if let Some(section) = section {
-        let inv = inv.expect("section requested only with fingerprints");
-        let key = match section {
-            "system" | "os" => "os",
-            "processes" => "processes",
-            "ports" | "sockets" => "sockets",
-            "accounts" => "accounts",
-            "packages" => "packages",
-            other => anyhow::bail!(
-                "section {other:?} is not one of system, processes, ports, accounts, packages"
-            ),
-        };
-        let data = inv.get(key).cloned().unwrap_or(Value::Null);
-        if json {
-            match data.as_array() {
-                Some(items) => json_lines(items),
-                None => println!("{data}"),
+/// One section of a host's inventory (`--section`).
+fn section(inv: &Inventory, section: &str, json: bool) -> Result<()> {
+    match section {
+        "system" | "os" => {
+            if json {
+                return one(&inv.os, true, "");
             }
-            return Ok(());
-        }
-        let rows_of = |cols: &[&str]| -> Vec<Vec<String>> {
-            data.as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|r| cols.iter().map(|c| s(r, c)).collect())
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        match key {
-            "os" => {
-                for (k, v) in data.as_object().into_iter().flatten() {
-                    println!(
-                        "{k:<16} {}",
-                        if let Some(s) = v.as_str() {
-                            s.to_string()
-                        } else {
-                            v.to_string()
-                        }
-                    );
+            if let serde_json::Value::Object(m) = serde_json::to_value(&inv.os)? {
+                for (k, v) in m {
+                    let v = match v {
+                        serde_json::Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    println!("{k:<16} {v}");
                 }
             }
-            "processes" => {
-                let cols = ["pid", "ppid", "user", "name", "exe", "cmdline"];
-                table(&cols, &rows_of(&cols))
+        }
+        "processes" => {
+            if json {
+                return json_lines(&inv.processes);
             }
-            "sockets" => {
-                let cols = ["protocol", "address", "port", "pid", "process"];
-                table(&cols, &rows_of(&cols))
+            let rows: Vec<Vec<String>> = inv
+                .processes
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.pid.to_string(),
+                        p.ppid.to_string(),
+                        p.user.clone(),
+                        p.name.clone(),
+                        p.exe.clone(),
+                        p.cmdline.clone(),
+                    ]
+                })
+                .collect();
+            table(&["pid", "ppid", "user", "name", "exe", "cmdline"], &rows);
+        }
+        "ports" | "sockets" => {
+            if json {
+                return json_lines(&inv.sockets);
             }
-            "accounts" => {
-                let cols = [
+            let rows: Vec<Vec<String>> = inv
+                .sockets
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.protocol.as_str().to_string(),
+                        s.address.clone(),
+                        s.port.to_string(),
+                        s.pid.to_string(),
+                        s.process.clone(),
+                    ]
+                })
+                .collect();
+            table(&["protocol", "address", "port", "pid", "process"], &rows);
+        }
+        "accounts" => {
+            if json {
+                return json_lines(&inv.accounts);
+            }
+            let rows: Vec<Vec<String>> = inv
+                .accounts
+                .iter()
+                .map(|a| {
+                    vec![
+                        a.name.clone(),
+                        a.uid.to_string(),
+                        a.gid.to_string(),
+                        a.shell.clone(),
+                        name(&a.password),
+                        a.admin.to_string(),
+                        a.login_shell.to_string(),
+                    ]
+                })
+                .collect();
+            table(
+                &[
                     "name",
                     "uid",
                     "gid",
@@ -241,93 +249,143 @@ pub fn host(host: &Value, inv: Option<&Value>, section: Option<&str>, json: bool
                     "password",
                     "admin",
                     "login_shell",
-                ];
-                table(&cols, &rows_of(&cols))
+                ],
+                &rows,
+            );
+        }
+        "packages" => {
+            if json {
+                return json_lines(&inv.packages);
             }
-            _ => {
-                let cols = [
+            let rows: Vec<Vec<String>> = inv
+                .packages
+                .iter()
+                .map(|p| {
+                    vec![
+                        name(&p.format),
+                        p.name.clone(),
+                        p.version.clone(),
+                        p.arch.clone(),
+                        p.source.clone(),
+                        p.source_version.clone(),
+                    ]
+                })
+                .collect();
+            table(
+                &[
                     "format",
                     "name",
                     "version",
                     "arch",
                     "source",
                     "source_version",
-                ];
-                table(&cols, &rows_of(&cols))
-            }
+                ],
+                &rows,
+            );
         }
-        return Ok(());
+        other => anyhow::bail!(
+            "section {other:?} is not one of system, processes, ports, accounts, packages"
+        ),
+    }
+    Ok(())
+}
+
+pub fn host(
+    host: &HostView,
+    inv: Option<&Inventory>,
+    part: Option<&str>,
+    json: bool,
+) -> Result<()> {
+    if let Some(part) = part {
+        let inv = inv.expect("section requested only with fingerprints");
+        return section(inv, part, json);
     }
     if json {
-        let mut v = host.clone();
-        if let (Some(obj), Some(inv)) = (v.as_object_mut(), inv) {
-            obj.insert("fingerprints".into(), inv.clone());
+        #[derive(Serialize)]
+        struct WithInventory<'a> {
+            #[serde(flatten)]
+            host: &'a HostView,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            fingerprints: Option<&'a Inventory>,
         }
-        println!("{v}");
-        return Ok(());
+        return one(
+            &WithInventory {
+                host,
+                fingerprints: inv,
+            },
+            true,
+            "",
+        );
     }
-    for (label, key) in [
-        ("id", "id"),
-        ("hostname", "hostname"),
-        ("state", "state"),
-        ("group", "group"),
-        ("os", "os"),
-        ("kernel", "kernel"),
-        ("agent", "agent_version"),
+    for (label, value) in [
+        ("id", host.id.as_str()),
+        ("hostname", &host.hostname),
+        ("state", host.state.as_str()),
+        ("group", &host.group),
+        ("os", &host.os),
+        ("kernel", &host.kernel),
+        ("agent", &host.agent_version),
     ] {
-        println!("{label:<12} {}", s(host, key));
+        println!("{label:<12} {value}");
     }
-    println!("{:<12} {}", "labels", labels(host));
-    let agent = host.get("agent").cloned().unwrap_or_default();
-    let spool = agent.get("spool").cloned().unwrap_or_default();
-    let n = |v: &Value, k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+    println!("{:<12} {}", "labels", pairs(&host.labels, ","));
+    let spool = &host.agent.spool;
     println!(
         "{:<12} {} KiB resident; spool: {} batches pending, {} events dropped, {} failed writes",
         "agent health",
-        n(&agent, "rss_kb"),
-        n(&spool, "pending_batches"),
-        n(&spool, "dropped_events"),
-        n(&spool, "write_failures")
+        host.agent.rss_kb,
+        spool.pending_batches,
+        spool.dropped_events,
+        spool.write_failures
     );
-    println!("{:<12} {}", "enrolled", time(host, "enrolled_at"));
-    println!("{:<12} {}", "last seen", time(host, "last_seen"));
+    for m in &host.monitors {
+        let mut problem = m
+            .last_error
+            .as_deref()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default();
+        if !m.unreadable.is_empty() {
+            problem.push_str(&format!(" (cannot read {})", m.unreadable.join(", ")));
+        }
+        println!("{:<12} {} {}{problem}", "monitor", m.name, name(&m.state));
+    }
+    println!("{:<12} {}", "enrolled", time(host.enrolled_at));
+    println!("{:<12} {}", "last seen", time_opt(host.last_seen));
     if let Some(inv) = inv {
-        let n = |k: &str| array(inv, k).len();
         println!(
             "{:<12} {} processes, {} listening sockets, {} accounts, {} packages (collected {})",
             "inventory",
-            n("processes"),
-            n("sockets"),
-            n("accounts"),
-            n("packages"),
-            time(inv, "collected_at")
+            inv.processes.len(),
+            inv.sockets.len(),
+            inv.accounts.len(),
+            inv.packages.len(),
+            time(inv.collected_at)
         );
         println!(
             "             see: vigil hosts show {} --section processes|ports|accounts|packages",
-            s(host, "id")
+            host.id
         );
     }
     Ok(())
 }
 
-pub fn alerts(v: &Value, json: bool) -> Result<()> {
-    let alerts = array(v, "alerts");
+pub fn alerts(v: &AlertList, json: bool) -> Result<()> {
     if json {
-        json_lines(alerts);
-        return Ok(());
+        return json_lines(&v.alerts);
     }
-    let rows: Vec<Vec<String>> = alerts
+    let rows: Vec<Vec<String>> = v
+        .alerts
         .iter()
         .map(|a| {
             vec![
-                s(a, "id"),
-                s(a, "level"),
-                s(a, "status"),
-                s(a, "hostname"),
-                s(a, "kind"),
-                s(a, "name"),
-                s(a, "count"),
-                time(a, "last_seen"),
+                a.id.to_string(),
+                a.level.as_str().to_string(),
+                a.status.as_str().to_string(),
+                a.hostname.clone(),
+                a.kind.as_str().to_string(),
+                a.name.clone(),
+                a.count.to_string(),
+                time(a.last_seen),
             ]
         })
         .collect();
@@ -344,91 +402,70 @@ pub fn alerts(v: &Value, json: bool) -> Result<()> {
         ],
         &rows,
     );
-    let more = if v
-        .get("total_capped")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-    {
-        "+"
-    } else {
-        ""
-    };
-    println!("{} of {}{more} alerts", alerts.len(), s(v, "total"));
+    let more = if v.total_capped { "+" } else { "" };
+    println!("{} of {}{more} alerts", v.alerts.len(), v.total);
     Ok(())
 }
 
-pub fn alert(a: &Value, json: bool) -> Result<()> {
+pub fn alert(a: &AlertView, json: bool) -> Result<()> {
     if json {
-        println!("{a}");
-        return Ok(());
+        return one(a, true, "");
     }
-    for (label, key) in [
-        ("id", "id"),
-        ("name", "name"),
-        ("level", "level"),
-        ("status", "status"),
-        ("kind", "kind"),
-        ("host", "hostname"),
-        ("count", "count"),
+    for (label, value) in [
+        ("id", a.id.to_string()),
+        ("name", a.name.clone()),
+        ("level", a.level.as_str().to_string()),
+        ("status", a.status.as_str().to_string()),
+        ("kind", a.kind.as_str().to_string()),
+        ("host", a.hostname.clone()),
+        ("count", a.count.to_string()),
+        ("tactic", a.tactic.clone()),
+        ("first seen", time(a.first_seen)),
+        ("last seen", time(a.last_seen)),
     ] {
-        println!("{label:<12} {}", s(a, key));
+        println!("{label:<12} {value}");
     }
-    println!("{:<12} {}", "tactic", s(a, "tactic"));
-    println!("{:<12} {}", "first seen", time(a, "first_seen"));
-    println!("{:<12} {}", "last seen", time(a, "last_seen"));
     println!("evidence:");
-    for e in array(a, "evidence") {
-        println!("  {:<12} {}", s(e, "name"), s(e, "value"));
+    for e in &a.evidence {
+        println!("  {:<12} {}", e.name, e.value);
     }
     Ok(())
 }
 
-pub fn handled(v: &Value, json: bool) -> Result<()> {
-    let results = array(v, "results");
+pub fn handled(v: &HandleResponse, json: bool) -> Result<()> {
     if json {
-        json_lines(results);
-        return Ok(());
+        json_lines(&v.results)?;
+    } else {
+        for r in &v.results {
+            println!("{:<10} {}", r.outcome, r.message);
+        }
     }
-    for r in results {
-        println!("{:<10} {}", s(r, "outcome"), s(r, "message"));
-    }
-    if results.iter().any(|r| s(r, "outcome") != "changed") {
+    if v.results.iter().any(|r| r.outcome != "changed") {
         anyhow::bail!("not every alert was changed (see above)");
     }
     Ok(())
 }
 
-pub fn rules(v: &Value, json: bool) -> Result<()> {
-    let rules = array(v, "rules");
+pub fn rules(v: &WhitelistRuleList, json: bool) -> Result<()> {
     if json {
-        json_lines(rules);
-        return Ok(());
+        return json_lines(&v.rules);
     }
-    let rows: Vec<Vec<String>> = rules
+    let rows: Vec<Vec<String>> = v
+        .rules
         .iter()
         .map(|r| {
-            let fields = r
-                .get("fields")
-                .and_then(Value::as_object)
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, x)| format!("{k}={}", x.as_str().unwrap_or("")))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default();
-            let scope = match s(r, "scope_value").as_str() {
-                "" => s(r, "scope"),
-                v => format!("{} {v}", s(r, "scope")),
+            let scope = match r.scope_value.as_str() {
+                "" => name(&r.scope),
+                v => format!("{} {v}", name(&r.scope)),
             };
             vec![
-                s(r, "id"),
-                s(r, "kind"),
+                r.id.to_string(),
+                r.kind.as_str().to_string(),
                 scope,
-                fields,
-                s(r, "created_by"),
-                time(r, "created_at"),
-                s(r, "note"),
+                pairs(&r.fields, ", "),
+                r.created_by.clone(),
+                time(r.created_at),
+                r.note.clone(),
             ]
         })
         .collect();
@@ -439,34 +476,32 @@ pub fn rules(v: &Value, json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn score(v: &Value, json: bool) -> Result<()> {
+pub fn score(v: &FleetScore, json: bool) -> Result<()> {
     if json {
-        println!("{v}");
-        return Ok(());
+        return one(v, true, "");
     }
-    let fleet = v.get("fleet").cloned().unwrap_or_default();
-    println!("fleet score {} ({})", s(&fleet, "score"), s(&fleet, "band"));
-    let rows: Vec<Vec<String>> = array(v, "hosts")
+    println!("fleet score {} ({})", v.fleet.score, v.fleet.band);
+    let rows: Vec<Vec<String>> = v
+        .hosts
         .iter()
         .map(|h| {
-            let costs = array(h, "deductions")
+            let costs = h
+                .score
+                .deductions
                 .iter()
-                .filter_map(|d| {
-                    let d = d.as_array()?;
-                    Some(format!("{} -{}", d.first()?.as_str()?, d.get(1)?))
-                })
+                .map(|(what, points)| format!("{what} -{points}"))
                 .collect::<Vec<_>>()
                 .join(", ");
             let cap = h
-                .get("capped_at")
-                .and_then(Value::as_u64)
+                .score
+                .capped_at
                 .map(|c| format!("capped at {c}"))
                 .unwrap_or_default();
             vec![
-                s(h, "host_id"),
-                s(h, "hostname"),
-                s(h, "score"),
-                s(h, "band"),
+                h.host_id.clone(),
+                h.hostname.clone(),
+                h.score.score.to_string(),
+                h.score.band.clone(),
                 costs,
                 cap,
             ]
@@ -479,54 +514,43 @@ pub fn score(v: &Value, json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn channels(v: &Value, json: bool) -> Result<()> {
-    let list = array(v, "channels");
+pub fn channels(v: &ChannelList, json: bool) -> Result<()> {
     if json {
-        json_lines(list);
-        return Ok(());
+        return json_lines(&v.channels);
     }
-    let rows: Vec<Vec<String>> = list
+    let rows: Vec<Vec<String>> = v
+        .channels
         .iter()
         .map(|c| {
-            let cfg = c.get("config").cloned().unwrap_or_default();
-            let kind = cfg.get("kind").cloned().unwrap_or_default();
-            let to = match s(&kind, "type").as_str() {
-                "email" => array(&kind, "to")
-                    .iter()
-                    .filter_map(|x| x.as_str())
-                    .collect::<Vec<_>>()
-                    .join(","),
-                "webhook" => format!("{} ({})", s(&kind, "url"), s(&kind, "shape")),
-                _ => String::new(),
+            let cfg = &c.config;
+            let (kind, to) = match &cfg.kind {
+                ChannelKind::Inbox => ("inbox", String::new()),
+                ChannelKind::Email { to } => ("email", to.join(",")),
+                ChannelKind::Webhook { url, shape } => {
+                    ("webhook", format!("{url} ({})", name(shape)))
+                }
             };
-            let levels = array(&cfg, "levels")
+            let levels = cfg
+                .levels
                 .iter()
-                .filter_map(|x| x.as_str())
+                .map(|l| l.as_str())
                 .collect::<Vec<_>>()
                 .join(",");
             let window = cfg
-                .get("window")
-                .filter(|w| !w.is_null())
+                .window
                 .map(|w| {
-                    let hm = |k: &str| {
-                        let m = w.get(k).and_then(Value::as_u64).unwrap_or(0);
-                        format!("{:02}:{:02}", m / 60, m % 60)
-                    };
-                    format!("{}-{}", hm("start_minute"), hm("end_minute"))
+                    let hm = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
+                    format!("{}-{}", hm(w.start_minute), hm(w.end_minute))
                 })
                 .unwrap_or_else(|| "any time".into());
             vec![
-                s(c, "id"),
-                s(c, "name"),
-                s(&kind, "type"),
+                c.id.to_string(),
+                c.name.clone(),
+                kind.to_string(),
                 to,
                 levels,
                 window,
-                format!(
-                    "{}/{}",
-                    s(&cfg, "max_per_day"),
-                    s(&cfg, "max_per_host_per_day")
-                ),
+                format!("{}/{}", cfg.max_per_day, cfg.max_per_host_per_day),
             ]
         })
         .collect();
@@ -545,33 +569,29 @@ pub fn channels(v: &Value, json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn outbox(v: &Value, json: bool) -> Result<()> {
-    let items = array(v, "items");
+pub fn outbox(v: &OutboxList, json: bool) -> Result<()> {
     if json {
-        json_lines(items);
-        return Ok(());
+        return json_lines(&v.items);
     }
-    let rows: Vec<Vec<String>> = items
+    let rows: Vec<Vec<String>> = v
+        .items
         .iter()
         .map(|i| {
-            let attempts = array(i, "attempts");
-            let last = attempts
-                .last()
-                .map(|a| {
-                    let o = a.get("outcome").cloned().unwrap_or_default();
-                    match s(&o, "outcome").as_str() {
-                        "failed" => format!("failed: {}", s(&o, "message")),
-                        other => other.to_string(),
-                    }
-                })
-                .unwrap_or_default();
+            let last = match i.attempts.last().map(|a| &a.outcome) {
+                None => String::new(),
+                Some(None) => "unreadable".into(),
+                Some(Some(vigil_notify::AttemptOutcome::Sent)) => "sent".into(),
+                Some(Some(vigil_notify::AttemptOutcome::Failed { message, .. })) => {
+                    format!("failed: {message}")
+                }
+            };
             vec![
-                s(i, "id"),
-                s(i, "channel_id"),
-                s(i, "alert_id"),
-                s(i, "state"),
-                attempts.len().to_string(),
-                time(i, "next_at"),
+                i.id.to_string(),
+                i.channel_id.to_string(),
+                i.alert_id.map(|a| a.to_string()).unwrap_or_default(),
+                name(&i.state),
+                i.attempts.len().to_string(),
+                time(i.next_at),
                 last,
             ]
         })
@@ -591,49 +611,40 @@ pub fn outbox(v: &Value, json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn inbox(v: &Value, json: bool) -> Result<()> {
-    let messages = array(v, "messages");
+pub fn inbox(v: &Inbox, json: bool) -> Result<()> {
     if json {
-        json_lines(messages);
-        return Ok(());
+        return json_lines(&v.messages);
     }
-    for m in messages {
-        let unread = if m.get("read_at").is_some_and(Value::is_null) {
-            "*"
-        } else {
-            " "
-        };
-        println!("{unread} {} {}", time(m, "created_at"), s(m, "title"));
+    for m in &v.messages {
+        let unread = if m.read_at.is_none() { "*" } else { " " };
+        println!("{unread} {} {}", time(m.created_at), m.title);
     }
-    println!("{} unread", s(v, "unread"));
+    println!("{} unread", v.unread);
     Ok(())
 }
 
 /// The IP policy library: one line per rule, hosts' outcomes summed up.
-pub fn ip_rules(v: &Value, json: bool) -> Result<()> {
-    let rules = array(v, "rules");
+pub fn ip_rules(v: &IpRuleList, json: bool) -> Result<()> {
     if json {
-        json_lines(rules);
-        return Ok(());
+        return json_lines(&v.rules);
     }
-    let rows: Vec<Vec<String>> = rules
+    let rows: Vec<Vec<String>> = v
+        .rules
         .iter()
         .map(|r| {
-            let hosts = match r.get("hosts").and_then(Value::as_array) {
-                Some(h) if !h.is_empty() => h
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(","),
-                _ => "all".into(),
+            let hosts = if r.hosts.is_empty() {
+                "all".to_string()
+            } else {
+                r.hosts.join(",")
             };
             let mut states: BTreeMap<String, usize> = BTreeMap::new();
             let mut failure = String::new();
-            for h in array(r, "on_hosts") {
-                *states.entry(s(h, "state")).or_default() += 1;
-                if s(h, "state") == "failed" && failure.is_empty() {
-                    failure = format!(" ({})", s(h, "message"));
+            for h in &r.on_hosts {
+                let state = name(&h.state);
+                if state == "failed" && failure.is_empty() {
+                    failure = format!(" ({})", h.message);
                 }
+                *states.entry(state).or_default() += 1;
             }
             let on_hosts = states
                 .iter()
@@ -641,18 +652,18 @@ pub fn ip_rules(v: &Value, json: bool) -> Result<()> {
                 .collect::<Vec<_>>()
                 .join(", ");
             vec![
-                s(r, "id"),
-                s(r, "target"),
-                s(r, "direction"),
+                r.id.to_string(),
+                r.target.clone(),
+                name(&r.direction),
                 hosts,
-                s(r, "status"),
-                match time(r, "expires_at") {
-                    t if t.is_empty() => "permanent".into(),
-                    t => t,
+                name(&r.status),
+                match r.expires_at {
+                    None => "permanent".into(),
+                    Some(t) => time(t),
                 },
                 format!("{on_hosts}{failure}"),
-                s(r, "origin"),
-                s(r, "reason"),
+                name(&r.origin),
+                r.reason.clone(),
             ]
         })
         .collect();

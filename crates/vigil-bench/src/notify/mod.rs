@@ -49,10 +49,12 @@ use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use vigil_agent::client::{pinned_client, signed_post, unix_now, CallError};
-use vigil_model::{Event, EventBody, ListeningSocket, Protocol};
+use vigil_model::{Event, EventBody, Level, ListeningSocket, Protocol};
+use vigil_notify::{ChannelConfig, ChannelKind, SmtpConfig, SmtpTls, WebhookShape};
 use vigil_proto::agent::{
     BatchAck, EnrollRequest, EnrollResponse, EventBatch, PATH_ENROLL, PATH_EVENTS,
 };
+use vigil_proto::api::{CreateChannel, NotifySettings};
 use vigil_proto::auth::AgentKey;
 use vigil_proto::{codec, PROTO_VERSION};
 use vigil_server::{Clock, RunningServer, ServerConfig, SystemClock};
@@ -383,70 +385,52 @@ async fn measure(args: &Args, ctx: &Ctx, fp: &str, smtp: &mut SmtpServer) -> Res
     );
 
     // Channels, through the REST API.
-    let http = reqwest::Client::new();
-    api_call(
-        &http,
-        ctx,
-        reqwest::Method::PUT,
-        "/api/v1/notify/settings",
-        serde_json::json!({
-            "utc_offset_minutes": 0,
-            "smtp": { "host": "127.0.0.1", "port": smtp.port, "tls": "none",
-                      "from": "Vigil bench <vigil@bench.example.com>" },
+    let api = crate::util::api_client(&ctx.api, &ctx.token);
+    api.put_notify_settings(&NotifySettings {
+        utc_offset_minutes: 0,
+        smtp: Some(SmtpConfig {
+            host: "127.0.0.1".into(),
+            port: smtp.port,
+            tls: SmtpTls::None,
+            username: None,
+            password: None,
+            from: "Vigil bench <vigil@bench.example.com>".into(),
+            ca_cert_pem: None,
         }),
-    )
+    })
     .await?;
-    let channel = |kind: serde_json::Value| {
-        serde_json::json!({
-            "id": 0,
-            "kind": kind,
-            "levels": ["reminder", "suspicious", "urgent"],
-            "max_per_day": LIMIT_PER_DAY,
-            "max_per_host_per_day": LIMIT_PER_DAY,
-            "enabled": true,
-        })
+    let channel = |name: &str, kind: ChannelKind| {
+        let mut config = ChannelConfig::new(0, kind);
+        config.levels = vec![Level::Reminder, Level::Suspicious, Level::Urgent];
+        config.max_per_day = LIMIT_PER_DAY;
+        config.max_per_host_per_day = LIMIT_PER_DAY;
+        CreateChannel {
+            name: name.into(),
+            config,
+        }
     };
-    let webhook_id = api_call(
-        &http,
-        ctx,
-        reqwest::Method::POST,
-        "/api/v1/notify/channels",
-        serde_json::json!({
-            "name": "bench webhook",
-            "config": channel(serde_json::json!({
-                "type": "webhook",
-                "url": format!("http://{hook_addr}/hook/s3cr3t-bench-token"),
-                "shape": "generic",
-            })),
-        }),
-    )
-    .await?["id"]
-        .as_i64()
-        .context("no id for the webhook channel")?;
-    let email_id = api_call(
-        &http,
-        ctx,
-        reqwest::Method::POST,
-        "/api/v1/notify/channels",
-        serde_json::json!({
-            "name": "bench email",
-            "config": channel(serde_json::json!({ "type": "email", "to": ["soc@bench.example.com"] })),
-        }),
-    )
-    .await?["id"]
-        .as_i64()
-        .context("no id for the email channel")?;
-    let listed = api_call(
-        &http,
-        ctx,
-        reqwest::Method::GET,
-        "/api/v1/notify/channels",
-        serde_json::Value::Null,
-    )
-    .await?;
-    let n_channels = listed["channels"].as_array().map_or(0, Vec::len);
+    let webhook_id = api
+        .create_channel(&channel(
+            "bench webhook",
+            ChannelKind::Webhook {
+                url: format!("http://{hook_addr}/hook/s3cr3t-bench-token"),
+                shape: WebhookShape::Generic,
+            },
+        ))
+        .await?
+        .id;
+    let email_id = api
+        .create_channel(&channel(
+            "bench email",
+            ChannelKind::Email {
+                to: vec!["soc@bench.example.com".into()],
+            },
+        ))
+        .await?
+        .id;
+    let n_channels = api.channels().await?.channels.len();
     if n_channels != 2 {
-        bail!("the server lists {n_channels} notification channels, 2 were created: {listed}");
+        bail!("the server lists {n_channels} notification channels, 2 were created");
     }
     let channels = Channels {
         webhook: webhook_id,
@@ -581,31 +565,6 @@ impl Drop for AbortOnDrop {
 }
 
 /// A REST call with the admin token; the JSON answer.
-async fn api_call(
-    http: &reqwest::Client,
-    ctx: &Ctx,
-    method: reqwest::Method,
-    path: &str,
-    body: serde_json::Value,
-) -> Result<serde_json::Value> {
-    let mut req = http
-        .request(method.clone(), format!("{}{path}", ctx.api))
-        .bearer_auth(&ctx.token);
-    if !body.is_null() {
-        req = req.json(&body);
-    }
-    let resp = req
-        .send()
-        .await
-        .with_context(|| format!("{method} {path}"))?;
-    let status = resp.status();
-    let answer: serde_json::Value = resp.json().await.unwrap_or_default();
-    if !status.is_success() {
-        bail!("{method} {path} answered {status}: {answer}");
-    }
-    Ok(answer)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
