@@ -117,6 +117,35 @@ pub struct CreateInstallCode {
     pub max_hosts: Option<i64>,
 }
 
+impl Default for CreateInstallCode {
+    /// The defaults the server applies to fields left out.
+    fn default() -> Self {
+        CreateInstallCode {
+            group: default_group(),
+            os: default_os(),
+            expires: default_expires(),
+            labels: BTreeMap::new(),
+            provider: String::new(),
+            proxy_cluster: None,
+            max_hosts: None,
+        }
+    }
+}
+
+impl HandleAlerts {
+    /// `action` on `ids`, with no note, the host scope, no related alerts and no duration.
+    pub fn new(ids: Vec<i64>, action: HandleAction) -> HandleAlerts {
+        HandleAlerts {
+            ids,
+            action,
+            note: String::new(),
+            scope: WhitelistScope::default(),
+            include_related: false,
+            duration: None,
+        }
+    }
+}
+
 pub fn default_group() -> String {
     "default".into()
 }
