@@ -1,5 +1,7 @@
 //! One conformance suite, run against every backend: SQLite in a temp dir and PostgreSQL in a
-//! fresh schema. A backend passes only if it behaves exactly like the other.
+//! fresh schema. A backend passes only if it behaves exactly like the other. Each domain is
+//! its own test per backend (`sqlite::vulns`, `postgres::vulns`, …), on a fresh store that
+//! holds the shared base: operators, tokens, install codes, two hosts and their first batches.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -114,7 +116,8 @@ fn ev(time: i64, kind: &str) -> EventRow {
     }
 }
 
-async fn check(store: Arc<dyn Store>) {
+/// Operators, tokens, install codes, hosts and ingest: what every domain starts from.
+async fn base(store: &dyn Store) {
     // Operators and tokens.
     assert_eq!(store.user_count().await.unwrap(), 0);
     store.create_user("admin", "$argon2id$x", T0).await.unwrap();
@@ -358,16 +361,6 @@ async fn check(store: Arc<dyn Store>) {
         store.unhandled_alert_counts().await.unwrap(),
         vec![("h-1".to_string(), "urgent".to_string(), 2)]
     );
-
-    lifecycle(store.as_ref()).await;
-    commands(store.as_ref()).await;
-    notifications(store.as_ref()).await;
-    alert_queries(store.as_ref()).await;
-    capped_counts(store.as_ref()).await;
-    ip_rules(store.as_ref()).await;
-    attacks(store.as_ref()).await;
-    vulns(store.as_ref()).await;
-    limited_codes(store.as_ref()).await;
 }
 
 /// A code for N hosts enrolls N and then says so; its own host may still enroll again.
@@ -426,23 +419,74 @@ async fn limited_codes(store: &dyn Store) {
     assert_eq!(store.events(&h6.id, 10).await.unwrap().len(), 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_conforms() {
+/// Nothing beyond the base; with the reopen checks of the backend tests.
+async fn base_only(_store: &dyn Store) {}
+
+async fn sqlite_store() -> (Arc<dyn Store>, tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("vigil.db").display());
-    check(open(&url).await.unwrap()).await;
-    // Reopening applies no migration twice and keeps the data.
+    (open(&url).await.unwrap(), dir, url)
+}
+
+/// One test per domain and backend, each on a fresh store with the base in it.
+macro_rules! per_domain {
+    ($($domain:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $domain() {
+                    let (store, _dir, _) = super::sqlite_store().await;
+                    super::base(store.as_ref()).await;
+                    super::$domain(store.as_ref()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $domain() {
+                    let schema = vigil_store::testing::fresh_postgres_schema().await;
+                    let store = vigil_store::open(&schema.url).await.unwrap();
+                    super::base(store.as_ref()).await;
+                    super::$domain(store.as_ref()).await;
+                    vigil_store::testing::drop_schema(&schema).await;
+                }
+            )*
+        }
+    };
+}
+
+per_domain!(
+    base_only,
+    lifecycle,
+    commands,
+    notifications,
+    alert_queries,
+    capped_counts,
+    ip_rules,
+    attacks,
+    vulns,
+    limited_codes,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_reopens_without_migrating_twice() {
+    let (store, _dir, url) = sqlite_store().await;
+    base(store.as_ref()).await;
+    limited_codes(store.as_ref()).await;
+    drop(store);
     let again = open(&url).await.unwrap();
     // h-1, h-5 and the limited code's h-6.
     assert_eq!(again.hosts().await.unwrap().len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_conforms() {
+async fn postgres_reopens_without_migrating_twice() {
     let schema = fresh_postgres_schema().await;
-    check(open(&schema.url).await.unwrap()).await;
+    let store = open(&schema.url).await.unwrap();
+    base(store.as_ref()).await;
+    limited_codes(store.as_ref()).await;
     let again = open(&schema.url).await.unwrap();
-    // h-1, h-5 and the limited code's h-6.
     assert_eq!(again.hosts().await.unwrap().len(), 3);
     drop_schema(&schema).await;
 }
