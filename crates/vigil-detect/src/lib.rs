@@ -4,6 +4,7 @@
 //! and store what they return, and `vigil scan …` runs the same code offline.
 
 pub mod asset_rules;
+pub mod baseline;
 pub mod bruteforce;
 pub mod correlate;
 pub mod error;
