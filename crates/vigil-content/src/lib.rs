@@ -12,6 +12,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use vigil_detect::asset_rules::AssetPolicy;
+use vigil_detect::baseline::Check;
 
 /// The shipped tree: (path under `content/`, text). A file the engines read is listed here.
 pub const EMBEDDED: &[(&str, &str)] = &[
@@ -29,10 +30,75 @@ pub const EMBEDDED: &[(&str, &str)] = &[
             "/../../content/rules/assets.toml"
         )),
     ),
+    (
+        "baseline/accounts.toml",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../content/baseline/accounts.toml"
+        )),
+    ),
+    (
+        "baseline/files.toml",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../content/baseline/files.toml"
+        )),
+    ),
+    (
+        "baseline/logging.toml",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../content/baseline/logging.toml"
+        )),
+    ),
+    (
+        "baseline/misc.toml",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../content/baseline/misc.toml"
+        )),
+    ),
+    (
+        "baseline/modules.toml",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../content/baseline/modules.toml"
+        )),
+    ),
+    (
+        "baseline/mounts.toml",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../content/baseline/mounts.toml"
+        )),
+    ),
+    (
+        "baseline/services.toml",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../content/baseline/services.toml"
+        )),
+    ),
+    (
+        "baseline/ssh.toml",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../content/baseline/ssh.toml"
+        )),
+    ),
+    (
+        "baseline/sysctl.toml",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../content/baseline/sysctl.toml"
+        )),
+    ),
 ];
 
 const MANIFEST: &str = "manifest.toml";
 const ASSETS: &str = "rules/assets.toml";
+/// Baseline checks live in `baseline/*.toml`; an override tree may add files there.
+const BASELINE_DIR: &str = "baseline/";
 
 /// Where a file in force came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +132,9 @@ pub struct Content {
     pub version: String,
     pub files: Vec<ContentFile>,
     pub assets: AssetPolicy,
+    /// The baseline checks: the shipped families, overridden or not, then added files, each
+    /// file's checks in order.
+    pub baseline: Vec<Check>,
 }
 
 /// A content file that cannot be used, and why.
@@ -91,6 +160,13 @@ struct Manifest {
     version: String,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BaselineFile {
+    #[serde(default)]
+    check: Vec<Check>,
+}
+
 impl Content {
     /// The shipped content, without overrides.
     pub fn embedded() -> Content {
@@ -100,7 +176,10 @@ impl Content {
     /// The content with `overrides` (path under the tree → text) in place of the shipped files.
     /// A path that is not a content file, or a file that does not parse, is an error naming it.
     pub fn build(overrides: &BTreeMap<String, String>) -> Result<Content, ContentError> {
-        if let Some(unknown) = overrides.keys().find(|p| !is_known(p)) {
+        if let Some(unknown) = overrides
+            .keys()
+            .find(|p| !is_known(p) && !is_baseline(p))
+        {
             let known: Vec<&str> = EMBEDDED.iter().map(|(p, _)| *p).collect();
             return Err(ContentError::new(
                 unknown.as_str(),
@@ -129,10 +208,31 @@ impl Content {
             return Err(ContentError::new(MANIFEST, "version is empty"));
         }
         let assets: AssetPolicy = parse(ASSETS, text_of(ASSETS))?;
+        let mut baseline_files: Vec<String> = EMBEDDED
+            .iter()
+            .map(|(p, _)| p.to_string())
+            .filter(|p| is_baseline(p))
+            .collect();
+        baseline_files.extend(
+            overrides
+                .keys()
+                .filter(|p| is_baseline(p) && !is_known(p))
+                .cloned(),
+        );
+        let mut baseline = Vec::new();
+        for path in &baseline_files {
+            let file: BaselineFile = parse(path, text_of(path))?;
+            vigil_detect::baseline::validate(&file.check)
+                .map_err(|e| ContentError::new(path.as_str(), e))?;
+            baseline.extend(file.check);
+        }
+        vigil_detect::baseline::validate(&baseline)
+            .map_err(|e| ContentError::new(BASELINE_DIR, e))?;
         Ok(Content {
             version: manifest.version,
             files,
             assets,
+            baseline,
         })
     }
 
@@ -143,6 +243,18 @@ impl Content {
             .filter(|f| f.origin == Origin::Override)
             .count()
     }
+}
+
+/// A baseline pack: `baseline/NAME.toml`, one level deep.
+fn is_baseline(path: &str) -> bool {
+    path.strip_prefix(BASELINE_DIR).is_some_and(|name| {
+        name.ends_with(".toml")
+            && name.len() > 5
+            && !name.contains('/')
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    })
 }
 
 fn is_known(path: &str) -> bool {

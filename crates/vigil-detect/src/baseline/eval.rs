@@ -103,6 +103,8 @@ pub(super) fn check_test(t: &Test) -> Result<(), String> {
             Err("it names no file".into())
         }
         Test::Line { words, .. } if words.is_empty() => Err("it names no words".into()),
+        Test::AnyOf { tests } if tests.is_empty() => Err("any_of names no test".into()),
+        Test::AnyOf { tests } => tests.iter().try_for_each(check_test),
         _ => Ok(()),
     }
 }
@@ -125,6 +127,7 @@ pub(super) fn wanted(t: &Test) -> Vec<String> {
         Test::Accounts { .. } => v(&["/etc/passwd", "/etc/shadow", "/etc/group"]),
         Test::Ports { .. } => Vec::new(),
         Test::ModuleDisabled { .. } => v(MODPROBE),
+        Test::AnyOf { tests } => tests.iter().flat_map(wanted).collect(),
     }
 }
 
@@ -167,6 +170,7 @@ pub fn evaluate_check(t: &Test, facts: &Facts) -> Judged {
         Test::Ports { ports } => listening(facts, ports),
         Test::Exists { path, must } => exists(facts, path, *must),
         Test::ModuleDisabled { name } => module(facts, name),
+        Test::AnyOf { tests } => any_of(facts, tests),
     }
 }
 
@@ -339,6 +343,21 @@ fn mode(
     owner: Option<&[String]>,
     group: Option<&[String]>,
 ) -> Judged {
+    if path.contains('*') {
+        let paths = facts.glob(path);
+        if paths.is_empty() {
+            return not_applicable(&format!("nothing matches {path}"));
+        }
+        let mut shown = Vec::new();
+        for p in &paths {
+            let r = mode(facts, p, max, owner, group);
+            if r.0 != Status::Passed {
+                return r;
+            }
+            shown.push(r.1);
+        }
+        return pass(shown.join("; "), path.to_string());
+    }
     let (m, uid, gid) = match facts.files.get(path) {
         None => return not_applicable(&format!("{path} is not there")),
         Some(FileFact::File { mode, uid, gid, .. })
@@ -656,6 +675,18 @@ fn module(facts: &Facts, name: &str) -> Judged {
         format!("nothing in modprobe.d keeps the {name} module from loading"),
         String::new(),
     )
+}
+
+fn any_of(facts: &Facts, tests: &[Test]) -> Judged {
+    let mut why = Vec::new();
+    for t in tests {
+        let r = evaluate_check(t, facts);
+        if r.0 == Status::Passed {
+            return r;
+        }
+        why.push(r.1);
+    }
+    fail(why.join("; and "), String::new())
 }
 
 #[cfg(test)]

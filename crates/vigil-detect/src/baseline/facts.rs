@@ -90,14 +90,16 @@ impl Facts {
         out
     }
 
-    /// The account name of a uid, from `/etc/passwd`.
+    /// The account name of a uid, from `/etc/passwd` (uid 0 is `root` even without one).
     pub fn user_name(&self, uid: u32) -> Option<String> {
         self.id_name("/etc/passwd", uid)
+            .or_else(|| (uid == 0).then(|| "root".to_string()))
     }
 
-    /// The group name of a gid, from `/etc/group`.
+    /// The group name of a gid, from `/etc/group` (gid 0 is `root` even without one).
     pub fn group_name(&self, gid: u32) -> Option<String> {
         self.id_name("/etc/group", gid)
+            .or_else(|| (gid == 0).then(|| "root".to_string()))
     }
 
     fn id_name(&self, file: &str, id: u32) -> Option<String> {

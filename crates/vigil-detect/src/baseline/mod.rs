@@ -191,7 +191,8 @@ pub enum Test {
         #[cfg_attr(feature = "serde", serde(default))]
         default: Option<String>,
     },
-    /// A file's permission bits (none beyond `max`, octal) and owner and group (by name).
+    /// A file's permission bits (none beyond `max`, octal) and owner and group (by name); with
+    /// a `*` in `path`, every file it matches (none: not applicable).
     Mode {
         path: String,
         max: String,
@@ -240,6 +241,10 @@ pub enum Test {
     /// modprobe.d) and is not loaded now.
     ModuleDisabled {
         name: String,
+    },
+    /// Passes when any of `tests` passes (chrony or systemd-timesyncd).
+    AnyOf {
+        tests: Vec<Test>,
     },
 }
 
