@@ -50,6 +50,16 @@ impl Collector {
         }
     }
 
+    /// The listening sockets with their owning processes (the `sockets` of a snapshot).
+    pub fn listening_sockets(&mut self) -> Vec<vigil_model::ListeningSocket> {
+        let os = self.os_info();
+        let accounts = self.accounts();
+        let users: HashMap<u32, String> =
+            accounts.iter().map(|a| (a.uid, a.name.clone())).collect();
+        let processes = self.processes(os.boot_time, &users);
+        self.sockets(&processes)
+    }
+
     /// A full snapshot stamped `now`.
     pub fn collect(&mut self, now: i64) -> Inventory {
         self.skipped.clear();

@@ -2,6 +2,7 @@
 //! the server over a TLS channel pinned to the server's CA, every request signed by the host's
 //! own key.
 
+pub mod baseline;
 pub mod client;
 pub mod collect;
 pub mod commands;
@@ -16,6 +17,7 @@ pub mod respond;
 pub mod run;
 pub mod service;
 pub mod spool;
+pub mod tree;
 
 pub use identity::Identity;
 pub use run::{enroll, run, uninstall, AgentConfig};

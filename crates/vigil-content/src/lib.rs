@@ -176,10 +176,7 @@ impl Content {
     /// The content with `overrides` (path under the tree → text) in place of the shipped files.
     /// A path that is not a content file, or a file that does not parse, is an error naming it.
     pub fn build(overrides: &BTreeMap<String, String>) -> Result<Content, ContentError> {
-        if let Some(unknown) = overrides
-            .keys()
-            .find(|p| !is_known(p) && !is_baseline(p))
-        {
+        if let Some(unknown) = overrides.keys().find(|p| !is_known(p) && !is_baseline(p)) {
             let known: Vec<&str> = EMBEDDED.iter().map(|(p, _)| *p).collect();
             return Err(ContentError::new(
                 unknown.as_str(),

@@ -28,7 +28,12 @@ fn every_fixture_of_every_check_judges_as_it_says() {
         }
     }
     assert!(judged >= 2 * content.baseline.len(), "{judged} fixtures");
-    assert!(wrong.is_empty(), "{} of {judged}:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} of {judged}:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -39,11 +44,22 @@ fn the_pack_covers_every_family_with_at_least_150_checks() {
     assert_eq!(categories.len(), 8, "{categories:?}");
     let mut per_family: BTreeMap<&str, usize> = BTreeMap::new();
     for c in &checks {
-        *per_family.entry(c.id.split('.').next().unwrap()).or_default() += 1;
-        assert!(!c.wanted().is_empty() || matches!(c.test, vigil_detect::baseline::Test::Ports { .. }), "{}", c.id);
+        *per_family
+            .entry(c.id.split('.').next().unwrap())
+            .or_default() += 1;
+        assert!(
+            !c.wanted().is_empty() || matches!(c.test, vigil_detect::baseline::Test::Ports { .. }),
+            "{}",
+            c.id
+        );
     }
-    for family in ["ssh", "sysctl", "files", "accounts", "services", "logging", "modules", "mounts", "misc"] {
-        assert!(per_family.get(family).copied().unwrap_or(0) >= 3, "{family}: {per_family:?}");
+    for family in [
+        "ssh", "sysctl", "files", "accounts", "services", "logging", "modules", "mounts", "misc",
+    ] {
+        assert!(
+            per_family.get(family).copied().unwrap_or(0) >= 3,
+            "{family}: {per_family:?}"
+        );
     }
 }
 
@@ -69,11 +85,31 @@ files = {}
     assert_eq!(c.baseline.last().unwrap().id, "site.motd-present");
 
     let cases = [
-        ("baseline/site.toml", extra.replace("site.motd-present", "ssh.permit-root-login"), "used twice"),
-        ("baseline/site.toml", extra.replace("[[check.fail]]\nfiles = {}\n", ""), "failing fixture"),
-        ("baseline/site.toml", extra.replace("\"exists\"", "\"telepathy\""), "telepathy"),
-        ("baseline/site.toml", extra.replace("level = \"low\"", "level = \"dire\""), "dire"),
-        ("baseline/sub/x.toml", extra.to_string(), "not a content file"),
+        (
+            "baseline/site.toml",
+            extra.replace("site.motd-present", "ssh.permit-root-login"),
+            "used twice",
+        ),
+        (
+            "baseline/site.toml",
+            extra.replace("[[check.fail]]\nfiles = {}\n", ""),
+            "failing fixture",
+        ),
+        (
+            "baseline/site.toml",
+            extra.replace("\"exists\"", "\"telepathy\""),
+            "telepathy",
+        ),
+        (
+            "baseline/site.toml",
+            extra.replace("level = \"low\"", "level = \"dire\""),
+            "dire",
+        ),
+        (
+            "baseline/sub/x.toml",
+            extra.to_string(),
+            "not a content file",
+        ),
     ];
     for (path, text, want) in cases {
         let e = Content::build(&with(path, &text)).unwrap_err();

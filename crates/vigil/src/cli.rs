@@ -145,6 +145,30 @@ pub enum ScanCommand {
         )]
         data: PathBuf,
     },
+    /// Check this host (or a mounted system tree) against the security baseline: SSH, kernel
+    /// and network settings, file modes, accounts and password policy, unneeded services and
+    /// exposed ports, audit and logging, kernel modules, mount options.
+    ///
+    /// Each check says passed, failed (with the evidence, the file and line, and how to fix
+    /// it), not_applicable or error. On `/` the running kernel's settings, loaded modules and
+    /// listening sockets count too; a tree is judged on its files alone, symbolic links
+    /// resolved inside it. Exit status 0 when the checks ran, whatever they found.
+    Baseline {
+        /// Root of the system to check: / for this host, or a mounted image or container tree.
+        #[arg(long, default_value = "/", value_name = "DIR")]
+        root: PathBuf,
+        /// Only these checks (repeatable; a family prefix such as `ssh.` selects all of it).
+        #[arg(long = "check", value_name = "ID")]
+        checks: Vec<String>,
+        /// One JSON object per check: {"record":"check","id","title","category","level",
+        /// "status","evidence","file","remediation","refs"}, then a summary record.
+        #[arg(long)]
+        json: bool,
+        /// A content tree whose baseline/ files replace or add to the shipped checks (as
+        /// DATA/content on a server).
+        #[arg(long, value_name = "DIR")]
+        content: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -1032,6 +1056,12 @@ fn scan(cmd: ScanCommand) -> Result<()> {
             json,
             db: crate::vulns::db_path(&data, db.as_deref()),
         }),
+        ScanCommand::Baseline {
+            root,
+            checks,
+            json,
+            content,
+        } => crate::baseline::scan(&root, &checks, json, content.as_deref()),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The `vigil` binary: parses the command line and hands over to the command's module.
 
+mod baseline;
 mod cli;
 mod client;
 mod content;

@@ -1,0 +1,182 @@
+//! `vigil scan baseline`: the baseline checks on this host or a tree, as a summary grouped by
+//! category or as JSON records.
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+use vigil_agent::baseline::{collect, Source};
+use vigil_detect::baseline::{Check, CheckResult, Status};
+
+#[derive(Serialize)]
+struct Record<'a> {
+    record: &'static str,
+    id: &'a str,
+    title: &'a str,
+    category: &'static str,
+    level: &'static str,
+    status: &'static str,
+    evidence: &'a str,
+    file: &'a str,
+    remediation: &'a str,
+    refs: &'a [String],
+}
+
+#[derive(Serialize)]
+struct Summary {
+    record: &'static str,
+    root: String,
+    checks: usize,
+    passed: usize,
+    failed: usize,
+    not_applicable: usize,
+    error: usize,
+    seconds: f64,
+}
+
+/// The checks `selected` names (ids, or family prefixes ending in `.`); all when empty.
+fn select(all: Vec<Check>, selected: &[String]) -> Result<Vec<Check>> {
+    if selected.is_empty() {
+        return Ok(all);
+    }
+    for s in selected {
+        if !all
+            .iter()
+            .any(|c| c.id == *s || (s.ends_with('.') && c.id.starts_with(s.as_str())))
+        {
+            bail!("--check {s:?} names no check (`vigil scan baseline --json` lists them)");
+        }
+    }
+    Ok(all
+        .into_iter()
+        .filter(|c| {
+            selected
+                .iter()
+                .any(|s| c.id == *s || (s.ends_with('.') && c.id.starts_with(s.as_str())))
+        })
+        .collect())
+}
+
+pub fn scan(root: &Path, selected: &[String], json: bool, content: Option<&Path>) -> Result<()> {
+    let started = Instant::now();
+    let pack = match content {
+        None => vigil_content::Content::embedded(),
+        Some(dir) => {
+            let overrides = vigil_content::load::read_tree(dir)?;
+            vigil_content::Content::build(&overrides)?
+        }
+    };
+    let checks = select(pack.baseline, selected)?;
+    let meta = std::fs::metadata(root).with_context(|| format!("reading {}", root.display()))?;
+    if !meta.is_dir() {
+        bail!("--root {} is not a directory", root.display());
+    }
+    let live = root == Path::new("/");
+    let facts = collect(&Source { root, live }, &checks);
+    let results = vigil_detect::baseline::evaluate(&checks, &facts);
+    let seconds = started.elapsed().as_secs_f64();
+    let count = |s: Status| results.iter().filter(|r| r.status == s).count();
+    let summary = Summary {
+        record: "summary",
+        root: root.display().to_string(),
+        checks: results.len(),
+        passed: count(Status::Passed),
+        failed: count(Status::Failed),
+        not_applicable: count(Status::NotApplicable),
+        error: count(Status::Error),
+        seconds: (seconds * 1000.0).round() / 1000.0,
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if json {
+        for (c, r) in checks.iter().zip(&results) {
+            let rec = record(c, r);
+            writeln!(out, "{}", serde_json::to_string(&rec)?)?;
+        }
+        writeln!(out, "{}", serde_json::to_string(&summary)?)?;
+        return Ok(());
+    }
+    let mut by_category: BTreeMap<&str, Vec<(&Check, &CheckResult)>> = BTreeMap::new();
+    for (c, r) in checks.iter().zip(&results) {
+        by_category
+            .entry(c.category.as_str())
+            .or_default()
+            .push((c, r));
+    }
+    for (category, items) in by_category {
+        let failed = items
+            .iter()
+            .filter(|(_, r)| r.status == Status::Failed)
+            .count();
+        writeln!(
+            out,
+            "{} ({} checks, {failed} failed)",
+            category.replace('_', " "),
+            items.len()
+        )?;
+        let mut items = items;
+        items.sort_by_key(|(c, r)| {
+            (
+                r.status != Status::Failed,
+                std::cmp::Reverse(c.level),
+                c.id.clone(),
+            )
+        });
+        for (c, r) in items {
+            let mark = match r.status {
+                Status::Passed => "ok  ",
+                Status::Failed => "FAIL",
+                Status::NotApplicable => "n/a ",
+                Status::Error => "ERR ",
+            };
+            writeln!(
+                out,
+                "  {mark} {:<6} {:<44} {}",
+                c.level.as_str(),
+                c.id,
+                c.title
+            )?;
+            if matches!(r.status, Status::Failed | Status::Error) {
+                let at = if r.file.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", r.file)
+                };
+                writeln!(out, "         {}{at}", r.evidence)?;
+                if r.status == Status::Failed {
+                    writeln!(out, "         fix: {}", c.remediation)?;
+                }
+            }
+        }
+        writeln!(out)?;
+    }
+    writeln!(
+        out,
+        "{}: {} checks in {:.2} s: {} passed, {} failed, {} not applicable, {} errors",
+        summary.root,
+        summary.checks,
+        seconds,
+        summary.passed,
+        summary.failed,
+        summary.not_applicable,
+        summary.error
+    )?;
+    Ok(())
+}
+
+fn record<'a>(c: &'a Check, r: &'a CheckResult) -> Record<'a> {
+    Record {
+        record: "check",
+        id: &c.id,
+        title: &c.title,
+        category: c.category.as_str(),
+        level: c.level.as_str(),
+        status: r.status.as_str(),
+        evidence: &r.evidence,
+        file: &r.file,
+        remediation: &c.remediation,
+        refs: &c.refs,
+    }
+}
