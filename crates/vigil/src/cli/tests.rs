@@ -1,5 +1,6 @@
 //! Tests of the command line's grammar and its small parsers.
 
+use super::operator::{comma_list, parse_window};
 use super::*;
 
 #[test]
