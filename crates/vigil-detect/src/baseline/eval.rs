@@ -190,7 +190,7 @@ fn sshd(facts: &Facts, key: &str, is: &Cond) -> Judged {
     }
     let lower = key.to_ascii_lowercase();
     for m in cfg.matched.get(&lower).into_iter().flatten() {
-        if let Some(p) = is.problem(&m.value) {
+        if let Some(p) = is.problem(&SshdConfig::normalized(key, &m.value)) {
             return fail(
                 format!("{key} {} in `Match {}`: {p}", m.value, m.condition),
                 m.at.clone(),

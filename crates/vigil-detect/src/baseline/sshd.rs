@@ -66,7 +66,7 @@ pub fn default_of(key: &str) -> Option<&'static str> {
             "umac-64-etm@openssh.com,umac-128-etm@openssh.com,hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha1-etm@openssh.com,umac-64@openssh.com,umac-128@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1"
         }
         "kexalgorithms" => {
-            "sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256"
+            "sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group14-sha256"
         }
         _ => return None,
     })
@@ -82,13 +82,20 @@ impl SshdConfig {
         Some(cfg)
     }
 
-    /// The effective global value of `key` and where it comes from (`default` when unset).
+    /// The effective global value of `key`, as `sshd -T` would print it (times in seconds,
+    /// algorithm lists with `+`, `-` and `^` applied to the default), and where it comes from
+    /// (`OpenSSH default` when unset).
     pub fn value(&self, key: &str) -> Option<(String, String)> {
         let key = key.to_ascii_lowercase();
         match self.global.get(&key) {
-            Some(v) => Some(v.clone()),
+            Some((v, at)) => Some((normalize(&key, v), at.clone())),
             None => default_of(&key).map(|d| (d.to_string(), "OpenSSH default".to_string())),
         }
+    }
+
+    /// A value set in a `Match` block, normalized as [`SshdConfig::value`] does.
+    pub fn normalized(key: &str, value: &str) -> String {
+        normalize(&key.to_ascii_lowercase(), value)
     }
 
     fn file(&mut self, facts: &Facts, path: &str, depth: usize, stack: &mut Vec<String>) {
@@ -142,6 +149,92 @@ impl SshdConfig {
         }
         stack.pop();
     }
+}
+
+/// Keywords whose value is a time (`2m`, `1h30m`, `90`).
+const TIME_KEYWORDS: &[&str] = &["logingracetime", "clientaliveinterval"];
+/// Keywords whose value is an algorithm list that may start with `+`, `-` or `^`.
+const LIST_KEYWORDS: &[&str] = &["ciphers", "macs", "kexalgorithms"];
+
+fn normalize(key: &str, value: &str) -> String {
+    if TIME_KEYWORDS.contains(&key) {
+        if let Some(secs) = seconds(value) {
+            return secs.to_string();
+        }
+    }
+    if LIST_KEYWORDS.contains(&key) {
+        if let Some(default) = default_of(key) {
+            return algorithm_list(default, value);
+        }
+    }
+    match (key, value.to_ascii_lowercase().as_str()) {
+        ("permitrootlogin", "without-password") => "prohibit-password".into(),
+        _ => value.to_string(),
+    }
+}
+
+/// sshd's time format: a number with an optional unit (s, m, h, d, w), repeated.
+fn seconds(v: &str) -> Option<u64> {
+    let mut total = 0u64;
+    let mut num = String::new();
+    for c in v.trim().chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let unit = match c.to_ascii_lowercase() {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => return None,
+        };
+        total = total.checked_add(num.parse::<u64>().ok()?.checked_mul(unit)?)?;
+        num.clear();
+    }
+    if !num.is_empty() {
+        total = total.checked_add(num.parse().ok()?)?;
+    }
+    Some(total)
+}
+
+/// `+a,b` appends to the default, `-a,b` removes from it, `^a,b` puts first; else the list.
+fn algorithm_list(default: &str, value: &str) -> String {
+    let v = value.trim();
+    let items = |s: &str| -> Vec<String> {
+        s.split(',')
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect()
+    };
+    let base = items(default);
+    let out: Vec<String> = match v.chars().next() {
+        Some('+') => {
+            let mut out = base;
+            for x in items(&v[1..]) {
+                if !out.contains(&x) {
+                    out.push(x);
+                }
+            }
+            out
+        }
+        Some('-') => {
+            let drop = items(&v[1..]);
+            base.into_iter().filter(|x| !drop.contains(x)).collect()
+        }
+        Some('^') => {
+            let mut out = items(&v[1..]);
+            for x in base {
+                if !out.contains(&x) {
+                    out.push(x);
+                }
+            }
+            out
+        }
+        _ => items(v),
+    };
+    out.join(",")
 }
 
 /// `keyword value` or `keyword=value`, keyword lowercased; `None` for blanks and comments.
@@ -264,6 +357,37 @@ mod tests {
             ("no".into(), "OpenSSH default".into())
         );
         assert!(c.problems.is_empty());
+    }
+
+    #[test]
+    fn times_and_algorithm_lists_read_as_sshd_prints_them() {
+        assert_eq!(seconds("2m"), Some(120));
+        assert_eq!(seconds("1h30m"), Some(5400));
+        assert_eq!(seconds("90"), Some(90));
+        assert_eq!(seconds("soon"), None);
+        let f = facts(&[(
+            "/etc/ssh/sshd_config",
+            "LoginGraceTime 2m\nCiphers +aes128-cbc\nMACs -umac-64@openssh.com,hmac-sha1\nKexAlgorithms ^curve25519-sha256\n",
+        )]);
+        let c = SshdConfig::read(&f).unwrap();
+        assert_eq!(c.value("LoginGraceTime").unwrap().0, "120");
+        assert!(c
+            .value("ciphers")
+            .unwrap()
+            .0
+            .ends_with(",aes256-gcm@openssh.com,aes128-cbc"));
+        let macs = c.value("macs").unwrap().0;
+        assert!(
+            !macs
+                .split(',')
+                .any(|m| m == "umac-64@openssh.com" || m == "hmac-sha1"),
+            "{macs}"
+        );
+        assert!(c
+            .value("kexalgorithms")
+            .unwrap()
+            .0
+            .starts_with("curve25519-sha256,sntrup761"));
     }
 
     #[test]
