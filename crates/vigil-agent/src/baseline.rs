@@ -275,6 +275,7 @@ mod tests {
         };
         let checks = vec![
             check(Test::Sshd {
+                explicit: false,
                 key: "MaxAuthTries".into(),
                 is: baseline::Cond {
                     at_most: Some(4),

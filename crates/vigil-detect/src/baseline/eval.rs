@@ -134,7 +134,7 @@ pub(super) fn wanted(t: &Test) -> Vec<String> {
 /// Judges `t` on `facts`: status, evidence and the file the evidence comes from.
 pub fn evaluate_check(t: &Test, facts: &Facts) -> Judged {
     match t {
-        Test::Sshd { key, is } => sshd(facts, key, is),
+        Test::Sshd { key, is, explicit } => sshd(facts, key, is, *explicit),
         Test::Sysctl { key, is, default } => sysctl(facts, key, is, default.as_deref()),
         Test::Setting {
             files,
@@ -174,7 +174,7 @@ pub fn evaluate_check(t: &Test, facts: &Facts) -> Judged {
     }
 }
 
-fn sshd(facts: &Facts, key: &str, is: &Cond) -> Judged {
+fn sshd(facts: &Facts, key: &str, is: &Cond, explicit: bool) -> Judged {
     let Some(cfg) = SshdConfig::read(facts) else {
         return not_applicable("no /etc/ssh/sshd_config: the SSH server is not configured here");
     };
@@ -185,6 +185,14 @@ fn sshd(facts: &Facts, key: &str, is: &Cond) -> Judged {
             String::new(),
         );
     };
+    if explicit && !cfg.global.contains_key(&key.to_ascii_lowercase()) {
+        return fail(
+            format!(
+                "{key} is not set (OpenSSH's default here is {value}); the baseline wants it stated, since defaults differ across OpenSSH versions and builds"
+            ),
+            "/etc/ssh/sshd_config".into(),
+        );
+    }
     if let Some(p) = is.problem(&value) {
         return fail(format!("{key} {value}: {p}"), at);
     }

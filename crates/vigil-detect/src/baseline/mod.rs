@@ -165,10 +165,14 @@ pub enum AccountRule {
     serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)
 )]
 pub enum Test {
-    /// An sshd keyword's effective value, globally and in every `Match` block.
+    /// An sshd keyword's effective value, globally and in every `Match` block; with
+    /// `explicit`, an unset keyword fails even when OpenSSH's default would pass (defaults
+    /// differ across OpenSSH versions and distribution builds, and a tree does not say which).
     Sshd {
         key: String,
         is: Cond,
+        #[cfg_attr(feature = "serde", serde(default))]
+        explicit: bool,
     },
     /// A kernel setting: in force (on a running host) and as configured in `sysctl.d`;
     /// `default` is the kernel's value when nothing configures it.
@@ -278,6 +282,8 @@ fn default_mode() -> String {
 #[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 pub struct Fixture {
     pub files: BTreeMap<String, FixtureFile>,
+    /// Directories by path with their mode (octal, root-owned); others are 0755.
+    pub dirs: BTreeMap<String, String>,
     pub packages: Option<Vec<String>>,
     pub sysctl: Option<BTreeMap<String, String>>,
     /// Listening sockets as `tcp 0.0.0.0:6379`.
@@ -323,9 +329,17 @@ impl Fixture {
                 p = dir;
             }
         }
+        for d in self.dirs.keys() {
+            dirs.entry(d.clone()).or_default();
+        }
         for (d, entries) in dirs {
+            let mode = self
+                .dirs
+                .get(&d)
+                .and_then(|m| u32::from_str_radix(m.trim_start_matches("0o"), 8).ok())
+                .unwrap_or(0o755);
             f.files.entry(d).or_insert(FileFact::Dir {
-                mode: 0o755,
+                mode,
                 uid: 0,
                 gid: 0,
                 entries: entries.into_iter().collect(),
