@@ -732,6 +732,91 @@ mod tests {
         assert_eq!(leading_number("120s"), Some(120));
     }
 
+    /// Arbitrary bytes in every file a test reads never panic a test.
+    #[test]
+    fn arbitrary_files_never_panic() {
+        use crate::baseline::{AccountRule, Fixture, FixtureFile};
+        let tests = [
+            Test::Setting {
+                files: vec!["/etc/login.defs".into()],
+                key: "PASS_MAX_DAYS".into(),
+                separator: Separator::Space,
+                is: Cond {
+                    at_most: Some(365),
+                    ..Cond::default()
+                },
+                missing: Missing::Fail,
+                default: None,
+            },
+            Test::Line {
+                files: vec!["/etc/fstab".into()],
+                words: vec!["-w".into(), "/etc/shadow".into()],
+                must: Presence::Present,
+            },
+            Test::Mount {
+                mount: "/tmp".into(),
+                options: vec!["nodev".into()],
+                missing: Missing::Fail,
+            },
+            Test::Accounts {
+                rule: AccountRule::UniqueUids,
+            },
+            Test::Accounts {
+                rule: AccountRule::SystemAccountsNoLogin,
+            },
+            Test::Sysctl {
+                key: "kernel.randomize_va_space".into(),
+                is: Cond {
+                    one_of: Some(vec!["2".into()]),
+                    ..Cond::default()
+                },
+                default: None,
+            },
+            Test::ModuleDisabled {
+                name: "cramfs".into(),
+            },
+            Test::Package {
+                name: "telnetd".into(),
+                must: Presence::Absent,
+            },
+        ];
+        let paths = [
+            "/etc/login.defs",
+            "/etc/fstab",
+            "/etc/passwd",
+            "/etc/shadow",
+            "/etc/group",
+            "/etc/sysctl.conf",
+            "/etc/modprobe.d/x.conf",
+            "/var/lib/dpkg/status",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..500 {
+            let text: String = (0..(state % 300))
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    [
+                        ':', '\n', ' ', '=', '0', '1', '#', 'a', '\t', '/', ',', '\u{e9}',
+                    ][(state % 12) as usize]
+                })
+                .collect();
+            let fixture = Fixture {
+                files: paths
+                    .iter()
+                    .map(|p| (p.to_string(), FixtureFile::Text(text.clone())))
+                    .collect(),
+                ..Fixture::default()
+            };
+            let facts = fixture.facts();
+            for t in &tests {
+                let (status, evidence, _) = evaluate_check(t, &facts);
+                assert!(!evidence.is_empty(), "{status:?}");
+            }
+        }
+    }
+
     #[test]
     fn listening_sockets_parse() {
         let s = parse_listening("tcp6 [::]:22").unwrap();

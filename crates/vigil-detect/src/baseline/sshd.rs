@@ -247,6 +247,9 @@ fn split(line: &str) -> Option<(String, String)> {
         .find(|c: char| c.is_whitespace() || c == '=')
         .unwrap_or(line.len());
     let key = line[..end].to_ascii_lowercase();
+    if key.is_empty() {
+        return None;
+    }
     let rest = line[end..].trim_start();
     let rest = rest.strip_prefix('=').unwrap_or(rest).trim();
     let value = rest.trim_matches('"').to_string();
@@ -388,6 +391,74 @@ mod tests {
             .unwrap()
             .0
             .starts_with("curve25519-sha256,sntrup761"));
+    }
+
+    /// Mutated configurations (bytes flipped, cut, repeated, Include and Match lines thrown in)
+    /// never panic the reader, and every value it reports comes from a line that is there.
+    #[test]
+    fn arbitrary_configurations_never_panic() {
+        let seed = "Include /etc/ssh/d/*.conf\nPermitRootLogin no\nMatch User x\n  MaxAuthTries 2\nCiphers +aes128-cbc\nLoginGraceTime 1m\n";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let pieces = [
+            "Include ",
+            "Match ",
+            "=",
+            "\n",
+            "\"",
+            "*",
+            "/etc/ssh/d/a.conf",
+            "\u{feff}",
+            "\r",
+            "#",
+            " ",
+            "\u{0}",
+        ];
+        for _ in 0..2_000 {
+            let mut text: Vec<char> = seed.chars().collect();
+            for _ in 0..(next() % 8) {
+                let i = (next() as usize) % (text.len() + 1);
+                match next() % 4 {
+                    0 if i < text.len() => {
+                        text.remove(i);
+                    }
+                    1 => {
+                        let p = pieces[(next() as usize) % pieces.len()];
+                        for (k, c) in p.chars().enumerate() {
+                            text.insert(i + k, c);
+                        }
+                    }
+                    2 if i < text.len() => {
+                        text[i] = char::from_u32((next() % 0x250) as u32).unwrap_or('x')
+                    }
+                    _ => text.truncate(i),
+                }
+            }
+            let text: String = text.into_iter().collect();
+            let f = facts(&[
+                ("/etc/ssh/sshd_config", text.as_str()),
+                ("/etc/ssh/d/a.conf", text.as_str()),
+            ]);
+            let c = SshdConfig::read(&f).unwrap();
+            for (k, (v, at)) in &c.global {
+                assert!(at.contains(':'), "{k} {v} {at}");
+                assert!(!k.is_empty());
+            }
+            let _ = include_patterns(&f);
+            for k in [
+                "permitrootlogin",
+                "ciphers",
+                "logingracetime",
+                "maxauthtries",
+            ] {
+                let _ = c.value(k);
+            }
+        }
     }
 
     #[test]
