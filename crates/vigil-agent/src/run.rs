@@ -38,6 +38,9 @@ pub struct AgentConfig {
     pub login_poll_ms: u64,
     /// The systemd journal to read login entries from (the system's when journald runs).
     pub journal: Option<crate::journal::JournalSource>,
+    /// How often the security baseline runs (it also runs at start and on the server's
+    /// request for a fresh look).
+    pub baseline_secs: u64,
 }
 
 impl AgentConfig {
@@ -46,6 +49,7 @@ impl AgentConfig {
             data_dir,
             root: PathBuf::from("/"),
             collect_secs: 60,
+            baseline_secs: 2 * 86_400,
             spool_max_bytes: 64 << 20,
             server: None,
             nft: nft_command(),

@@ -137,7 +137,7 @@ async fn a_missing_log_source_shows_in_the_host_api() {
         .iter()
         .filter_map(|m| m["name"].as_str())
         .collect();
-    assert_eq!(names, ["inventory", "logins", "firewall"]);
+    assert_eq!(names, ["inventory", "logins", "firewall", "baseline"]);
     // The host list carries the same.
     let list: Value = http
         .get(format!("{api}/api/v1/hosts"))

@@ -448,6 +448,21 @@ impl Client {
         .await
     }
 
+    // ---- baseline ----
+
+    pub async fn baseline(&self, q: &BaselineQuery) -> Result<BaselineList> {
+        self.get(&format!("/api/v1/baseline{}", query_string(q)))
+            .await
+    }
+
+    pub async fn ignore_baseline(&self, req: &IgnoreBaseline) -> Result<IgnoredBaseline> {
+        self.post("/api/v1/baseline/ignore", req).await
+    }
+
+    pub async fn unignore_baseline(&self, req: &IgnoreBaseline) -> Result<IgnoredBaseline> {
+        self.post("/api/v1/baseline/unignore", req).await
+    }
+
     // ---- notifications ----
 
     pub async fn channels(&self) -> Result<ChannelList> {

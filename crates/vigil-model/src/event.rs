@@ -5,6 +5,25 @@ use crate::inventory::{Account, ListeningSocket, Package};
 use crate::login::LoginEvent;
 use crate::Timestamp;
 
+/// What one baseline check found on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct BaselineOutcome {
+    /// The check's id (`ssh.permit-root-login`).
+    pub id: String,
+    pub status: crate::CheckStatus,
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "String::is_empty")
+    )]
+    pub evidence: String,
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "String::is_empty")
+    )]
+    pub file: String,
+}
+
 /// One observation from a host. Events are stored as they arrive and fed to the engines.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -64,6 +83,11 @@ pub enum EventBody {
         first: Timestamp,
         last: Timestamp,
     },
+    /// One run of the security baseline: every check's status; the evidence and file only for
+    /// the checks that failed or could not be judged.
+    BaselineRun {
+        results: Vec<BaselineOutcome>,
+    },
     /// An alert an engine on the agent raised (brute force), with what the agent did about it.
     AgentAlert {
         alert: NewAlert,
@@ -102,6 +126,7 @@ impl EventBody {
             EventBody::Login { .. } => "login",
             EventBody::LoginFailures { .. } => "login_failures",
             EventBody::AgentAlert { .. } => "agent_alert",
+            EventBody::BaselineRun { .. } => "baseline_run",
         }
     }
 }

@@ -14,15 +14,15 @@ pub mod login;
 pub use alert::{
     AlertKind, AlertStatus, Level, NewAlert, ALERT_EXPIRES_AFTER_SECS, QUARANTINE_KEEP_SECS,
 };
-pub use event::{Event, EventBody, Response};
+pub use event::{BaselineOutcome, Event, EventBody, Response};
 pub use host::{HostId, HostState};
 pub use inventory::{
     Account, AccountPassword, Inventory, ListeningSocket, OsInfo, Package, PackageFormat,
     ProcessInfo, Protocol,
 };
 pub use lifecycle::{
-    CommandState, Direction, IpRuleHostState, IpRuleStatus, OutboxState, QuarantineState,
-    RuleOrigin, ScopeKind, TokenKind,
+    CheckStatus, CommandState, Direction, IpRuleHostState, IpRuleStatus, OutboxState,
+    QuarantineState, RuleOrigin, ScopeKind, TokenKind,
 };
 pub use login::{LoginEvent, LoginMethod, LoginOutcome, LoginProtocol};
 

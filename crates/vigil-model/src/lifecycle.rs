@@ -173,3 +173,15 @@ mod tests {
         assert!(CommandState::Sent.is_open() && !CommandState::Failed.is_open());
     }
 }
+
+named_enum! {
+    /// What a baseline check found on a host.
+    pub enum CheckStatus {
+        Passed = "passed",
+        Failed = "failed",
+        /// What it examines is not on this host.
+        NotApplicable = "not_applicable",
+        /// It could not be judged.
+        Error = "error",
+    }
+}

@@ -7,6 +7,7 @@
 mod admin;
 mod agent;
 mod alerts;
+mod baseline;
 mod commands;
 mod console;
 mod content;

@@ -119,6 +119,7 @@ impl AppState {
                 Box::new(crate::alerts::raised::AgentAlerts),
                 Box::new(crate::login_defense::model::LoginModelStage),
                 Box::new(crate::login_defense::model::FailureCountStage),
+                Box::new(crate::baseline::BaselineStage),
             ],
             ingest_locks: Default::default(),
             vulns: crate::vulns::VulnDb::default(),

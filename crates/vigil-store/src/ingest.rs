@@ -220,6 +220,16 @@ impl Txn<'_> {
         crate::settings::put(self.tx, key, value).await
     }
 
+    /// Records a baseline run of `host_id` (see `BaselineStore`).
+    pub async fn put_baseline_run(
+        &mut self,
+        host_id: &str,
+        results: &[vigil_model::BaselineOutcome],
+        now: Timestamp,
+    ) -> Result<()> {
+        crate::baseline::put_run(self.tx, host_id, results, now).await
+    }
+
     pub async fn add_login_failures(
         &mut self,
         host_id: &str,

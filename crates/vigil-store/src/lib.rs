@@ -9,6 +9,7 @@
 
 mod access;
 mod alerts;
+mod baseline;
 mod commands;
 mod db;
 mod hosts;
@@ -24,6 +25,7 @@ mod vulns;
 
 pub use access::AccessStore;
 pub use alerts::AlertStore;
+pub use baseline::BaselineStore;
 pub use commands::CommandStore;
 pub use db::SqlStore;
 pub use hosts::{check_code, HostStore};
@@ -41,8 +43,8 @@ use vigil_model::Timestamp;
 /// Every domain trait, for `use vigil_store::prelude::*` where a `dyn Store` is called.
 pub mod prelude {
     pub use crate::{
-        AccessStore, AlertStore, CommandStore, HostStore, IngestStore, IpRuleStore, LoginStore,
-        NotifyStore, SettingStore, Store, VulnStore,
+        AccessStore, AlertStore, BaselineStore, CommandStore, HostStore, IngestStore, IpRuleStore,
+        LoginStore, NotifyStore, SettingStore, Store, VulnStore,
     };
 }
 
@@ -99,6 +101,7 @@ pub trait Store:
     + IpRuleStore
     + VulnStore
     + LoginStore
+    + BaselineStore
     + Send
     + Sync
     + 'static

@@ -474,3 +474,20 @@ impl Default for VulnFilter {
 
 /// Most rows one vulnerability page returns.
 pub const MAX_VULN_PAGE: i64 = 100_000;
+
+/// One baseline check's latest result on one host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaselineRecord {
+    pub host_id: String,
+    pub check_id: String,
+    pub status: vigil_model::CheckStatus,
+    pub evidence: String,
+    pub file: String,
+    /// When it began failing (kept while it keeps failing).
+    pub first_failed_at: Option<Timestamp>,
+    pub last_run_at: Timestamp,
+    /// An operator's reason to ignore it; empty when not ignored.
+    pub ignored_reason: String,
+    pub ignored_by: String,
+    pub ignored_at: Option<Timestamp>,
+}

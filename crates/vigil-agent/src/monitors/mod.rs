@@ -4,6 +4,7 @@
 //!
 //! Adding a monitor: a file here implementing [`Monitor`] and one line in [`all`].
 
+pub mod baseline;
 pub mod firewall;
 pub mod inventory;
 pub mod logins;
@@ -104,6 +105,7 @@ pub fn all(
         Box::new(inventory::InventoryMonitor::new(cfg)),
         Box::new(logins::LoginMonitor::new(cfg, firewall.clone(), now)),
         Box::new(firewall::FirewallMonitor::new(firewall.clone())),
+        Box::new(baseline::BaselineMonitor::new(cfg)),
     ]
 }
 

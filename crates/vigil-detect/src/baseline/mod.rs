@@ -67,29 +67,8 @@ impl Severity {
     }
 }
 
-/// What a check found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Deserialize, serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
-pub enum Status {
-    Passed,
-    Failed,
-    /// What it examines is not on this host (no sshd, a tree without a running kernel).
-    NotApplicable,
-    /// It could not be judged: the evidence says why.
-    Error,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Passed => "passed",
-            Status::Failed => "failed",
-            Status::NotApplicable => "not_applicable",
-            Status::Error => "error",
-        }
-    }
-}
+/// What a check found (the model's [`vigil_model::CheckStatus`]).
+pub use vigil_model::CheckStatus as Status;
 
 /// A pass condition on one value (text, a number, or a comma-separated list).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -1,5 +1,6 @@
 //! Bodies of the operator REST API under `/api/v1`.
 
+mod baseline;
 mod commands;
 mod ip_rules;
 mod logins;
@@ -8,6 +9,7 @@ mod query;
 mod system;
 mod vulns;
 
+pub use baseline::*;
 pub use commands::*;
 pub use ip_rules::*;
 pub use logins::*;

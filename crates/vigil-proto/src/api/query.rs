@@ -107,3 +107,16 @@ pub struct VulnQuery {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
 }
+
+/// `GET /api/v1/baseline?…`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineQuery {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// `passed`, `failed`, `ignored`, `not_applicable` or `error`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// One check id, or a family prefix ending in `.` (`ssh.`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
+}

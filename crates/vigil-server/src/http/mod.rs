@@ -34,6 +34,7 @@ fn domains() -> Router<SharedState> {
         .merge(crate::install::routes::routes())
         .merge(crate::alerts::routes::routes())
         .merge(crate::vulns::routes::routes())
+        .merge(crate::baseline::routes::routes())
         .merge(crate::commands::routes::routes())
         .merge(crate::quarantine::routes::routes())
         .merge(crate::ip_policy::routes::routes())

@@ -16,6 +16,7 @@ use vigil_store::Store;
 mod abnormal;
 mod actions;
 mod alerts;
+mod baseline;
 mod enrollment;
 mod logins;
 mod notify;
@@ -24,6 +25,7 @@ mod vulns;
 use abnormal::*;
 use actions::*;
 use alerts::*;
+use baseline::*;
 use enrollment::*;
 use logins::*;
 use notify::*;
@@ -218,6 +220,7 @@ async fn all(store: Arc<dyn Store>) {
     notifications(&h).await;
     abnormal_logins(&h).await;
     vulnerabilities(&h).await;
+    baseline_runs(&h).await;
     typed_api(&h).await;
     h.running.stop().await;
 }

@@ -199,6 +199,11 @@ pub(super) async fn typed_api(h: &Harness) {
             "/api/v1/inbox".into(),
             typed(c.inbox().await, "inbox"),
         ),
+        (
+            "/api/v1/baseline".into(),
+            "/api/v1/baseline".into(),
+            typed(c.baseline(&Default::default()).await, "baseline"),
+        ),
     ];
     // A host's own login settings, when the earlier steps gave it some (404 otherwise).
     if let Ok(own) = c.login_settings(&scope_host).await {

@@ -60,6 +60,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         13,
         include_str!("../../migrations/postgres/013_monitor_health.sql"),
     ),
+    (
+        14,
+        include_str!("../../migrations/postgres/014_baseline.sql"),
+    ),
 ];
 
 /// Any fixed number works; it only has to be the same for every Vigil server.

@@ -55,6 +55,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         13,
         include_str!("../../migrations/sqlite/013_monitor_health.sql"),
     ),
+    (14, include_str!("../../migrations/sqlite/014_baseline.sql")),
 ];
 
 pub(crate) struct Sqlite {

@@ -15,12 +15,14 @@ use vigil_store::*;
 const T0: i64 = 1_700_000_000;
 
 mod alerts;
+mod baseline;
 mod commands;
 mod ip_rules;
 mod lifecycle;
 mod notify;
 mod vulns;
 use alerts::*;
+use baseline::*;
 use commands::*;
 use ip_rules::*;
 use lifecycle::*;
@@ -467,6 +469,7 @@ per_domain!(
     attacks,
     vulns,
     limited_codes,
+    baseline,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

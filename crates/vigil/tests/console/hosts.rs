@@ -112,7 +112,7 @@ pub async fn host_detail(c: &Ctx<'_>, t0: Instant, row_css: &str) -> WdResult<()
         "[data-testid=host-monitors]",
         "the monitor health table",
         |t| {
-            ["inventory", "logins", "firewall"]
+            ["inventory", "logins", "firewall", "baseline"]
                 .iter()
                 .all(|m| t.contains(m))
         },

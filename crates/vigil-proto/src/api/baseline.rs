@@ -1,0 +1,71 @@
+//! Bodies of `/api/v1/baseline…`: each host's baseline results joined with the checks in force,
+//! and ignoring a failed check with a reason (and undoing it).
+
+use serde::{Deserialize, Serialize};
+use vigil_model::{CheckStatus, Timestamp};
+
+/// An operator's ignore of one check on one host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineIgnore {
+    pub reason: String,
+    pub by: String,
+    pub at: Timestamp,
+}
+
+/// One check's latest result on one host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineResultView {
+    pub host_id: String,
+    pub hostname: String,
+    pub check_id: String,
+    /// From the content in force; the id when the check is no longer in it.
+    pub title: String,
+    /// `identity_authentication`, `access_control`, `network_services`,
+    /// `service_configuration`, `file_rights`, `security_audit`, `attack_defense`, `other`.
+    pub category: String,
+    /// `high`, `medium` or `low`.
+    pub level: String,
+    pub status: CheckStatus,
+    /// Set when an operator ignores it (it still shows its own status).
+    pub ignored: Option<BaselineIgnore>,
+    pub evidence: String,
+    pub file: String,
+    pub remediation: String,
+    pub refs: Vec<String>,
+    pub first_failed_at: Option<Timestamp>,
+    pub last_run_at: Timestamp,
+}
+
+/// How many results of a list are in each state (an ignored failure counts as ignored only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineSummary {
+    pub passed: usize,
+    pub failed: usize,
+    pub ignored: usize,
+    pub not_applicable: usize,
+    pub error: usize,
+}
+
+/// `GET /api/v1/baseline`: failed first, highest level first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineList {
+    pub results: Vec<BaselineResultView>,
+    pub summary: BaselineSummary,
+}
+
+/// `POST /api/v1/baseline/ignore` (a reason is needed) and `/unignore` (no reason).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IgnoreBaseline {
+    pub host_id: String,
+    pub check_id: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// The result of an ignore or undo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IgnoredBaseline {
+    pub host_id: String,
+    pub check_id: String,
+    pub ignored: bool,
+}

@@ -1,0 +1,174 @@
+//! `/api/v1/baseline…`: the results, failed and most severe first, and ignoring a check on a
+//! host with a reason (and undoing it).
+
+use crate::http::*;
+use crate::state::SharedState;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::collections::BTreeMap;
+use vigil_model::CheckStatus;
+use vigil_proto::api::{
+    BaselineIgnore, BaselineList, BaselineQuery, BaselineResultView, BaselineSummary,
+    IgnoreBaseline, IgnoredBaseline,
+};
+
+const MAX_REASON: usize = 1_000;
+
+pub(crate) async fn list(
+    State(st): State<SharedState>,
+    q: Result<Query<BaselineQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<BaselineList>> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let wanted = match q.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some("ignored") => Some(None),
+        Some(s) => Some(Some(CheckStatus::parse(s).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "status {s:?} is not one of passed, failed, ignored, not_applicable, error"
+            ))
+        })?)),
+    };
+    let host = q.host.as_deref().filter(|h| !h.is_empty());
+    let content = st.content.current();
+    let checks: BTreeMap<&str, &vigil_detect::baseline::Check> = content
+        .baseline
+        .iter()
+        .map(|c| (c.id.as_str(), c))
+        .collect();
+    let names: BTreeMap<String, String> = st
+        .store
+        .hosts()
+        .await?
+        .into_iter()
+        .map(|h| (h.id, h.hostname))
+        .collect();
+    let mut summary = BaselineSummary::default();
+    let mut results = Vec::new();
+    for r in st.store.baseline_results(host).await? {
+        if let Some(c) = q.check.as_deref().filter(|c| !c.is_empty()) {
+            let family = c.ends_with('.') && r.check_id.starts_with(c);
+            if r.check_id != c && !family {
+                continue;
+            }
+        }
+        let ignored = (!r.ignored_reason.is_empty()).then(|| BaselineIgnore {
+            reason: r.ignored_reason.clone(),
+            by: r.ignored_by.clone(),
+            at: r.ignored_at.unwrap_or(r.last_run_at),
+        });
+        let counted_ignored = ignored.is_some() && r.status == CheckStatus::Failed;
+        match wanted {
+            Some(None) if !counted_ignored => continue,
+            Some(Some(s)) if s != r.status || counted_ignored => continue,
+            _ => {}
+        }
+        match (counted_ignored, r.status) {
+            (true, _) => summary.ignored += 1,
+            (_, CheckStatus::Passed) => summary.passed += 1,
+            (_, CheckStatus::Failed) => summary.failed += 1,
+            (_, CheckStatus::NotApplicable) => summary.not_applicable += 1,
+            (_, CheckStatus::Error) => summary.error += 1,
+        }
+        let check = checks.get(r.check_id.as_str());
+        results.push(BaselineResultView {
+            hostname: names.get(&r.host_id).cloned().unwrap_or_default(),
+            title: check.map_or_else(|| r.check_id.clone(), |c| c.title.clone()),
+            category: check.map_or("other", |c| c.category.as_str()).to_string(),
+            level: check.map_or("low", |c| c.level.as_str()).to_string(),
+            remediation: check.map(|c| c.remediation.clone()).unwrap_or_default(),
+            refs: check.map(|c| c.refs.clone()).unwrap_or_default(),
+            host_id: r.host_id,
+            check_id: r.check_id,
+            status: r.status,
+            ignored,
+            evidence: r.evidence,
+            file: r.file,
+            first_failed_at: r.first_failed_at,
+            last_run_at: r.last_run_at,
+        });
+    }
+    let rank = |v: &BaselineResultView| {
+        let status = match (v.status, v.ignored.is_some()) {
+            (CheckStatus::Failed, false) => 0,
+            (CheckStatus::Error, _) => 1,
+            (CheckStatus::Failed, true) => 2,
+            (CheckStatus::Passed, _) => 3,
+            (CheckStatus::NotApplicable, _) => 4,
+        };
+        let level = match v.level.as_str() {
+            "high" => 0,
+            "medium" => 1,
+            _ => 2,
+        };
+        (status, level)
+    };
+    results.sort_by(|a, b| {
+        rank(a)
+            .cmp(&rank(b))
+            .then_with(|| a.check_id.cmp(&b.check_id))
+            .then_with(|| a.host_id.cmp(&b.host_id))
+    });
+    Ok(Json(BaselineList { results, summary }))
+}
+
+async fn set_ignored(
+    st: &SharedState,
+    req: IgnoreBaseline,
+    reason: &str,
+    by: &str,
+) -> ApiResult<Json<IgnoredBaseline>> {
+    find_host(st, &req.host_id).await?;
+    if !st
+        .store
+        .set_baseline_ignored(&req.host_id, &req.check_id, reason, by, st.now())
+        .await?
+    {
+        return Err(ApiError::NotFound(format!(
+            "host {} has no baseline result for {}",
+            req.host_id, req.check_id
+        )));
+    }
+    Ok(Json(IgnoredBaseline {
+        host_id: req.host_id,
+        check_id: req.check_id,
+        ignored: !reason.is_empty(),
+    }))
+}
+
+pub(crate) async fn ignore(
+    State(st): State<SharedState>,
+    axum::Extension(op): axum::Extension<Operator>,
+    body: Bytes,
+) -> ApiResult<Json<IgnoredBaseline>> {
+    let req: IgnoreBaseline = parse_json(&body)?;
+    let reason = req.reason.trim().to_string();
+    if reason.is_empty() {
+        return Err(ApiError::BadRequest(
+            "ignoring a baseline check needs a reason (why it does not matter on this host)".into(),
+        ));
+    }
+    if reason.chars().count() > MAX_REASON {
+        return Err(ApiError::BadRequest(format!(
+            "reason must be at most {MAX_REASON} characters"
+        )));
+    }
+    set_ignored(&st, req, &reason, &op.0).await
+}
+
+pub(crate) async fn unignore(
+    State(st): State<SharedState>,
+    axum::Extension(op): axum::Extension<Operator>,
+    body: Bytes,
+) -> ApiResult<Json<IgnoredBaseline>> {
+    let req: IgnoreBaseline = parse_json(&body)?;
+    set_ignored(&st, req, "", &op.0).await
+}
+
+pub(crate) fn routes() -> Router<SharedState> {
+    Router::new()
+        .route("/api/v1/baseline", get(list))
+        .route("/api/v1/baseline/ignore", post(ignore))
+        .route("/api/v1/baseline/unignore", post(unignore))
+}

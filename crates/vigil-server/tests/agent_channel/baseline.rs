@@ -1,0 +1,164 @@
+//! Baseline runs through the agent channel: a run's results stored with the batch, joined with
+//! the checks in force, failed and most severe first; a later run replacing them; ignoring with
+//! a reason and undoing it; bad requests refused.
+
+use super::*;
+use vigil_client::Client;
+use vigil_model::{BaselineOutcome, CheckStatus};
+use vigil_proto::api::{BaselineQuery, IgnoreBaseline};
+
+fn outcome(id: &str, status: CheckStatus, evidence: &str) -> BaselineOutcome {
+    BaselineOutcome {
+        id: id.into(),
+        status,
+        evidence: evidence.into(),
+        file: if evidence.is_empty() {
+            String::new()
+        } else {
+            "/etc/ssh/sshd_config:7".into()
+        },
+    }
+}
+
+pub(super) async fn baseline_runs(h: &Harness) {
+    let c = Client::new(reqwest::Client::new(), &h.api, &h.token);
+    let (_, code) = h.code("1h").await;
+    let (host, key) = h.enroll(&code).await.unwrap();
+    let send = async |seq: u64, results: Vec<BaselineOutcome>| {
+        let events = vec![Event {
+            time: real_now(),
+            body: EventBody::BaselineRun { results },
+        }];
+        let body = h
+            .post(
+                PATH_EVENTS,
+                &host,
+                &key,
+                codec::encode(&EventBatch { seq, events }),
+            )
+            .await
+            .unwrap();
+        assert!(serde_json::from_slice::<BatchAck>(&body).unwrap().stored);
+    };
+    send(
+        1,
+        vec![
+            outcome("misc.aide", CheckStatus::Failed, "aide is not installed"),
+            outcome(
+                "ssh.permit-root-login",
+                CheckStatus::Failed,
+                "PermitRootLogin yes",
+            ),
+            outcome("ssh.x11-forwarding", CheckStatus::Passed, ""),
+            outcome("../../etc/passwd", CheckStatus::Failed, "not a check id"),
+        ],
+    )
+    .await;
+    let mine = BaselineQuery {
+        host: Some(host.clone()),
+        ..BaselineQuery::default()
+    };
+    let list = c.baseline(&mine).await.unwrap();
+    let ids: Vec<&str> = list.results.iter().map(|r| r.check_id.as_str()).collect();
+    // Failed first, high before low; a malformed id is dropped at the edge.
+    assert_eq!(
+        ids,
+        ["ssh.permit-root-login", "misc.aide", "ssh.x11-forwarding"]
+    );
+    let root = &list.results[0];
+    assert_eq!(root.title, "SSH does not let root log in");
+    assert_eq!(
+        (root.level.as_str(), root.category.as_str()),
+        ("high", "identity_authentication")
+    );
+    assert_eq!(root.file, "/etc/ssh/sshd_config:7");
+    assert!(root.remediation.contains("PermitRootLogin no"));
+    assert!(root.refs.iter().any(|r| r == "ssg:sshd_disable_root_login"));
+    assert!(root.first_failed_at.is_some());
+    assert_eq!((list.summary.failed, list.summary.passed), (2, 1));
+
+    // Ignore with a reason; without one it is refused; an unknown check is 404.
+    let req = |check: &str, reason: &str| IgnoreBaseline {
+        host_id: host.clone(),
+        check_id: check.into(),
+        reason: reason.into(),
+    };
+    let e = c.ignore_baseline(&req("misc.aide", " ")).await.unwrap_err();
+    assert_eq!(e.status(), Some(400), "{e}");
+    let e = c.ignore_baseline(&req("no.such", "x")).await.unwrap_err();
+    assert_eq!(e.status(), Some(404), "{e}");
+    assert!(
+        c.ignore_baseline(&req("misc.aide", "file integrity is Vigil's job here"))
+            .await
+            .unwrap()
+            .ignored
+    );
+    let ignored = c
+        .baseline(&BaselineQuery {
+            status: Some("ignored".into()),
+            ..mine.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ignored.results.len(), 1);
+    let i = ignored.results[0].ignored.as_ref().unwrap();
+    assert_eq!(
+        (i.reason.as_str(), i.by.as_str()),
+        ("file integrity is Vigil's job here", "admin")
+    );
+    let failed = c
+        .baseline(&BaselineQuery {
+            status: Some("failed".into()),
+            ..mine.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        failed.results.len(),
+        1,
+        "an ignored failure is not listed as failed"
+    );
+    let e = c
+        .baseline(&BaselineQuery {
+            status: Some("sort-of".into()),
+            ..mine.clone()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(400), "{e}");
+
+    // The next run replaces the results; the fixed check passes and the ignore stays.
+    send(
+        2,
+        vec![
+            outcome("misc.aide", CheckStatus::Failed, "aide is not installed"),
+            outcome("ssh.permit-root-login", CheckStatus::Passed, ""),
+        ],
+    )
+    .await;
+    let list = c.baseline(&mine).await.unwrap();
+    assert_eq!(list.results.len(), 2);
+    assert_eq!(
+        (
+            list.summary.ignored,
+            list.summary.passed,
+            list.summary.failed
+        ),
+        (1, 1, 0)
+    );
+    let family = c
+        .baseline(&BaselineQuery {
+            check: Some("ssh.".into()),
+            ..mine.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(family.results.len(), 1);
+    assert!(
+        !c.unignore_baseline(&req("misc.aide", ""))
+            .await
+            .unwrap()
+            .ignored
+    );
+    assert_eq!(c.baseline(&mine).await.unwrap().summary.failed, 1);
+}
