@@ -45,6 +45,7 @@ pub(crate) fn score_view(s: &vigil_detect::score::Score) -> ScoreView {
 pub(crate) async fn fleet_score(State(st): State<SharedState>) -> ApiResult<Json<FleetScore>> {
     let counts = alert_counts(&st).await?;
     let vulns = crate::vulns::counts(&st).await?;
+    let baseline = crate::baseline::counts(&st).await?;
     let mut hosts: Vec<HostScore> = st
         .store
         .hosts()
@@ -52,7 +53,7 @@ pub(crate) async fn fleet_score(State(st): State<SharedState>) -> ApiResult<Json
         .into_iter()
         .filter(|h| h.uninstalled_at.is_none())
         .map(|h| {
-            let pending = pending(counts.get(&h.id), vulns.get(&h.id));
+            let pending = pending(counts.get(&h.id), vulns.get(&h.id), baseline.get(&h.id));
             HostScore {
                 host_id: h.id,
                 hostname: h.hostname,

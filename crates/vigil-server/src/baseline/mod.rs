@@ -15,6 +15,32 @@ const MAX_ID: usize = 128;
 const MAX_EVIDENCE: usize = 2_000;
 const MAX_FILE: usize = 512;
 
+/// Failed, not ignored baseline checks per host and level, for the security score.
+pub(crate) async fn counts(
+    st: &SharedState,
+) -> Result<std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>>, StoreError>
+{
+    let content = st.content.current();
+    let level: std::collections::BTreeMap<&str, &'static str> = content
+        .baseline
+        .iter()
+        .map(|c| (c.id.as_str(), c.level.as_str()))
+        .collect();
+    let mut out: std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>> =
+        Default::default();
+    for r in st.store.baseline_results(None).await? {
+        if r.status != vigil_model::CheckStatus::Failed || !r.ignored_reason.is_empty() {
+            continue;
+        }
+        let l = level.get(r.check_id.as_str()).copied().unwrap_or("low");
+        *out.entry(r.host_id)
+            .or_default()
+            .entry(l.to_string())
+            .or_default() += 1;
+    }
+    Ok(out)
+}
+
 /// Records the last baseline run of a batch.
 pub(crate) struct BaselineStage;
 

@@ -64,6 +64,7 @@ pub(crate) async fn alert_counts(
 pub(crate) fn pending(
     alerts: Option<&BTreeMap<String, i64>>,
     vulns: Option<&BTreeMap<String, i64>>,
+    baseline: Option<&BTreeMap<String, i64>>,
 ) -> Pending {
     let n = |m: Option<&BTreeMap<String, i64>>, level: &str| {
         m.and_then(|m| m.get(level)).copied().unwrap_or(0).max(0) as u64
@@ -75,6 +76,9 @@ pub(crate) fn pending(
         vulns_high: n(vulns, "high"),
         vulns_medium: n(vulns, "medium"),
         vulns_low: n(vulns, "low"),
+        baseline_high: n(baseline, "high"),
+        baseline_medium: n(baseline, "medium"),
+        baseline_low: n(baseline, "low"),
         ..Pending::default()
     }
 }

@@ -145,7 +145,8 @@ pub(crate) async fn host_report(
     let host = find_host(&st, &id).await?;
     let counts = alert_counts(&st).await?.remove(&id);
     let vulns = crate::vulns::counts(&st).await?.remove(&id);
-    let pending = pending(counts.as_ref(), vulns.as_ref());
+    let baseline = crate::baseline::counts(&st).await?.remove(&id);
+    let pending = pending(counts.as_ref(), vulns.as_ref(), baseline.as_ref());
     let filter = AlertFilter {
         host_id: Some(id.clone()),
         status: Some(AlertStatus::Unhandled),

@@ -76,6 +76,19 @@ pub(super) async fn baseline_runs(h: &Harness) {
     assert!(root.refs.iter().any(|r| r == "ssg:sshd_disable_root_login"));
     assert!(root.first_failed_at.is_some());
     assert_eq!((list.summary.failed, list.summary.passed), (2, 1));
+    // Failed checks cost points (high 3, low 1) and cap the host's score at 90.
+    let score_of = async || {
+        let fleet = c.score().await.unwrap();
+        let s = fleet.hosts.into_iter().find(|s| s.host_id == host).unwrap();
+        let baseline = s
+            .score
+            .deductions
+            .iter()
+            .find(|(m, _)| m == "baseline")
+            .map_or(0.0, |(_, d)| *d);
+        (s.score.score, baseline)
+    };
+    assert_eq!(score_of().await, (90, 4.0));
 
     // Ignore with a reason; without one it is refused; an unknown check is 404.
     let req = |check: &str, reason: &str| IgnoreBaseline {
@@ -92,6 +105,11 @@ pub(super) async fn baseline_runs(h: &Harness) {
             .await
             .unwrap()
             .ignored
+    );
+    assert_eq!(
+        score_of().await,
+        (90, 3.0),
+        "an ignored check costs nothing"
     );
     let ignored = c
         .baseline(&BaselineQuery {
@@ -161,4 +179,5 @@ pub(super) async fn baseline_runs(h: &Harness) {
             .ignored
     );
     assert_eq!(c.baseline(&mine).await.unwrap().summary.failed, 1);
+    assert_eq!(score_of().await, (90, 1.0));
 }
