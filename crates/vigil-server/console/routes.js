@@ -3,6 +3,7 @@
 import { notice, panel, setTitle, setView } from './lib/dom.js';
 import { viewAlerts } from './views/alerts.js';
 import { viewAttacks } from './views/attacks.js';
+import { viewBaseline } from './views/baseline.js';
 import { viewHost } from './views/host.js';
 import { viewHosts } from './views/hosts.js';
 import { viewInbox } from './views/inbox.js';
@@ -20,7 +21,7 @@ const VIEWS = {
   // Assets
   overview: viewOverview, hosts: viewHosts,
   // Detection
-  alerts: viewAlerts, vulns: viewVulns, whitelist: viewWhitelist, quarantine: viewQuarantine, 'ip-policy': viewIpPolicy, attacks: viewAttacks,
+  alerts: viewAlerts, vulns: viewVulns, baseline: viewBaseline, whitelist: viewWhitelist, quarantine: viewQuarantine, 'ip-policy': viewIpPolicy, attacks: viewAttacks,
   // Deployment and settings; the inbox is in the top bar
   install: viewInstall, notifications: viewNotifications, 'login-settings': viewLoginSettings, inbox: viewInbox,
 };

@@ -54,6 +54,7 @@ const ASSETS: &[Asset] = &[
     js!("views/alert-handling.js"),
     js!("views/alerts.js"),
     js!("views/attacks.js"),
+    js!("views/baseline.js"),
     js!("views/host.js"),
     js!("views/hosts.js"),
     js!("views/inbox.js"),

@@ -36,7 +36,8 @@ pub struct BaselineResultView {
     pub last_run_at: Timestamp,
 }
 
-/// How many results of a list are in each state (an ignored failure counts as ignored only).
+/// How many results of the host and check selection are in each state, whatever status the
+/// list shows (an ignored failure counts as ignored only).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BaselineSummary {
     pub passed: usize,

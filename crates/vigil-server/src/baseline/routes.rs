@@ -59,17 +59,19 @@ pub(crate) async fn list(
             at: r.ignored_at.unwrap_or(r.last_run_at),
         });
         let counted_ignored = ignored.is_some() && r.status == CheckStatus::Failed;
-        match wanted {
-            Some(None) if !counted_ignored => continue,
-            Some(Some(s)) if s != r.status || counted_ignored => continue,
-            _ => {}
-        }
+        // The summary counts every status of the host and check selection; the list only the
+        // status asked for.
         match (counted_ignored, r.status) {
             (true, _) => summary.ignored += 1,
             (_, CheckStatus::Passed) => summary.passed += 1,
             (_, CheckStatus::Failed) => summary.failed += 1,
             (_, CheckStatus::NotApplicable) => summary.not_applicable += 1,
             (_, CheckStatus::Error) => summary.error += 1,
+        }
+        match wanted {
+            Some(None) if !counted_ignored => continue,
+            Some(Some(s)) if s != r.status || counted_ignored => continue,
+            _ => {}
         }
         let check = checks.get(r.check_id.as_str());
         results.push(BaselineResultView {

@@ -291,7 +291,7 @@ pub async fn alert_lifecycle(c: &Ctx<'_>, t0: Instant, host_id: &str, lport: u16
         return Err(format!("whitelist rules left after removing them: {rules}"));
     }
 
-    // --- the security score: one unhandled alert caps this host at 60, "high risk"
+    // --- the security score: one unhandled alert caps this host at 60 (or less), "high risk"
     step("overview: security score", t0).await;
     wd.click(&wd.find("#nav-overview").await?).await?;
     let score = wd
@@ -312,7 +312,11 @@ pub async fn alert_lifecycle(c: &Ctx<'_>, t0: Instant, host_id: &str, lport: u16
             .await?,
         )
         .await?;
-    if !costs.contains("alerts −") || !costs.contains("capped at 60") {
+    // The alert costs points; so does this machine's baseline (the agent's run at start), which
+    // with the vulnerabilities brings it below the cap of 60 an unhandled alert sets.
+    if !costs.contains("alerts −")
+        || !(costs.contains("capped at 60") || costs.contains("baseline −"))
+    {
         return Err(format!("the lowest host's costs read {costs:?}"));
     }
     let color = wd

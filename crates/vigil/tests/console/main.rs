@@ -32,7 +32,9 @@
 //! database `vigil vulndb update --source apt` built in the data directory before `vigil up`:
 //! a level filter, the drawer's fix command and Verify, an ignore refused without a reason and
 //! then done with one, the row under status ignored, its ignore undone from the batch bar, and
-//! the by-advisory view.
+//! the by-advisory view. The Security baseline page lists this machine's failed checks from
+//! the local agent's run at start; a check's drawer shows evidence and fix, and an ignore is
+//! refused without a reason, done with one, listed under Ignored and undone.
 //! Screenshots go to `target/console-screenshots/`.
 //!
 //! One test, one fixture ([`fixture::start`]: one server, one browser), because the steps
@@ -48,6 +50,7 @@
 
 mod alerts;
 mod attacks;
+mod baseline;
 mod fixture;
 mod hosts;
 mod install;
@@ -102,6 +105,7 @@ async fn scenario(c: &Ctx<'_>) -> WdResult<()> {
     attacks::attack_analysis(c, t0, &host_id).await?;
     login_settings::login_security(c, t0).await?;
     vulns::vulnerabilities(c, t0, &host_id).await?;
+    baseline::baseline(c, t0, &host_id).await?;
     alerts::alerts_page(c, t0).await?;
     login::expired_session(c, t0, &row_css).await?;
     login::sign_out(c, t0).await?;

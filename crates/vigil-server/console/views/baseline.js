@@ -1,0 +1,144 @@
+// The Security baseline page: every host's check results, failed and most severe first, a
+// status filter kept in the URL, and a drawer with the evidence, the fix and the references,
+// where a failed check is ignored with a reason (and the ignore undone).
+
+import { h, badge, hostLink, humanize, kv, notice, panel, setTitle, setView, aside } from '../lib/dom.js';
+import { timeEl, trunc } from '../lib/format.js';
+import { get, post } from '../lib/api.js';
+import { clearError, errorMessage, reportTo, showError } from '../lib/errors.js';
+import { hashWith, readParams } from '../lib/router.js';
+import { filterSelect, hostFilterChip, refreshButton, submit } from '../lib/form.js';
+import { dataTable } from '../lib/table.js';
+import { drawerBody, drawerData, drawerTitle, drawerToken, openDrawer } from '../lib/drawer.js';
+import { reasonDialog } from './vuln-drawer.js';
+
+const STATUSES = ['failed', 'ignored', 'error', 'passed', 'not_applicable', 'all'];
+
+/** What a result shows as its status: an ignored failure says so. */
+const shownStatus = (r) => (r.ignored && r.status === 'failed' ? 'ignored' : r.status);
+const statusBadge = (r, testid) => badge(shownStatus(r), { cls: `bl-${shownStatus(r)}`, testid });
+const levelBadge = (level) => badge(level, { cls: `vl-${level}` });
+
+/** The query of a result's own row, to read it again after a change. */
+const rowQuery = (r) => `/api/v1/baseline?${new URLSearchParams({ host: r.host_id, check: r.check_id })}`;
+
+function renderResult(r, refresh, result = null) {
+  const my = drawerToken();
+  drawerData({ baselineStatus: shownStatus(r) });
+  drawerTitle(levelBadge(r.level), ' ', h('span', null, r.title));
+  const out = h('div', { class: 'baseline-action-out' }, result);
+  const reopen = async (message) => {
+    let next = r;
+    try {
+      const list = await get(rowQuery(r));
+      next = (list.results || [])[0] || r;
+    } catch (e) {
+      showError(e, 'Reloading the check');
+    }
+    if (my !== drawerToken()) return;
+    renderResult(next, refresh, notice(message, { kind: 'ok', testid: 'baseline-action-done' }));
+    refresh();
+  };
+  let action = null;
+  if (r.status === 'failed' && !r.ignored) {
+    action = h('button', { type: 'button', class: 'btn', 'data-testid': 'baseline-ignore' }, 'Ignore…');
+    action.addEventListener('click', () => reasonDialog({
+      title: `Ignore “${r.title}”`,
+      text: `On ${r.hostname || r.host_id}. It stays listed under Ignored, with the reason, and costs no score until you undo it.`,
+      act: async (reason) => {
+        await post('/api/v1/baseline/ignore', { host_id: r.host_id, check_id: r.check_id, reason });
+        await reopen('Ignored.');
+      },
+    }));
+  } else if (r.ignored) {
+    action = h('button', { type: 'button', class: 'btn', 'data-testid': 'baseline-unignore' }, 'Undo ignore');
+    action.addEventListener('click', () => {
+      clearError();
+      submit(action, {
+        onError: (e) => out.replaceChildren(notice(errorMessage(e), { kind: 'error', testid: 'baseline-action-error' })),
+      }, async () => {
+        await post('/api/v1/baseline/unignore', { host_id: r.host_id, check_id: r.check_id });
+        await reopen('No longer ignored.');
+      });
+    });
+  }
+  drawerBody(
+    h('div', { class: 'baseline-drawer', 'data-testid': 'baseline-drawer', 'data-check-id': r.check_id, 'data-status': shownStatus(r) },
+      out,
+      kv([
+        ['Host', hostLink(r.host_id, r.hostname)],
+        ['Check', h('span', { class: 'mono', 'data-testid': 'baseline-check-id' }, r.check_id)],
+        ['Category', humanize(r.category)],
+        ['Level', levelBadge(r.level)],
+        ['Status', [statusBadge(r, 'baseline-status'), r.ignored
+          ? h('div', { class: 'muted small', 'data-testid': 'baseline-ignored' }, `“${r.ignored.reason}” — ${r.ignored.by} `, timeEl(r.ignored.at))
+          : null]],
+        r.first_failed_at ? ['Failing since', timeEl(r.first_failed_at, { full: true })] : null,
+        ['Last run', timeEl(r.last_run_at, { full: true })],
+      ].filter(Boolean), { testid: 'baseline-kv' }),
+      r.evidence ? [h('h3', { class: 'sub' }, 'Evidence'),
+        h('p', { class: 'mono small wrap', 'data-testid': 'baseline-evidence' }, r.evidence),
+        r.file ? h('p', { class: 'muted small mono', 'data-testid': 'baseline-file' }, r.file) : null] : null,
+      r.remediation ? [h('h3', { class: 'sub' }, 'Fix'), h('p', { 'data-testid': 'baseline-remediation' }, r.remediation)] : null,
+      r.refs && r.refs.length ? [h('h3', { class: 'sub' }, 'References'),
+        h('p', { class: 'small', 'data-testid': 'baseline-refs' }, r.refs.map((x) => h('span', { class: 'chip mono' }, x)))] : null,
+      action ? h('div', { class: 'drawer-actions' }, action) : null));
+}
+
+export async function viewBaseline(ctx) {
+  setTitle('Security baseline');
+  const f = readParams(ctx.params, { status: 'failed', host: '' });
+  if (!STATUSES.includes(f.status)) f.status = 'failed';
+  const go = (changes) => {
+    const next = { ...f, ...changes };
+    if (next.status === 'failed') next.status = '';
+    location.hash = hashWith('/baseline', next);
+  };
+  const statusSel = filterSelect({
+    id: 'baseline-status', label: 'Status', all: null, value: f.status,
+    choices: STATUSES, onPick: (v) => go({ status: v || 'failed' }),
+  });
+  const summary = h('div', { class: 'baseline-summary muted small', 'data-testid': 'baseline-summary' });
+  const table = dataTable({
+    testid: 'baseline-table',
+    placeholder: 'Filter by host, check, category…',
+    emptyText: f.status === 'failed'
+      ? 'No failed check. The agents run the baseline at start and every two days.'
+      : 'No result with this status.',
+    tools: [statusSel, f.host ? hostFilterChip(f.host, '#/baseline') : null,
+      refreshButton(ctx, 'baseline-refresh', 'Loading the baseline', () => load())],
+    rowAttrs: (r) => ({ 'data-testid': 'baseline-row', 'data-check-id': r.check_id, 'data-host-id': r.host_id, 'data-status': shownStatus(r) }),
+    onRowClick: (r) => {
+      openDrawer();
+      renderResult(r, () => load().catch(reportTo(ctx, 'Loading the baseline')));
+    },
+    columns: [
+      { key: 'hostname', label: 'Host', width: '14%', value: (r) => r.hostname || r.host_id, render: (r) => hostLink(r.host_id, r.hostname, { class: 'strong' }) },
+      {
+        key: 'title', label: 'Check', width: '34%', value: (r) => `${r.title} ${r.check_id}`,
+        render: (r) => h('span', null, h('span', { 'data-testid': 'baseline-title' }, r.title), h('div', { class: 'muted small mono' }, r.check_id)),
+      },
+      { key: 'category', label: 'Category', width: '14%', render: (r) => humanize(r.category) },
+      { key: 'level', label: 'Level', width: '80px', render: (r) => levelBadge(r.level) },
+      { key: 'status', label: 'Status', width: '110px', value: shownStatus, render: (r) => statusBadge(r, 'baseline-row-status') },
+      { key: 'evidence', label: 'Evidence', cls: 'small', render: (r) => h('span', { title: r.evidence }, trunc(r.evidence || '', 90)) },
+      { key: 'last_run_at', label: 'Last run', width: '96px', nofilter: true, render: (r) => timeEl(r.last_run_at) },
+    ],
+  });
+  setView(panel('Security baseline', [summary, table.el], {
+    testid: 'baseline-panel',
+    extra: aside('Each agent checks its host against the baseline; failed checks cost score until fixed or ignored with a reason.'),
+  }));
+
+  async function load() {
+    const qs = new URLSearchParams();
+    if (f.status !== 'all') qs.set('status', f.status);
+    if (f.host) qs.set('host', f.host);
+    const res = await get(`/api/v1/baseline${qs.toString() ? `?${qs}` : ''}`);
+    if (!ctx.alive()) return;
+    const s = res.summary || {};
+    summary.textContent = `${s.failed || 0} failed · ${s.ignored || 0} ignored · ${s.error || 0} errors · ${s.passed || 0} passed · ${s.not_applicable || 0} not applicable`;
+    table.setRows(res.results || []);
+  }
+  await load();
+}

@@ -1,0 +1,89 @@
+//! The Security baseline page: the local agent's own run of this machine (it runs at start),
+//! failed checks first; a check's drawer with evidence, fix and references; an ignore refused
+//! without a reason, done with one, listed under Ignored, and undone.
+
+use crate::prelude::*;
+
+pub async fn baseline(c: &Ctx<'_>, t0: Instant, host_id: &str) -> WdResult<()> {
+    let wd = c.wd;
+    step("baseline page", t0).await;
+    wd.goto(&format!("{}/#/baseline", c.banner.console)).await?;
+    wd.wait_visible("[data-testid=baseline-panel]").await?;
+    // The agent ran the baseline at start: this machine fails some checks (the tests never
+    // harden it), each row with its host, level and status.
+    let row = wd
+        .wait_visible(&format!(
+            "[data-testid=baseline-row][data-host-id='{host_id}'][data-status=failed]"
+        ))
+        .await?;
+    wd.wait_text("[data-testid=baseline-summary]", "the summary", |t| {
+        t.contains("failed") && !t.starts_with("0 failed")
+    })
+    .await?;
+    let check = wd
+        .attribute(&row, "data-check-id")
+        .await?
+        .unwrap_or_default();
+    wd.click(&row).await?;
+    wd.wait_visible(&format!(
+        "[data-testid=baseline-drawer][data-check-id='{check}']"
+    ))
+    .await?;
+    wd.wait_text("[data-testid=baseline-evidence]", "the evidence", |t| {
+        !t.trim().is_empty()
+    })
+    .await?;
+    wd.wait_text("[data-testid=baseline-remediation]", "the fix", |t| {
+        !t.trim().is_empty()
+    })
+    .await?;
+    wd.screenshot(&c.shots.join("baseline-drawer.png")).await?;
+
+    // Ignore: refused without a reason, then done with one.
+    wd.click(&wd.wait_visible("[data-testid=baseline-ignore]").await?)
+        .await?;
+    wd.click(&wd.wait_visible("[data-testid=vuln-reason-submit]").await?)
+        .await?;
+    wd.wait_text(
+        "[data-testid=vuln-reason-error]",
+        "the reason is required",
+        |t| t.contains("reason"),
+    )
+    .await?;
+    fill_input(
+        wd,
+        "[data-testid=vuln-reason]",
+        "accepted on this test machine",
+    )
+    .await?;
+    wd.click(&wd.find("[data-testid=vuln-reason-submit]").await?)
+        .await?;
+    wd.wait_visible(&format!(
+        "[data-testid=baseline-drawer][data-check-id='{check}'][data-status=ignored]"
+    ))
+    .await?;
+    wd.wait_text(
+        "[data-testid=baseline-ignored]",
+        "who ignored it and why",
+        |t| t.contains("accepted on this test machine") && t.contains("admin"),
+    )
+    .await?;
+
+    // Listed under Ignored; undone from the drawer.
+    wd.goto(&format!("{}/#/baseline?status=ignored", c.banner.console))
+        .await?;
+    let ignored = wd
+        .wait_visible(&format!(
+            "[data-testid=baseline-row][data-check-id='{check}']"
+        ))
+        .await?;
+    wd.click(&ignored).await?;
+    wd.click(&wd.wait_visible("[data-testid=baseline-unignore]").await?)
+        .await?;
+    wd.wait_visible(&format!(
+        "[data-testid=baseline-drawer][data-check-id='{check}'][data-status=failed]"
+    ))
+    .await?;
+    wd.screenshot(&c.shots.join("baseline.png")).await?;
+    Ok(())
+}
