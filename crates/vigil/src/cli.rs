@@ -49,6 +49,10 @@ pub enum Command {
     /// List and remove whitelist rules (create them with `vigil alerts handle --action whitelist`).
     #[command(subcommand)]
     Whitelist(WhitelistCommand),
+    /// The fleet's security baseline results (each agent runs the checks on its host), and
+    /// ignoring a failed check with a reason. `vigil scan baseline` runs them here, offline.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
     /// Notification channels, the mail relay, the outbox and the inbox.
     #[command(subcommand)]
     Notify(NotifyCommand),
@@ -370,6 +374,40 @@ pub enum WhitelistCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Results, failed and most severe first: one host or all, one status, one check or family.
+    List {
+        #[arg(long)]
+        host: Option<String>,
+        /// failed (default), ignored, error, passed, not_applicable or all
+        #[arg(long, default_value = "failed")]
+        status: String,
+        /// A check id, or a family prefix such as `ssh.`
+        #[arg(long)]
+        check: Option<String>,
+        #[command(flatten)]
+        api: ApiOpts,
+    },
+    /// Ignore a failed check on a host: it stays listed as ignored and costs no score.
+    Ignore {
+        host: String,
+        check: String,
+        /// Why it does not matter on this host (required).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        api: ApiOpts,
+    },
+    /// Undo an ignore.
+    Unignore {
+        host: String,
+        check: String,
+        #[command(flatten)]
+        api: ApiOpts,
+    },
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct ServerOpts {
     /// Data directory: TLS identity, SQLite database, admin token.
@@ -658,6 +696,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Server(a) => up::server(a).await,
         Command::Agent(cmd) => agent(cmd).await,
         Command::Whitelist(cmd) => whitelist(cmd).await,
+        Command::Baseline(cmd) => baseline(cmd).await,
         Command::Notify(cmd) => notify(cmd).await,
         Command::IpPolicy(cmd) => ip_policy(cmd).await,
         Command::Scan(cmd) => scan(cmd),
@@ -983,6 +1022,6 @@ async fn agent(cmd: AgentCommand) -> Result<()> {
 }
 
 mod operator;
-use operator::{ip_policy, notify, whitelist, wire_name};
+use operator::{baseline, ip_policy, notify, whitelist, wire_name};
 #[cfg(test)]
 mod tests;

@@ -683,3 +683,38 @@ pub fn ip_rules(v: &IpRuleList, json: bool) -> Result<()> {
     );
     Ok(())
 }
+
+/// Baseline results: one line per host and check, the evidence of failures below it.
+pub fn baseline(v: &BaselineList, json: bool) -> Result<()> {
+    if json {
+        return json_lines(&v.results);
+    }
+    let rows: Vec<Vec<String>> = v
+        .results
+        .iter()
+        .map(|r| {
+            let status = match (&r.ignored, r.status) {
+                (Some(i), vigil_model::CheckStatus::Failed) => format!("ignored ({})", i.reason),
+                _ => r.status.as_str().to_string(),
+            };
+            vec![
+                r.hostname.clone(),
+                r.level.clone(),
+                status,
+                r.check_id.clone(),
+                r.title.clone(),
+                r.evidence.clone(),
+            ]
+        })
+        .collect();
+    table(
+        &["host", "level", "status", "check", "title", "evidence"],
+        &rows,
+    );
+    let s = &v.summary;
+    println!(
+        "{} failed, {} ignored, {} errors, {} passed, {} not applicable",
+        s.failed, s.ignored, s.error, s.passed, s.not_applicable
+    );
+    Ok(())
+}

@@ -181,6 +181,39 @@ fn operator_commands_work_against_a_real_server() {
     let disabled = ok(&u, &["ip-policy", "disable", &rule]);
     assert!(disabled.contains("disabled"), "{disabled}");
 
+    // The baseline the local agent ran at start: failed checks listed; one ignored with a
+    // reason (refused without), listed under ignored, and undone.
+    let mut failed = Vec::new();
+    wait_until("the local agent's baseline", 30, || {
+        failed = json_lines(&ok(&u, &["baseline", "list", "--json"]));
+        !failed.is_empty()
+    });
+    let check = failed[0]["check_id"].as_str().unwrap().to_string();
+    assert_eq!(failed[0]["status"], "failed");
+    assert!(ok(&u, &["baseline", "list", "--host", &host]).contains("failed,"));
+    let (done, _, err) = cli(&u, &["baseline", "ignore", &host, &check, "--reason", " "]);
+    assert!(!done && err.contains("reason"), "{err}");
+    assert!(ok(
+        &u,
+        &[
+            "baseline",
+            "ignore",
+            &host,
+            &check,
+            "--reason",
+            "accepted here"
+        ]
+    )
+    .contains("ignored"));
+    let ignored = json_lines(&ok(
+        &u,
+        &["baseline", "list", "--status", "ignored", "--json"],
+    ));
+    assert!(ignored
+        .iter()
+        .any(|r| r["check_id"] == check.as_str() && r["ignored"]["reason"] == "accepted here"));
+    assert!(ok(&u, &["baseline", "unignore", &host, &check]).contains("no longer ignored"));
+
     // The rest of the read commands.
     ok(&u, &["whitelist", "list", "--json"]);
     let score = one_json(&u, &["score", "--json"]);

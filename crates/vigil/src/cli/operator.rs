@@ -1,12 +1,14 @@
-//! The operator commands that manage notifications, the whitelist and the IP policy through the
-//! REST API, and the small parsers they share.
+//! The operator commands that manage notifications, the whitelist, the IP policy and the
+//! baseline through the REST API, and the small parsers they share.
 
-use super::{IpPolicyCommand, NotifyCommand, WhitelistCommand};
+use super::{BaselineCommand, IpPolicyCommand, NotifyCommand, WhitelistCommand};
 use crate::client::connect;
 use crate::output;
 use anyhow::{bail, Context, Result};
 use vigil_notify::{ChannelConfig, ChannelKind, SmtpConfig};
-use vigil_proto::api::{CreateChannel, CreateIpRule, IpRuleFilter, NotifySettings};
+use vigil_proto::api::{
+    BaselineQuery, CreateChannel, CreateIpRule, IgnoreBaseline, IpRuleFilter, NotifySettings,
+};
 
 /// What `vigil notify remove --json` prints (the server answers 204 with no body).
 #[derive(serde::Serialize)]
@@ -234,6 +236,56 @@ pub(super) async fn ip_policy(cmd: IpPolicyCommand) -> Result<()> {
                 &v,
                 api.json,
                 &format!("rule {id} disabled; its hosts unblock {} now", v.target),
+            )
+        }
+    }
+}
+
+pub(super) async fn baseline(cmd: BaselineCommand) -> Result<()> {
+    match cmd {
+        BaselineCommand::List {
+            host,
+            status,
+            check,
+            api,
+        } => {
+            let q = BaselineQuery {
+                host,
+                status: (status != "all").then_some(status),
+                check,
+            };
+            let v = connect(&api)?.baseline(&q).await?;
+            output::baseline(&v, api.json)
+        }
+        BaselineCommand::Ignore {
+            host,
+            check,
+            reason,
+            api,
+        } => {
+            let req = IgnoreBaseline {
+                host_id: host,
+                check_id: check,
+                reason,
+            };
+            let v = connect(&api)?.ignore_baseline(&req).await?;
+            output::one(
+                &v,
+                api.json,
+                &format!("{} on {} ignored", v.check_id, v.host_id),
+            )
+        }
+        BaselineCommand::Unignore { host, check, api } => {
+            let req = IgnoreBaseline {
+                host_id: host,
+                check_id: check,
+                reason: String::new(),
+            };
+            let v = connect(&api)?.unignore_baseline(&req).await?;
+            output::one(
+                &v,
+                api.json,
+                &format!("{} on {} no longer ignored", v.check_id, v.host_id),
             )
         }
     }
