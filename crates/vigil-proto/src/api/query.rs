@@ -113,7 +113,7 @@ pub struct VulnQuery {
 pub struct BaselineQuery {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
-    /// `passed`, `failed`, `ignored`, `not_applicable` or `error`.
+    /// `passed`, `failed`, `ignored`, `not_applicable`, `error` or `all` (the default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// One check id, or a family prefix ending in `.` (`ssh.`).

@@ -85,6 +85,34 @@ function renderResult(r, refresh, result = null) {
       action ? h('div', { class: 'drawer-actions' }, action) : null));
 }
 
+/** Opens a result in the drawer; `refresh` reloads the list it came from after a change. */
+export function openBaselineResult(r, refresh) {
+  openDrawer();
+  renderResult(r, refresh);
+}
+
+/** The columns of a results table (`host: false` on a host's own page). */
+export function baselineColumns({ host = true } = {}) {
+  return [
+    host ? { key: 'hostname', label: 'Host', width: '14%', value: (r) => r.hostname || r.host_id, render: (r) => hostLink(r.host_id, r.hostname, { class: 'strong' }) } : null,
+    {
+      key: 'title', label: 'Check', width: '34%', value: (r) => `${r.title} ${r.check_id}`,
+      render: (r) => h('span', null, h('span', { 'data-testid': 'baseline-title' }, r.title), h('div', { class: 'muted small mono' }, r.check_id)),
+    },
+    { key: 'category', label: 'Category', width: '14%', render: (r) => humanize(r.category) },
+    { key: 'level', label: 'Level', width: '80px', render: (r) => levelBadge(r.level) },
+    { key: 'status', label: 'Status', width: '110px', value: shownStatus, render: (r) => statusBadge(r, 'baseline-row-status') },
+    { key: 'evidence', label: 'Evidence', cls: 'small', render: (r) => h('span', { title: r.evidence }, trunc(r.evidence || '', 90)) },
+    { key: 'last_run_at', label: 'Last run', width: '96px', nofilter: true, render: (r) => timeEl(r.last_run_at) },
+  ].filter(Boolean);
+}
+
+/** What a row carries for tests and styles. */
+export const baselineRowAttrs = (r) => ({ 'data-testid': 'baseline-row', 'data-check-id': r.check_id, 'data-host-id': r.host_id, 'data-status': shownStatus(r) });
+
+/** The summary line of a list. */
+export const baselineSummaryText = (s = {}) => `${s.failed || 0} failed · ${s.ignored || 0} ignored · ${s.error || 0} errors · ${s.passed || 0} passed · ${s.not_applicable || 0} not applicable`;
+
 export async function viewBaseline(ctx) {
   setTitle('Security baseline');
   const f = readParams(ctx.params, { status: 'failed', host: '' });
@@ -107,23 +135,9 @@ export async function viewBaseline(ctx) {
       : 'No result with this status.',
     tools: [statusSel, f.host ? hostFilterChip(f.host, '#/baseline') : null,
       refreshButton(ctx, 'baseline-refresh', 'Loading the baseline', () => load())],
-    rowAttrs: (r) => ({ 'data-testid': 'baseline-row', 'data-check-id': r.check_id, 'data-host-id': r.host_id, 'data-status': shownStatus(r) }),
-    onRowClick: (r) => {
-      openDrawer();
-      renderResult(r, () => load().catch(reportTo(ctx, 'Loading the baseline')));
-    },
-    columns: [
-      { key: 'hostname', label: 'Host', width: '14%', value: (r) => r.hostname || r.host_id, render: (r) => hostLink(r.host_id, r.hostname, { class: 'strong' }) },
-      {
-        key: 'title', label: 'Check', width: '34%', value: (r) => `${r.title} ${r.check_id}`,
-        render: (r) => h('span', null, h('span', { 'data-testid': 'baseline-title' }, r.title), h('div', { class: 'muted small mono' }, r.check_id)),
-      },
-      { key: 'category', label: 'Category', width: '14%', render: (r) => humanize(r.category) },
-      { key: 'level', label: 'Level', width: '80px', render: (r) => levelBadge(r.level) },
-      { key: 'status', label: 'Status', width: '110px', value: shownStatus, render: (r) => statusBadge(r, 'baseline-row-status') },
-      { key: 'evidence', label: 'Evidence', cls: 'small', render: (r) => h('span', { title: r.evidence }, trunc(r.evidence || '', 90)) },
-      { key: 'last_run_at', label: 'Last run', width: '96px', nofilter: true, render: (r) => timeEl(r.last_run_at) },
-    ],
+    rowAttrs: baselineRowAttrs,
+    onRowClick: (r) => openBaselineResult(r, () => load().catch(reportTo(ctx, 'Loading the baseline'))),
+    columns: baselineColumns(),
   });
   setView(panel('Security baseline', [summary, table.el], {
     testid: 'baseline-panel',
@@ -136,8 +150,7 @@ export async function viewBaseline(ctx) {
     if (f.host) qs.set('host', f.host);
     const res = await get(`/api/v1/baseline${qs.toString() ? `?${qs}` : ''}`);
     if (!ctx.alive()) return;
-    const s = res.summary || {};
-    summary.textContent = `${s.failed || 0} failed · ${s.ignored || 0} ignored · ${s.error || 0} errors · ${s.passed || 0} passed · ${s.not_applicable || 0} not applicable`;
+    summary.textContent = baselineSummaryText(res.summary);
     table.setRows(res.results || []);
   }
   await load();

@@ -11,6 +11,7 @@ import { alertColumns } from './alert-handling.js';
 import { openAlert } from './alert-drawer.js';
 import { alertCounts } from './hosts.js';
 import { bandBadge, bandCls, scoreCosts } from './score.js';
+import { baselineColumns, baselineRowAttrs, baselineSummaryText, openBaselineResult } from './baseline.js';
 
 const TABS = [
   ['system', 'System'],
@@ -19,6 +20,7 @@ const TABS = [
   ['accounts', 'Accounts'],
   ['packages', 'Packages'],
   ['alerts', 'Alerts'],
+  ['baseline', 'Baseline'],
   ['commands', 'Commands'],
   ['events', 'Events'],
 ];
@@ -383,6 +385,24 @@ export async function viewHost(ctx, id) {
         return [t.el, more];
       });
     },
+    baseline: () => {
+      const reload = () => {
+        if (ctx.alive() && tab === 'baseline') select('baseline');
+      };
+      const t = dataTable({
+        testid: 'table-host-baseline',
+        columns: baselineColumns({ host: false }),
+        placeholder: 'Filter checks…',
+        emptyText: 'No baseline result yet: the agent runs the checks at start and every two days.',
+        rowAttrs: baselineRowAttrs,
+        onRowClick: (r) => openBaselineResult(r, reload),
+      });
+      return loadedTab(ctx, 'Loading the baseline', () => get(`/api/v1/baseline?host=${enc(id)}&status=all`), (res) => {
+        t.setRows(res.results || []);
+        return [h('div', { class: 'muted small pad', 'data-testid': 'host-baseline-summary' }, baselineSummaryText(res.summary), ' · ',
+          h('a', { href: hashWith('/baseline', { host: id }) }, 'Open in Baseline →')), t.el];
+      });
+    },
     commands: () => commandsTab(ctx, id, (box) => tab === 'commands' && rendered.commands === box),
     events: () => loadedTab(ctx, 'Loading events', () => get(`/api/v1/hosts/${enc(id)}/events?limit=100`), (res) => {
       const events = res.events || [];
@@ -409,8 +429,8 @@ export async function viewHost(ctx, id) {
       b.classList.toggle('active', k === key);
       b.setAttribute('aria-selected', k === key ? 'true' : 'false');
     }
-    // Alerts, commands and events are fetched again on every visit; fingerprint tabs are kept.
-    if (!rendered[key] || key === 'alerts' || key === 'commands' || key === 'events') rendered[key] = builders[key]();
+    // Alerts, baseline, commands and events are fetched again on every visit; fingerprint tabs are kept.
+    if (!rendered[key] || ['alerts', 'baseline', 'commands', 'events'].includes(key)) rendered[key] = builders[key]();
     tabPanel.replaceChildren(rendered[key]);
     tabPanel.dataset.tab = key;
     history.replaceState(null, '', hashWith(`/hosts/${enc(id)}`, { tab: key === 'system' ? '' : key }));

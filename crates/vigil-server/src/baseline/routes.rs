@@ -22,11 +22,11 @@ pub(crate) async fn list(
 ) -> ApiResult<Json<BaselineList>> {
     let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let wanted = match q.status.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
+        None | Some("all") => None,
         Some("ignored") => Some(None),
         Some(s) => Some(Some(CheckStatus::parse(s).ok_or_else(|| {
             ApiError::BadRequest(format!(
-                "status {s:?} is not one of passed, failed, ignored, not_applicable, error"
+                "status {s:?} is not one of passed, failed, ignored, not_applicable, error, all"
             ))
         })?)),
     };

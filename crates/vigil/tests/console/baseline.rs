@@ -1,6 +1,7 @@
 //! The Security baseline page: the local agent's own run of this machine (it runs at start),
 //! failed checks first; a check's drawer with evidence, fix and references; an ignore refused
-//! without a reason, done with one, listed under Ignored, and undone.
+//! without a reason, done with one, listed under Ignored, and undone; the host page's Baseline
+//! tab lists every status with the same drawer.
 
 use crate::prelude::*;
 
@@ -85,5 +86,29 @@ pub async fn baseline(c: &Ctx<'_>, t0: Instant, host_id: &str) -> WdResult<()> {
     ))
     .await?;
     wd.screenshot(&c.shots.join("baseline.png")).await?;
+
+    // The host's own Baseline tab: every status, with the same drawer.
+    step("host baseline tab", t0).await;
+    wd.goto(&format!(
+        "{}/#/hosts/{host_id}?tab=baseline",
+        c.banner.console
+    ))
+    .await?;
+    wd.wait_text(
+        "[data-testid=host-baseline-summary]",
+        "the host's summary",
+        |t| t.contains("failed") && t.contains("passed"),
+    )
+    .await?;
+    let row = wd
+        .wait_visible(&format!(
+            "[data-testid=table-host-baseline] [data-testid=baseline-row][data-check-id='{check}']"
+        ))
+        .await?;
+    wd.click(&row).await?;
+    wd.wait_visible(&format!(
+        "[data-testid=baseline-drawer][data-check-id='{check}']"
+    ))
+    .await?;
     Ok(())
 }
