@@ -288,7 +288,6 @@ mod tests {
                     one_of: Some(vec!["0".into()]),
                     ..Default::default()
                 },
-                default: None,
             }),
             check(Test::Mode {
                 path: "/etc/shadow".into(),

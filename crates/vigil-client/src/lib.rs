@@ -101,6 +101,22 @@ fn query_string<Q: Serialize>(q: &Q) -> String {
     }
 }
 
+/// The error a non-2xx answer stands for: the server's own code and message, or its body.
+fn api_error(status: u16, bytes: &[u8]) -> Error {
+    match serde_json::from_slice::<ApiErrorBody>(bytes) {
+        Ok(e) => Error::Api {
+            status,
+            code: e.error,
+            message: e.message,
+        },
+        Err(_) => Error::Api {
+            status,
+            code: String::new(),
+            message: String::from_utf8_lossy(bytes).trim().to_string(),
+        },
+    }
+}
+
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
@@ -163,18 +179,7 @@ impl Client {
         let body = body.map(|b| serde_json::to_vec(b).expect("request bodies serialize"));
         let (status, bytes) = self.send(method, path, body).await?;
         if !(200..300).contains(&status) {
-            return Err(match serde_json::from_slice::<ApiErrorBody>(&bytes) {
-                Ok(e) => Error::Api {
-                    status,
-                    code: e.error,
-                    message: e.message,
-                },
-                Err(_) => Error::Api {
-                    status,
-                    code: String::new(),
-                    message: String::from_utf8_lossy(&bytes).trim().to_string(),
-                },
-            });
+            return Err(api_error(status, &bytes));
         }
         let bytes = if bytes.is_empty() {
             b"null".to_vec()
@@ -227,22 +232,10 @@ impl Client {
     /// A body that is not JSON (an HTML report), as text.
     pub async fn text(&self, path: &str) -> Result<String> {
         let (status, bytes) = self.send("GET", path, None).await?;
-        let text = String::from_utf8_lossy(&bytes).into_owned();
         if !(200..300).contains(&status) {
-            return Err(match serde_json::from_str::<ApiErrorBody>(&text) {
-                Ok(e) => Error::Api {
-                    status,
-                    code: e.error,
-                    message: e.message,
-                },
-                Err(_) => Error::Api {
-                    status,
-                    code: String::new(),
-                    message: text,
-                },
-            });
+            return Err(api_error(status, &bytes));
         }
-        Ok(text)
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     // ---- system ----

@@ -36,26 +36,22 @@ struct Summary {
     seconds: f64,
 }
 
-/// The checks `selected` names (ids, or family prefixes ending in `.`); all when empty.
+/// True when `selector` (an id, or a family prefix ending in `.`) names check `c`.
+fn names(selector: &str, c: &Check) -> bool {
+    c.id == selector || (selector.ends_with('.') && c.id.starts_with(selector))
+}
+
+/// The checks `selected` names; all when empty.
 fn select(all: Vec<Check>, selected: &[String]) -> Result<Vec<Check>> {
+    if let Some(s) = selected.iter().find(|s| !all.iter().any(|c| names(s, c))) {
+        bail!("--check {s:?} names no check (`vigil scan baseline --json` lists them)");
+    }
     if selected.is_empty() {
         return Ok(all);
     }
-    for s in selected {
-        if !all
-            .iter()
-            .any(|c| c.id == *s || (s.ends_with('.') && c.id.starts_with(s.as_str())))
-        {
-            bail!("--check {s:?} names no check (`vigil scan baseline --json` lists them)");
-        }
-    }
     Ok(all
         .into_iter()
-        .filter(|c| {
-            selected
-                .iter()
-                .any(|s| c.id == *s || (s.ends_with('.') && c.id.starts_with(s.as_str())))
-        })
+        .filter(|c| selected.iter().any(|s| names(s, c)))
         .collect())
 }
 

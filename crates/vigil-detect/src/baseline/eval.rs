@@ -135,7 +135,7 @@ pub(super) fn wanted(t: &Test) -> Vec<String> {
 pub fn evaluate_check(t: &Test, facts: &Facts) -> Judged {
     match t {
         Test::Sshd { key, is, explicit } => sshd(facts, key, is, *explicit),
-        Test::Sysctl { key, is, default } => sysctl(facts, key, is, default.as_deref()),
+        Test::Sysctl { key, is } => sysctl(facts, key, is),
         Test::Setting {
             files,
             key,
@@ -247,8 +247,7 @@ fn sysctl_configured(facts: &Facts, key: &str) -> Option<(String, String)> {
     found
 }
 
-fn sysctl(facts: &Facts, key: &str, is: &Cond, default: Option<&str>) -> Judged {
-    let configured = sysctl_configured(facts, key);
+fn sysctl(facts: &Facts, key: &str, is: &Cond) -> Judged {
     if let Some(running) = facts.sysctl.as_ref().and_then(|s| s.get(key)) {
         if let Some(p) = is.problem(running) {
             return fail(
@@ -257,19 +256,12 @@ fn sysctl(facts: &Facts, key: &str, is: &Cond, default: Option<&str>) -> Judged 
             );
         }
     }
-    match (configured, default) {
-        (Some((v, at)), _) => match is.problem(&v) {
+    match sysctl_configured(facts, key) {
+        Some((v, at)) => match is.problem(&v) {
             Some(p) => fail(format!("{key} = {v} is configured: {p}"), at),
             None => pass(format!("{key} = {v}"), at),
         },
-        (None, Some(d)) => match is.problem(d) {
-            Some(p) => fail(
-                format!("{key} is not configured, so the kernel default {d} applies: {p}"),
-                String::new(),
-            ),
-            None => pass(format!("{key} = {d} (kernel default)"), String::new()),
-        },
-        (None, None) => fail(
+        None => fail(
             format!("{key} is not set in /etc/sysctl.conf or any sysctl.d file"),
             String::new(),
         ),
@@ -770,7 +762,6 @@ mod tests {
                     one_of: Some(vec!["2".into()]),
                     ..Cond::default()
                 },
-                default: None,
             },
             Test::ModuleDisabled {
                 name: "cramfs".into(),

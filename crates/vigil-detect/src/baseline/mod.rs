@@ -153,13 +153,11 @@ pub enum Test {
         #[cfg_attr(feature = "serde", serde(default))]
         explicit: bool,
     },
-    /// A kernel setting: in force (on a running host) and as configured in `sysctl.d`;
-    /// `default` is the kernel's value when nothing configures it.
+    /// A kernel setting: in force (on a running host) and as configured in `sysctl.d`; it must
+    /// be configured, so that it holds after a reboot whatever the kernel's default.
     Sysctl {
         key: String,
         is: Cond,
-        #[cfg_attr(feature = "serde", serde(default))]
-        default: Option<String>,
     },
     /// A key in configuration files (globs, read in order; the last value wins).
     Setting {
