@@ -54,6 +54,10 @@ pub fn collect(source: &Source<'_>, checks: &[Check]) -> Facts {
         }
         todo = baseline::facts::includes_wanted(&c.facts);
     }
+    c.facts.now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_secs()).ok());
     if source.live {
         c.facts.sysctl = Some(sysctl_values(source.root, checks));
         c.facts.modules = Some(loaded_modules(source.root));

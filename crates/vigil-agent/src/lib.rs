@@ -18,6 +18,7 @@ pub mod run;
 pub mod service;
 pub mod spool;
 pub mod tree;
+pub mod weak;
 
 pub use identity::Identity;
 pub use run::{enroll, run, uninstall, AgentConfig};

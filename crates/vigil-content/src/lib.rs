@@ -31,6 +31,27 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         )),
     ),
     (
+        WEAK_PASSWORDS,
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../content/lists/weak-passwords.txt"
+        )),
+    ),
+    (
+        "baseline/exposure.toml",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../content/baseline/exposure.toml"
+        )),
+    ),
+    (
+        "baseline/passwords.toml",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../content/baseline/passwords.toml"
+        )),
+    ),
+    (
         "baseline/accounts.toml",
         include_str!(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -97,6 +118,9 @@ pub const EMBEDDED: &[(&str, &str)] = &[
 
 const MANIFEST: &str = "manifest.toml";
 const ASSETS: &str = "rules/assets.toml";
+const WEAK_PASSWORDS: &str = "lists/weak-passwords.txt";
+/// A weak-password list longer than this is refused (the scan's budget could never reach it).
+const MAX_WEAK_PASSWORDS: usize = 1_000_000;
 /// Baseline checks live in `baseline/*.toml`; an override tree may add files there.
 const BASELINE_DIR: &str = "baseline/";
 
@@ -135,6 +159,8 @@ pub struct Content {
     /// The baseline checks: the shipped families, overridden or not, then added files, each
     /// file's checks in order.
     pub baseline: Vec<Check>,
+    /// The passwords the weak-password checks try first, most common first, deduplicated.
+    pub weak_passwords: Vec<String>,
 }
 
 /// A content file that cannot be used, and why.
@@ -205,6 +231,8 @@ impl Content {
             return Err(ContentError::new(MANIFEST, "version is empty"));
         }
         let assets: AssetPolicy = parse(ASSETS, text_of(ASSETS))?;
+        let weak_passwords =
+            word_list(text_of(WEAK_PASSWORDS)).map_err(|e| ContentError::new(WEAK_PASSWORDS, e))?;
         let mut baseline_files: Vec<String> = EMBEDDED
             .iter()
             .map(|(p, _)| p.to_string())
@@ -230,6 +258,7 @@ impl Content {
             files,
             assets,
             baseline,
+            weak_passwords,
         })
     }
 
@@ -240,6 +269,28 @@ impl Content {
             .filter(|f| f.origin == Origin::Override)
             .count()
     }
+}
+
+/// The words of a list: one per line, `#` lines and blank lines skipped, first of each kept.
+pub fn word_list(text: &str) -> Result<Vec<String>, String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let w = line.trim_end_matches('\r');
+        if w.trim().is_empty() || w.starts_with('#') {
+            continue;
+        }
+        if seen.insert(w) {
+            out.push(w.to_string());
+        }
+        if out.len() > MAX_WEAK_PASSWORDS {
+            return Err(format!("more than {MAX_WEAK_PASSWORDS} words"));
+        }
+    }
+    if out.is_empty() {
+        return Err("the list has no words".into());
+    }
+    Ok(out)
 }
 
 /// A baseline pack: `baseline/NAME.toml`, one level deep.

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use vigil_content::Content;
-use vigil_detect::baseline::{Category, Status};
+use vigil_detect::baseline::{Category, Status, Test};
 
 #[test]
 fn every_fixture_of_every_check_judges_as_it_says() {
@@ -48,13 +48,27 @@ fn the_pack_covers_every_family_with_at_least_150_checks() {
             .entry(c.id.split('.').next().unwrap())
             .or_default() += 1;
         assert!(
-            !c.wanted().is_empty() || matches!(c.test, vigil_detect::baseline::Test::Ports { .. }),
+            !c.wanted().is_empty()
+                || matches!(
+                    c.test,
+                    Test::Ports { .. } | Test::PortPair { .. } | Test::Credentials { .. }
+                ),
             "{}",
             c.id
         );
     }
     for family in [
-        "ssh", "sysctl", "files", "accounts", "services", "logging", "modules", "mounts", "misc",
+        "ssh",
+        "sysctl",
+        "files",
+        "accounts",
+        "services",
+        "logging",
+        "modules",
+        "mounts",
+        "misc",
+        "passwords",
+        "config",
     ] {
         assert!(
             per_family.get(family).copied().unwrap_or(0) >= 3,

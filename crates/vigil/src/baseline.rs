@@ -34,6 +34,15 @@ struct Summary {
     not_applicable: usize,
     error: usize,
     seconds: f64,
+    /// Hash verifications of the weak-password scan, by scheme.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    hashes: BTreeMap<&'static str, HashRate>,
+}
+
+#[derive(Serialize)]
+struct HashRate {
+    count: u64,
+    per_second: f64,
 }
 
 /// True when `selector` (an id, or a family prefix ending in `.`) names check `c`.
@@ -55,7 +64,13 @@ fn select(all: Vec<Check>, selected: &[String]) -> Result<Vec<Check>> {
         .collect())
 }
 
-pub fn scan(root: &Path, selected: &[String], json: bool, content: Option<&Path>) -> Result<()> {
+pub fn scan(
+    root: &Path,
+    selected: &[String],
+    json: bool,
+    content: Option<&Path>,
+    passwords: Option<u64>,
+) -> Result<()> {
     let started = Instant::now();
     let pack = match content {
         None => vigil_content::Content::embedded(),
@@ -70,7 +85,26 @@ pub fn scan(root: &Path, selected: &[String], json: bool, content: Option<&Path>
         bail!("--root {} is not a directory", root.display());
     }
     let live = root == Path::new("/");
-    let facts = collect(&Source { root, live }, &checks);
+    let mut facts = collect(&Source { root, live }, &checks);
+    let mut hashes = BTreeMap::new();
+    if let Some(secs) = passwords {
+        let words = vigil_agent::weak::word_list(&pack.weak_passwords);
+        let host = vigil_agent::weak::host_name(root);
+        let mut progress = vigil_agent::weak::Progress::new();
+        let opts = vigil_agent::weak::Options::foreground(secs, live);
+        let mut scanner = vigil_agent::weak::Scanner::new(root, &host, &words, opts, &mut progress);
+        facts.credentials = Some(scanner.scan());
+        for (scheme, (count, spent)) in &scanner.verified {
+            let per_second = *count as f64 / spent.as_secs_f64().max(1e-9);
+            hashes.insert(
+                *scheme,
+                HashRate {
+                    count: *count,
+                    per_second: per_second.round(),
+                },
+            );
+        }
+    }
     let results = vigil_detect::baseline::evaluate(&checks, &facts);
     let seconds = started.elapsed().as_secs_f64();
     let count = |s: Status| results.iter().filter(|r| r.status == s).count();
@@ -83,6 +117,7 @@ pub fn scan(root: &Path, selected: &[String], json: bool, content: Option<&Path>
         not_applicable: count(Status::NotApplicable),
         error: count(Status::Error),
         seconds: (seconds * 1000.0).round() / 1000.0,
+        hashes,
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -159,6 +194,14 @@ pub fn scan(root: &Path, selected: &[String], json: bool, content: Option<&Path>
         summary.not_applicable,
         summary.error
     )?;
+    if !summary.hashes.is_empty() {
+        let rates: Vec<String> = summary
+            .hashes
+            .iter()
+            .map(|(k, r)| format!("{k} {} ({}/s)", r.count, r.per_second))
+            .collect();
+        writeln!(out, "weak-password guesses verified: {}", rates.join(", "))?;
+    }
     Ok(())
 }
 

@@ -162,6 +162,12 @@ pub enum ScanCommand {
         /// DATA/content on a server).
         #[arg(long, value_name = "DIR")]
         content: Option<PathBuf>,
+        /// Also guess weak passwords, for at most SECS seconds (60 without a value) on a whole
+        /// core: system accounts (/etc/shadow), Redis, MySQL/MariaDB and WordPress
+        /// administrators. On / it asks the local servers; a tree is judged on its files. No
+        /// password found is printed, only why it is weak.
+        #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "60")]
+        passwords: Option<u64>,
     },
 }
 
@@ -914,7 +920,8 @@ fn scan(cmd: ScanCommand) -> Result<()> {
             checks,
             json,
             content,
-        } => crate::baseline::scan(&root, &checks, json, content.as_deref()),
+            passwords,
+        } => crate::baseline::scan(&root, &checks, json, content.as_deref(), passwords),
     }
 }
 

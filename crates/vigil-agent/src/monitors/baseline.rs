@@ -1,10 +1,13 @@
 //! The baseline monitor: runs the security baseline at start, every `baseline_secs` (two days
 //! by default) and when the server asks for a fresh look, and sends every check's status as
 //! one event; failed checks carry their evidence. Files it could not read show in its health.
+//! The weak-password scan runs with it, paced to a few percent of one core, its progress kept
+//! in `<data>/weak-progress.json` so that each run goes on where the last stopped.
 
 use super::{Monitor, MonitorHealth, MonitorState, Poll};
 use crate::baseline::{collect, Source};
 use crate::run::AgentConfig;
+use crate::weak::{Options, Progress, Scanner};
 use std::path::PathBuf;
 use std::time::Duration;
 use vigil_detect::baseline::{Check, FileFact, Status};
@@ -19,16 +22,26 @@ pub struct BaselineMonitor {
     interval: Duration,
     last_run: Option<Timestamp>,
     unreadable: Vec<String>,
+    weak_passwords: Vec<String>,
+    progress_file: PathBuf,
+    weak: Options,
 }
 
 impl BaselineMonitor {
     pub fn new(cfg: &AgentConfig) -> BaselineMonitor {
+        let content = vigil_content::Content::embedded();
         BaselineMonitor {
             root: cfg.root.clone(),
-            checks: vigil_content::Content::embedded().baseline,
+            checks: content.baseline,
             interval: Duration::from_secs(cfg.baseline_secs.max(60)),
             last_run: None,
             unreadable: Vec::new(),
+            weak_passwords: crate::weak::word_list(&content.weak_passwords),
+            progress_file: cfg.data_dir.join("weak-progress.json"),
+            weak: Options {
+                network: cfg.root == std::path::Path::new("/"),
+                ..Options::background()
+            },
         }
     }
 }
@@ -44,13 +57,27 @@ impl Monitor for BaselineMonitor {
 
     fn poll(&mut self, now: Timestamp) -> Poll {
         let live = self.root == std::path::Path::new("/");
-        let facts = collect(
+        let mut facts = collect(
             &Source {
                 root: &self.root,
                 live,
             },
             &self.checks,
         );
+        let mut progress: Progress = crate::weak::load_progress(&self.progress_file);
+        let host = crate::weak::host_name(&self.root);
+        let mut scanner = Scanner::new(
+            &self.root,
+            &host,
+            &self.weak_passwords,
+            self.weak.clone(),
+            &mut progress,
+        );
+        facts.credentials = Some(scanner.scan());
+        facts.now = Some(now);
+        if let Err(e) = crate::weak::save_progress(&self.progress_file, &progress) {
+            tracing::warn!("saving {}: {e}", self.progress_file.display());
+        }
         self.unreadable = facts
             .files
             .iter()

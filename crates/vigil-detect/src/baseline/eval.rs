@@ -6,7 +6,7 @@ use super::sshd::SshdConfig;
 use super::{AccountRule, Cond, Missing, Presence, Separator, Status, Test};
 use vigil_model::{ListeningSocket, Protocol};
 
-type Judged = (Status, String, String);
+pub(super) type Judged = (Status, String, String);
 
 const SYSCTL_DIRS: &[&str] = &[
     "/usr/lib/sysctl.d/*.conf",
@@ -20,15 +20,15 @@ const MODPROBE: &[&str] = &[
     "/etc/modprobe.d/*.conf",
 ];
 
-fn pass(evidence: String, file: String) -> Judged {
+pub(super) fn pass(evidence: String, file: String) -> Judged {
     (Status::Passed, evidence, file)
 }
 
-fn fail(evidence: String, file: String) -> Judged {
+pub(super) fn fail(evidence: String, file: String) -> Judged {
     (Status::Failed, evidence, file)
 }
 
-fn not_applicable(why: &str) -> Judged {
+pub(super) fn not_applicable(why: &str) -> Judged {
     (Status::NotApplicable, why.to_string(), String::new())
 }
 
@@ -69,13 +69,23 @@ impl Cond {
             }
         }
         if let Some(list) = &self.none_of {
-            let bad: Vec<&str> = v
-                .split(',')
-                .map(str::trim)
+            let bad: Vec<&str> = items(v)
                 .filter(|item| list.iter().any(|x| eq(x, item)))
                 .collect();
             if !bad.is_empty() {
                 return Some(format!("it allows {}", bad.join(", ")));
+            }
+        }
+        if let Some(list) = &self.each_in {
+            let bad: Vec<&str> = items(v)
+                .filter(|item| !list.iter().any(|x| eq(x, item)))
+                .collect();
+            if !bad.is_empty() {
+                return Some(format!(
+                    "{} is not one of {}",
+                    bad.join(", "),
+                    list.join(", ")
+                ));
             }
         }
         None
@@ -84,6 +94,13 @@ impl Cond {
     fn is_empty(&self) -> bool {
         *self == Cond::default()
     }
+}
+
+/// The items of a list value: split at commas and white space.
+fn items(v: &str) -> impl Iterator<Item = &str> {
+    v.split(|c: char| c == ',' || c.is_whitespace())
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
 }
 
 /// Checks a test's own settings (an empty condition, a bad mode).
@@ -105,6 +122,13 @@ pub(super) fn check_test(t: &Test) -> Result<(), String> {
         Test::Line { words, .. } if words.is_empty() => Err("it names no words".into()),
         Test::AnyOf { tests } if tests.is_empty() => Err("any_of names no test".into()),
         Test::AnyOf { tests } => tests.iter().try_for_each(check_test),
+        Test::Credentials { source } if !super::CREDENTIAL_SOURCES.contains(&source.as_str()) => {
+            Err(format!(
+                "credential source {source:?} is not one of {}",
+                super::CREDENTIAL_SOURCES.join(", ")
+            ))
+        }
+        Test::Certificates { days: 0, .. } => Err("certificates: days must be above 0".into()),
         _ => Ok(()),
     }
 }
@@ -125,7 +149,8 @@ pub(super) fn wanted(t: &Test) -> Vec<String> {
         Test::Package { .. } => v(&["/var/lib/dpkg/status"]),
         Test::Service { unit, .. } => vec![format!("/etc/systemd/system/*.wants/{unit}")],
         Test::Accounts { .. } => v(&["/etc/passwd", "/etc/shadow", "/etc/group"]),
-        Test::Ports { .. } => Vec::new(),
+        Test::Ports { .. } | Test::PortPair { .. } | Test::Credentials { .. } => Vec::new(),
+        Test::Certificates { paths, .. } => super::services::certificate_configs(paths),
         Test::ModuleDisabled { .. } => v(MODPROBE),
         Test::AnyOf { tests } => tests.iter().flat_map(wanted).collect(),
     }
@@ -143,15 +168,21 @@ pub fn evaluate_check(t: &Test, facts: &Facts) -> Judged {
             is,
             missing,
             default,
-        } => setting(
-            facts,
-            files,
-            key,
-            *separator,
-            is,
-            *missing,
-            default.as_deref(),
-        ),
+            no_file,
+        } => {
+            if no_file.is_some() && files.iter().all(|f| facts.glob(f).is_empty()) {
+                return absent_files(files, key, no_file.unwrap_or_default());
+            }
+            setting(
+                facts,
+                files,
+                key,
+                *separator,
+                is,
+                *missing,
+                default.as_deref(),
+            )
+        }
         Test::Mode {
             path,
             max,
@@ -171,6 +202,9 @@ pub fn evaluate_check(t: &Test, facts: &Facts) -> Judged {
         Test::Exists { path, must } => exists(facts, path, *must),
         Test::ModuleDisabled { name } => module(facts, name),
         Test::AnyOf { tests } => any_of(facts, tests),
+        Test::PortPair { port, with } => super::services::port_pair(facts, *port, *with),
+        Test::Credentials { source } => super::services::credentials(facts, source),
+        Test::Certificates { paths, days } => super::services::certificates(facts, paths, *days),
     }
 }
 
@@ -284,6 +318,21 @@ fn key_value(line: &str, sep: Separator) -> Option<(&str, &str)> {
             let (k, v) = line.split_once('=')?;
             Some((k.trim(), v.trim()))
         }
+        Separator::Colon => {
+            let (k, v) = line.split_once(':')?;
+            let k = k.trim().trim_start_matches("- ");
+            Some((k, v.trim().trim_matches(['"', '\''])))
+        }
+    }
+}
+
+/// A setting whose program is not installed (none of its files is there).
+fn absent_files(files: &[String], key: &str, judge: Missing) -> Judged {
+    let why = format!("none of {} is there, so {key} is not set", files.join(", "));
+    match judge {
+        Missing::Pass => pass(why, String::new()),
+        Missing::NotApplicable => not_applicable(&why),
+        Missing::Fail => fail(why, String::new()),
     }
 }
 
@@ -588,7 +637,7 @@ fn accounts(facts: &Facts, rule: AccountRule) -> Judged {
 }
 
 /// `tcp 0.0.0.0:6379` (a fixture's listening socket).
-pub(super) fn parse_listening(s: &str) -> Option<ListeningSocket> {
+pub(crate) fn parse_listening(s: &str) -> Option<ListeningSocket> {
     let (proto, addr) = s.trim().split_once(' ')?;
     let (host, port) = addr.rsplit_once(':')?;
     let protocol = match proto {
@@ -679,12 +728,17 @@ fn module(facts: &Facts, name: &str) -> Judged {
 
 fn any_of(facts: &Facts, tests: &[Test]) -> Judged {
     let mut why = Vec::new();
+    let mut applicable = false;
     for t in tests {
         let r = evaluate_check(t, facts);
         if r.0 == Status::Passed {
             return r;
         }
+        applicable |= r.0 != Status::NotApplicable;
         why.push(r.1);
+    }
+    if !applicable {
+        return not_applicable(&why.join("; and "));
     }
     fail(why.join("; and "), String::new())
 }
@@ -704,6 +758,7 @@ mod tests {
                 at_most: max,
                 at_least: min,
                 none_of: strings(none),
+                each_in: None,
             };
         assert!(c(&["no"], &[], None, None, &[]).problem("No").is_none());
         assert!(c(&["no"], &[], None, None, &[]).problem("yes").is_some());
@@ -714,6 +769,12 @@ mod tests {
             .problem("10:30:100")
             .is_none());
         assert!(c(&[], &[], None, Some(14), &[]).problem("eight").is_some());
+        let each = Cond {
+            each_in: strings(&["127.0.0.1", "-::1"]),
+            ..Cond::default()
+        };
+        assert!(each.problem("127.0.0.1 -::1").is_none());
+        assert!(each.problem("127.0.0.1,0.0.0.0").is_some());
         let weak = c(&[], &[], None, None, &["3des-cbc", "arcfour"]);
         assert!(weak.problem("aes128-ctr,aes256-gcm@openssh.com").is_none());
         assert_eq!(
@@ -739,6 +800,7 @@ mod tests {
                 },
                 missing: Missing::Fail,
                 default: None,
+                no_file: None,
             },
             Test::Line {
                 files: vec!["/etc/fstab".into()],

@@ -42,6 +42,59 @@ pub struct Facts {
     pub sockets: Option<Vec<ListeningSocket>>,
     /// Loaded kernel modules.
     pub modules: Option<BTreeSet<String>>,
+    /// Weak-password scans by source (`system`, `redis`, …); `None` when none ran.
+    pub credentials: Option<BTreeMap<String, CredentialScan>>,
+    /// When the facts were collected (Unix seconds); certificate expiry needs it.
+    pub now: Option<i64>,
+}
+
+/// What the weak-password scan of one source found. It never holds a password: only which
+/// accounts are weak and why ("same as user name", "in common-password list").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CredentialScan {
+    /// Where the accounts come from (`/etc/shadow`, `redis 127.0.0.1:6379`).
+    pub location: String,
+    pub accounts: Vec<AccountScan>,
+    /// Why the source could not be examined (fully): unreachable, refused, time bound.
+    pub error: Option<String>,
+}
+
+/// One account of a [`CredentialScan`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountScan {
+    pub account: String,
+    /// Why the password is weak; `None` when no guess matched.
+    pub weak: Option<String>,
+    /// Guesses tried, and how many there were to try (the budget may stop short).
+    pub guesses: u64,
+    pub of: u64,
+}
+
+impl CredentialScan {
+    /// A fixture's accounts: `name` (no guess matched) or `name: why`.
+    pub fn from_fixture(accounts: &[String]) -> CredentialScan {
+        CredentialScan {
+            location: "fixture".into(),
+            accounts: accounts
+                .iter()
+                .map(|a| match a.split_once(':') {
+                    Some((name, why)) => AccountScan {
+                        account: name.trim().into(),
+                        weak: Some(why.trim().into()),
+                        guesses: 1,
+                        of: 1,
+                    },
+                    None => AccountScan {
+                        account: a.trim().into(),
+                        weak: None,
+                        guesses: 1,
+                        of: 1,
+                    },
+                })
+                .collect(),
+            error: None,
+        }
+    }
 }
 
 impl Facts {
@@ -140,10 +193,13 @@ pub fn wildcard(pattern: &str, name: &str) -> bool {
     true
 }
 
-/// Patterns the files already read name for reading too (sshd's `Include`s), absolute. The
+/// Patterns the files already read name for reading too (sshd's `Include`s, the certificates
+/// web and mail servers name), absolute. The
 /// collector reads those it has not read yet and asks again, until nothing new comes.
 pub fn includes_wanted(facts: &Facts) -> Vec<String> {
-    super::sshd::include_patterns(facts)
+    let mut out = super::sshd::include_patterns(facts);
+    out.extend(super::services::named_certificates(facts));
+    out
 }
 
 #[cfg(test)]

@@ -10,10 +10,12 @@
 
 mod eval;
 pub mod facts;
+mod services;
 pub mod sshd;
 
 pub use eval::evaluate_check;
-pub use facts::{Facts, FileFact};
+pub use facts::{AccountScan, CredentialScan, Facts, FileFact};
+pub use services::CREDENTIAL_SOURCES;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -83,8 +85,11 @@ pub struct Cond {
     pub at_most: Option<i64>,
     /// Passes when the value's leading number is at least this.
     pub at_least: Option<i64>,
-    /// Passes when no item of the comma-separated value is one of these (case-insensitive).
+    /// Passes when no item of the value (split at commas and spaces) is one of these
+    /// (case-insensitive).
     pub none_of: Option<Vec<String>>,
+    /// Passes when every item of the value (split at commas and spaces) is one of these.
+    pub each_in: Option<Vec<String>>,
 }
 
 /// Whether something must be there.
@@ -117,6 +122,9 @@ pub enum Separator {
     Space,
     /// `key = value` or `key=value` (pwquality.conf, journald.conf, sysctl.conf).
     Equals,
+    /// `key: value`, YAML's flat form (mongod.conf, elasticsearch.yml); the key is the last
+    /// component, indentation ignored.
+    Colon,
 }
 
 /// The built-in account rules.
@@ -171,6 +179,10 @@ pub enum Test {
         /// The program's own default, judged when no file sets the key.
         #[cfg_attr(feature = "serde", serde(default))]
         default: Option<String>,
+        /// What to judge when none of `files` is there (the program is not installed); by
+        /// default the same as an unset key.
+        #[cfg_attr(feature = "serde", serde(default))]
+        no_file: Option<Missing>,
     },
     /// A file's permission bits (none beyond `max`, octal) and owner and group (by name); with
     /// a `*` in `path`, every file it matches (none: not applicable).
@@ -212,6 +224,25 @@ pub enum Test {
     /// None of `ports` listens on every interface (needs a running host).
     Ports {
         ports: Vec<u16>,
+    },
+    /// When `port` listens (on any address), `with` listens too: a web server on 80 without
+    /// HTTPS on 443 (needs a running host).
+    PortPair {
+        port: u16,
+        with: u16,
+    },
+    /// What the weak-password scan of one source found (`system` accounts, `redis`, `mysql`,
+    /// `mysql_remote_root`, `wordpress`); not applicable when the scan did not run or the source
+    /// is not on the host.
+    Credentials {
+        source: String,
+    },
+    /// The certificates the configuration of nginx, Apache and Postfix names (and `paths`),
+    /// none expiring within `days` of the run.
+    Certificates {
+        #[cfg_attr(feature = "serde", serde(default))]
+        paths: Vec<String>,
+        days: u32,
     },
     /// A path (file or directory) there or not.
     Exists {
@@ -266,6 +297,10 @@ pub struct Fixture {
     /// Listening sockets as `tcp 0.0.0.0:6379`.
     pub listening: Option<Vec<String>>,
     pub modules: Option<Vec<String>>,
+    /// Weak-password scans by source: each account as `name` (not weak) or `name: why`.
+    pub credentials: Option<BTreeMap<String, Vec<String>>>,
+    /// The time of the run (Unix seconds), for certificate expiry.
+    pub now: Option<i64>,
 }
 
 impl Fixture {
@@ -329,6 +364,12 @@ impl Fixture {
             .listening
             .as_ref()
             .map(|l| l.iter().filter_map(|s| eval::parse_listening(s)).collect());
+        f.credentials = self.credentials.as_ref().map(|c| {
+            c.iter()
+                .map(|(source, accounts)| (source.clone(), CredentialScan::from_fixture(accounts)))
+                .collect()
+        });
+        f.now = self.now;
         f
     }
 }
