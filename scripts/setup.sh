@@ -13,6 +13,8 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v utmpdump >/dev/null || need+=(util-linux)
 [ -x /lib/systemd/systemd-journal-remote ] || need+=(systemd-journal-remote)
 /usr/bin/python3 -c 'import rpm' 2>/dev/null || need+=(python3-rpm)
+# john-data's password.lst: the weak-password checks try it after Vigil's own list.
+[ -f /usr/share/john/password.lst ] || need+=(john-data)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -384,3 +384,16 @@ fn wordpress_administrators_on_the_real_server() {
     );
     assert_eq!(scan.error, None);
 }
+
+#[test]
+fn john_data_list_is_read_after_the_shipped_one() {
+    assert!(
+        Path::new(JOHN_LIST).is_file(),
+        "{JOHN_LIST} (Debian package john-data; scripts/setup.sh installs it)"
+    );
+    let words = word_list(&["first".to_string(), "123456".to_string()]);
+    assert_eq!(&words[..2], ["first", "123456"]);
+    assert!(words.len() > 3_000, "{} words", words.len());
+    assert!(words.iter().all(|w| !w.starts_with("#!comment")));
+    assert_eq!(words.iter().filter(|w| *w == "123456").count(), 1);
+}
