@@ -38,9 +38,6 @@ pub struct AgentConfig {
     pub login_poll_ms: u64,
     /// The systemd journal to read login entries from (the system's when journald runs).
     pub journal: Option<crate::journal::JournalSource>,
-    /// How often the security baseline runs (it also runs at start and on the server's
-    /// request for a fresh look).
-    pub baseline_secs: u64,
 }
 
 impl AgentConfig {
@@ -49,7 +46,6 @@ impl AgentConfig {
             data_dir,
             root: PathBuf::from("/"),
             collect_secs: 60,
-            baseline_secs: 2 * 86_400,
             spool_max_bytes: 64 << 20,
             server: None,
             nft: nft_command(),
@@ -239,6 +235,16 @@ pub async fn run(cfg: AgentConfig, mut shutdown: watch::Receiver<bool>) -> Resul
                                 changed = true;
                                 heartbeat = tokio::time::interval(Duration::from_secs(policy.settings.heartbeat_secs));
                                 heartbeat.reset();
+                            }
+                            if let Some(b) = r.baseline.filter(|b| *b != policy.baseline) {
+                                match b.check() {
+                                    Ok(()) => {
+                                        policy.baseline = b;
+                                        changed = true;
+                                        tracing::info!(every_days = b.every_days, from_hour = b.from_hour, to_hour = b.to_hour, "baseline schedule applied");
+                                    }
+                                    Err(e) => tracing::warn!(error = %e, "the server's baseline schedule is not valid; keeping the previous one"),
+                                }
                             }
                             if r.login.is_some() && r.login != login_settings {
                                 let ls = r.login.clone().unwrap_or_default();

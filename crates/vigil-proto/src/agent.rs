@@ -120,6 +120,53 @@ pub struct HeartbeatResponse {
     /// The brute-force rule and access whitelist the agent enforces.
     #[serde(default)]
     pub login: Option<LoginSettings>,
+    /// When the scheduled baseline runs (absent from servers older than the schedule).
+    #[serde(default)]
+    pub baseline: Option<BaselineSchedule>,
+}
+
+/// When an agent runs its security baseline (SPEC R-BL): every `every_days` days, inside the
+/// host's local `from_hour`..`to_hour` window (the night by default), at a minute of the window
+/// each host derives from its own id so that a fleet does not run at once.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct BaselineSchedule {
+    /// 1, 2, 3, 7 or 30.
+    pub every_days: u32,
+    /// Hours of the host's local day, 0–23 and 1–24, `from_hour` before `to_hour`.
+    pub from_hour: u32,
+    pub to_hour: u32,
+}
+
+impl Default for BaselineSchedule {
+    fn default() -> Self {
+        BaselineSchedule {
+            every_days: 2,
+            from_hour: 0,
+            to_hour: 6,
+        }
+    }
+}
+
+impl BaselineSchedule {
+    pub const DAYS: &'static [u32] = &[1, 2, 3, 7, 30];
+
+    /// Why the schedule cannot be used.
+    pub fn check(&self) -> Result<(), String> {
+        if !Self::DAYS.contains(&self.every_days) {
+            return Err(format!(
+                "every_days must be one of 1, 2, 3, 7 or 30, not {}",
+                self.every_days
+            ));
+        }
+        if self.from_hour > 23 || self.to_hour > 24 || self.from_hour >= self.to_hour {
+            return Err(format!(
+                "the window {}:00–{}:00 is not a span of the day (from_hour 0–23 before to_hour 1–24)",
+                self.from_hour, self.to_hour
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Brute-force defense settings (SPEC R-LG7, R-LG9), as the console edits them.

@@ -21,6 +21,14 @@ pub trait BaselineStore {
         by: &str,
         now: Timestamp,
     ) -> Result<bool>;
+    /// Marks one check (or, with `None`, every check) of a host as being verified: it shows as
+    /// verifying until the host's next run. Returns how many results it marked.
+    async fn request_baseline_verify(
+        &self,
+        host_id: &str,
+        check_id: Option<&str>,
+        now: Timestamp,
+    ) -> Result<u64>;
 }
 
 /// Records one run: each check's row is inserted or replaced; a check that starts failing gets
@@ -39,6 +47,7 @@ pub(crate) async fn put_run(
              first_failed_at, last_run_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (host_id, check_id) DO UPDATE SET status = excluded.status, \
              evidence = excluded.evidence, file = excluded.file, last_run_at = excluded.last_run_at, \
+             verify_requested_at = NULL, \
              first_failed_at = CASE WHEN excluded.status <> 'failed' THEN NULL \
              WHEN baseline_results.status = 'failed' THEN baseline_results.first_failed_at \
              ELSE excluded.first_failed_at END",
@@ -91,6 +100,7 @@ fn record(mut r: Row) -> Result<BaselineRecord> {
         ignored_reason: r.text()?,
         ignored_by: r.text()?,
         ignored_at: r.opt_int()?,
+        verify_requested_at: r.opt_int()?,
     })
 }
 
@@ -101,7 +111,7 @@ impl BaselineStore for SqlStore {
         read_tx!(self, |tx| tx
             .query(
                 "SELECT host_id, check_id, status, evidence, file, first_failed_at, last_run_at, \
-                 ignored_reason, ignored_by, ignored_at FROM baseline_results \
+                 ignored_reason, ignored_by, ignored_at, verify_requested_at FROM baseline_results \
                  WHERE CAST($1 AS TEXT) IS NULL OR host_id = $1 ORDER BY host_id, check_id",
                 args![&h],
             )
@@ -139,6 +149,25 @@ impl BaselineStore for SqlStore {
                 )
                 .await?;
             Ok(n > 0)
+        })
+    }
+
+    async fn request_baseline_verify(
+        &self,
+        host_id: &str,
+        check_id: Option<&str>,
+        now: Timestamp,
+    ) -> Result<u64> {
+        let (h, c) = (host_id.to_owned(), check_id.map(str::to_owned));
+        write_tx!(self, |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE baseline_results SET verify_requested_at = $3 \
+                     WHERE host_id = $1 AND (CAST($2 AS TEXT) IS NULL OR check_id = $2)",
+                    args![&h, &c, now],
+                )
+                .await?;
+            Ok(n)
         })
     }
 }

@@ -490,4 +490,6 @@ pub struct BaselineRecord {
     pub ignored_reason: String,
     pub ignored_by: String,
     pub ignored_at: Option<Timestamp>,
+    /// When an operator asked for a fresh run of it; cleared by the host's next run.
+    pub verify_requested_at: Option<Timestamp>,
 }

@@ -69,7 +69,7 @@ pub fn scan(
     selected: &[String],
     json: bool,
     content: Option<&Path>,
-    passwords: Option<u64>,
+    passwords: Option<(u64, f64)>,
 ) -> Result<()> {
     let started = Instant::now();
     let pack = match content {
@@ -87,11 +87,14 @@ pub fn scan(
     let live = root == Path::new("/");
     let mut facts = collect(&Source { root, live }, &checks);
     let mut hashes = BTreeMap::new();
-    if let Some(secs) = passwords {
+    if let Some((secs, cpu_share)) = passwords {
         let words = vigil_agent::weak::word_list(&pack.weak_passwords);
         let host = vigil_agent::weak::host_name(root);
         let mut progress = vigil_agent::weak::Progress::new();
-        let opts = vigil_agent::weak::Options::foreground(secs, live);
+        let opts = vigil_agent::weak::Options {
+            cpu_share,
+            ..vigil_agent::weak::Options::foreground(secs, live)
+        };
         let mut scanner = vigil_agent::weak::Scanner::new(root, &host, &words, opts, &mut progress);
         facts.credentials = Some(scanner.scan());
         for (scheme, (count, spent)) in &scanner.verified {

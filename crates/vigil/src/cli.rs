@@ -168,6 +168,10 @@ pub enum ScanCommand {
         /// password found is printed, only why it is weak.
         #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "60")]
         passwords: Option<u64>,
+        /// The share of one core the password guessing may use, in percent (the agent's
+        /// scheduled runs use 3).
+        #[arg(long, value_name = "PERCENT", default_value_t = 100, value_parser = clap::value_parser!(u8).range(1..=100))]
+        cpu: u8,
     },
 }
 
@@ -921,7 +925,14 @@ fn scan(cmd: ScanCommand) -> Result<()> {
             json,
             content,
             passwords,
-        } => crate::baseline::scan(&root, &checks, json, content.as_deref(), passwords),
+            cpu,
+        } => crate::baseline::scan(
+            &root,
+            &checks,
+            json,
+            content.as_deref(),
+            passwords.map(|secs| (secs, f64::from(cpu) / 100.0)),
+        ),
     }
 }
 

@@ -20,7 +20,7 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use vigil_model::{Event, Timestamp};
-use vigil_proto::agent::AgentSettings;
+use vigil_proto::agent::{AgentSettings, BaselineSchedule};
 pub use vigil_proto::agent::{MonitorHealth, MonitorState};
 
 /// What the server's heartbeat answer asks of the monitors.
@@ -29,6 +29,8 @@ pub struct Policy {
     pub settings: AgentSettings,
     /// The login defense, checked; `None` until the server sent settings valid here.
     pub login: Option<LoginPolicy>,
+    /// When the baseline runs (checked).
+    pub baseline: BaselineSchedule,
 }
 
 /// The brute-force rule to enforce and what its blocks must never cover.
@@ -47,6 +49,7 @@ impl Default for Policy {
                 inventory_secs: 600,
             },
             login: None,
+            baseline: BaselineSchedule::default(),
         }
     }
 }

@@ -175,6 +175,7 @@ async fn policy_changes_and_rescans_reach_the_monitors() {
             inventory_secs: 7,
         },
         login: None,
+        baseline: Default::default(),
     });
     tokio::time::sleep(Duration::from_millis(10)).await;
     assert_eq!(scans_log.lock().unwrap().inventory_secs, vec![600, 7]);

@@ -1,5 +1,6 @@
 //! Bodies of `/api/v1/baseline…`: each host's baseline results joined with the checks in force,
-//! and ignoring a failed check with a reason (and undoing it).
+//! ignoring a failed check with a reason (and undoing it), asking a host to verify, and the
+//! schedule of the scheduled runs.
 
 use serde::{Deserialize, Serialize};
 use vigil_model::{CheckStatus, Timestamp};
@@ -34,6 +35,10 @@ pub struct BaselineResultView {
     pub refs: Vec<String>,
     pub first_failed_at: Option<Timestamp>,
     pub last_run_at: Timestamp,
+    /// When an operator asked the host to run it again; until that run arrives the check is
+    /// being verified (its status is still the last run's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verifying: Option<Timestamp>,
 }
 
 /// How many results of the host and check selection are in each state, whatever status the
@@ -45,6 +50,9 @@ pub struct BaselineSummary {
     pub ignored: usize,
     pub not_applicable: usize,
     pub error: usize,
+    /// Results being verified (also counted under their status).
+    #[serde(default)]
+    pub verifying: usize,
 }
 
 /// `GET /api/v1/baseline`: failed first, highest level first.
@@ -61,6 +69,25 @@ pub struct IgnoreBaseline {
     pub check_id: String,
     #[serde(default)]
     pub reason: String,
+}
+
+/// `POST /api/v1/baseline/verify`: run the baseline on a host now; `check_id` names the
+/// check the operator is verifying (empty: all of them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyBaseline {
+    pub host_id: String,
+    #[serde(default)]
+    pub check_id: String,
+}
+
+/// The command that carries a verify, and how many results wait for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyingBaseline {
+    pub host_id: String,
+    pub check_id: String,
+    pub command_id: i64,
+    pub verifying: u64,
+    pub message: String,
 }
 
 /// The result of an ignore or undo.

@@ -370,6 +370,7 @@ async fn heartbeat(
         settings: settings(&st),
         commands,
         login: Some(crate::login_defense::settings::effective(&st, &host, &group).await?),
+        baseline: Some(crate::baseline::schedule::effective(&st, &host, &group).await?),
     }))
 }
 

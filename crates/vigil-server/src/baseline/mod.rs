@@ -3,6 +3,7 @@
 //! content in force (title, level, remediation, references).
 
 pub(crate) mod routes;
+pub(crate) mod schedule;
 
 use crate::pipeline::{Batch, IngestStage, Judged};
 use crate::state::SharedState;

@@ -1,17 +1,19 @@
-//! `/api/v1/baseline…`: the results, failed and most severe first, and ignoring a check on a
-//! host with a reason (and undoing it).
+//! `/api/v1/baseline…`: the results, failed and most severe first, ignoring a check on a host
+//! with a reason (and undoing it), verifying (the host runs its baseline now), and the schedule.
 
 use crate::http::*;
 use crate::state::SharedState;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::collections::BTreeMap;
 use vigil_model::CheckStatus;
+use vigil_proto::agent::CommandAction;
 use vigil_proto::api::{
     BaselineIgnore, BaselineList, BaselineQuery, BaselineResultView, BaselineSummary,
-    IgnoreBaseline, IgnoredBaseline,
+    IgnoreBaseline, IgnoredBaseline, VerifyBaseline, VerifyingBaseline,
 };
 
 const MAX_REASON: usize = 1_000;
@@ -68,6 +70,10 @@ pub(crate) async fn list(
             (_, CheckStatus::NotApplicable) => summary.not_applicable += 1,
             (_, CheckStatus::Error) => summary.error += 1,
         }
+        let verifying = r.verify_requested_at.filter(|at| *at >= r.last_run_at);
+        if verifying.is_some() {
+            summary.verifying += 1;
+        }
         match wanted {
             Some(None) if !counted_ignored => continue,
             Some(Some(s)) if s != r.status || counted_ignored => continue,
@@ -89,6 +95,7 @@ pub(crate) async fn list(
             file: r.file,
             first_failed_at: r.first_failed_at,
             last_run_at: r.last_run_at,
+            verifying,
         });
     }
     let rank = |v: &BaselineResultView| {
@@ -168,9 +175,64 @@ pub(crate) async fn unignore(
     set_ignored(&st, req, "", &op.0).await
 }
 
+/// Asks a host to run its baseline now (the check's "verify"): a fixed check passes when the
+/// run arrives; until then the results show as verifying.
+pub(crate) async fn verify(
+    State(st): State<SharedState>,
+    axum::Extension(op): axum::Extension<Operator>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<VerifyingBaseline>)> {
+    let req: VerifyBaseline = parse_json(&body)?;
+    let host = find_host(&st, &req.host_id).await?;
+    if host.uninstalled_at.is_some() {
+        return Err(ApiError::Conflict(format!(
+            "host {} is uninstalled; it cannot run its baseline",
+            req.host_id
+        )));
+    }
+    let check = Some(req.check_id.trim()).filter(|c| !c.is_empty());
+    if let Some(c) = check {
+        if !st.content.current().baseline.iter().any(|x| x.id == c) {
+            return Err(ApiError::NotFound(format!("no baseline check {c}")));
+        }
+    }
+    let verifying = st
+        .store
+        .request_baseline_verify(&req.host_id, check, st.now())
+        .await?;
+    // A full report from every monitor: the baseline monitor runs all its checks (a run of
+    // one check would leave the others' results older than the run that replaced them).
+    let command_id = crate::commands::queue(
+        &st,
+        &req.host_id,
+        None,
+        &CommandAction::ReportInventory,
+        &op.0,
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(VerifyingBaseline {
+            host_id: req.host_id,
+            check_id: check.unwrap_or_default().to_string(),
+            command_id,
+            verifying,
+            message: "the host runs its baseline with its next heartbeat; results show as \
+                      verifying until the run arrives"
+                .into(),
+        }),
+    ))
+}
+
 pub(crate) fn routes() -> Router<SharedState> {
+    use super::schedule::{delete_schedule, get_schedule, put_schedule};
     Router::new()
         .route("/api/v1/baseline", get(list))
+        .route("/api/v1/baseline/verify", post(verify))
+        .route(
+            "/api/v1/baseline/schedule",
+            get(get_schedule).put(put_schedule).delete(delete_schedule),
+        )
         .route("/api/v1/baseline/ignore", post(ignore))
         .route("/api/v1/baseline/unignore", post(unignore))
 }

@@ -233,7 +233,7 @@ pub(crate) fn routes() -> Router<SharedState> {
 }
 
 /// A group's or host's own document; 404 when it inherits.
-async fn own_or_404<D: Scoped>(st: &SharedState, scope: &Scope) -> ApiResult<D> {
+pub(crate) async fn own_or_404<D: Scoped>(st: &SharedState, scope: &Scope) -> ApiResult<D> {
     scoped::own::<D>(st, scope).await?.ok_or_else(|| {
         ApiError::NotFound(format!(
             "{scope} has no {} of its own; it uses its group's or the fleet's",
@@ -243,7 +243,7 @@ async fn own_or_404<D: Scoped>(st: &SharedState, scope: &Scope) -> ApiResult<D> 
 }
 
 /// Removes a group's or host's own document, so it uses its group's or the fleet's again.
-async fn remove<D: Scoped>(
+pub(crate) async fn remove<D: Scoped>(
     st: &SharedState,
     scope: &Scope,
     instead: &str,

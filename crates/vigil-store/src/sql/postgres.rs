@@ -64,6 +64,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         14,
         include_str!("../../migrations/postgres/014_baseline.sql"),
     ),
+    (
+        15,
+        include_str!("../../migrations/postgres/015_baseline_verify.sql"),
+    ),
 ];
 
 /// Any fixed number works; it only has to be the same for every Vigil server.

@@ -56,6 +56,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/013_monitor_health.sql"),
     ),
     (14, include_str!("../../migrations/sqlite/014_baseline.sql")),
+    (
+        15,
+        include_str!("../../migrations/sqlite/015_baseline_verify.sql"),
+    ),
 ];
 
 pub(crate) struct Sqlite {

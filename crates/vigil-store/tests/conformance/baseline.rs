@@ -151,4 +151,50 @@ pub(super) async fn baseline(store: &dyn Store) {
         .unwrap());
     let aide = &store.baseline_results(Some("h-1")).await.unwrap()[0];
     assert_eq!((aide.ignored_reason.as_str(), aide.ignored_at), ("", None));
+
+    // "Verify": one check or all of a host, until the host's next run replaces the rows.
+    assert_eq!(
+        store
+            .request_baseline_verify("h-1", Some("misc.aide"), T0 + 4_300)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .request_baseline_verify("h-1", Some("no.such-check"), T0 + 4_300)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store.baseline_results(Some("h-1")).await.unwrap()[0].verify_requested_at,
+        Some(T0 + 4_300)
+    );
+    run(
+        store,
+        504,
+        vec![
+            outcome("misc.aide", CheckStatus::Passed, ""),
+            outcome("ssh.banner", CheckStatus::Passed, ""),
+        ],
+        T0 + 5_000,
+    )
+    .await;
+    assert_eq!(
+        store
+            .request_baseline_verify("h-2", None, T0 + 5_100)
+            .await
+            .unwrap(),
+        0
+    );
+    let rows = store.baseline_results(Some("h-1")).await.unwrap();
+    assert!(rows.iter().all(|r| r.verify_requested_at.is_none()));
+    assert_eq!(
+        store
+            .request_baseline_verify("h-1", None, T0 + 5_200)
+            .await
+            .unwrap(),
+        2
+    );
 }
