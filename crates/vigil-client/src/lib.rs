@@ -11,7 +11,7 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use vigil_model::Inventory;
-use vigil_proto::agent::LoginSettings;
+use vigil_proto::agent::{BaselineSchedule, LoginSettings};
 use vigil_proto::api::*;
 use vigil_proto::meta::Meta;
 
@@ -454,6 +454,32 @@ impl Client {
 
     pub async fn unignore_baseline(&self, req: &IgnoreBaseline) -> Result<IgnoredBaseline> {
         self.post("/api/v1/baseline/unignore", req).await
+    }
+
+    pub async fn verify_baseline(&self, req: &VerifyBaseline) -> Result<VerifyingBaseline> {
+        self.post("/api/v1/baseline/verify", req).await
+    }
+
+    pub async fn baseline_schedule(&self, q: &ScopeQuery) -> Result<BaselineSchedule> {
+        self.get(&format!("/api/v1/baseline/schedule{}", query_string(q)))
+            .await
+    }
+
+    pub async fn put_baseline_schedule(
+        &self,
+        q: &ScopeQuery,
+        req: &BaselineSchedule,
+    ) -> Result<BaselineSchedule> {
+        self.put(
+            &format!("/api/v1/baseline/schedule{}", query_string(q)),
+            req,
+        )
+        .await
+    }
+
+    pub async fn delete_baseline_schedule(&self, q: &ScopeQuery) -> Result<RemovedScoped> {
+        self.delete(&format!("/api/v1/baseline/schedule{}", query_string(q)))
+            .await
     }
 
     // ---- notifications ----

@@ -416,6 +416,33 @@ pub enum BaselineCommand {
         #[command(flatten)]
         api: ApiOpts,
     },
+    /// Ask a host to run its baseline now (after fixing something): the check shows as
+    /// verifying until the run arrives, then passes or fails on what the host now has.
+    Verify {
+        host: String,
+        /// The check being verified (all of them without one).
+        check: Option<String>,
+        #[command(flatten)]
+        api: ApiOpts,
+    },
+    /// When agents run the baseline: show it, or set every N days (1, 2, 3, 7 or 30) and the
+    /// local-time window, for the fleet, a group or a host; --inherit drops a group's or host's
+    /// own schedule.
+    Schedule {
+        #[arg(long, conflicts_with = "group")]
+        host: Option<String>,
+        #[arg(long)]
+        group: Option<String>,
+        #[arg(long, value_name = "N")]
+        every_days: Option<u32>,
+        /// The window as HOUR-HOUR of the host's local day, e.g. 0-6 (the default).
+        #[arg(long, value_name = "FROM-TO")]
+        window: Option<String>,
+        #[arg(long, conflicts_with_all = ["every_days", "window"])]
+        inherit: bool,
+        #[command(flatten)]
+        api: ApiOpts,
+    },
 }
 
 #[derive(Debug, Args, Clone)]

@@ -214,6 +214,54 @@ fn operator_commands_work_against_a_real_server() {
         .any(|r| r["check_id"] == check.as_str() && r["ignored"]["reason"] == "accepted here"));
     assert!(ok(&u, &["baseline", "unignore", &host, &check]).contains("no longer ignored"));
 
+    // Verify: the check shows as verifying until the agent's run (asked with its next
+    // heartbeat) replaces it.
+    let v = one_json(&u, &["baseline", "verify", &host, &check, "--json"]);
+    assert_eq!(v["verifying"], 1, "{v}");
+    let (done, _, err) = cli(&u, &["baseline", "verify", &host, "no.such-check"]);
+    assert!(!done && err.contains("no baseline check"), "{err}");
+    let listed = json_lines(&ok(&u, &["baseline", "list", "--check", &check, "--json"]));
+    assert!(listed[0]["verifying"].is_i64(), "{listed:?}");
+    wait_until("the verify run", 90, || {
+        let l = json_lines(&ok(&u, &["baseline", "list", "--check", &check, "--json"]));
+        l.first().is_some_and(|r| r.get("verifying").is_none())
+    });
+
+    // The schedule: the fleet's default, a host's own (checked), and back to the fleet's.
+    assert!(ok(&u, &["baseline", "schedule"]).contains("every 2 day(s), between 00:00 and 06:00"));
+    let (done, _, err) = cli(&u, &["baseline", "schedule", "--every-days", "5"]);
+    assert!(!done && err.contains("1, 2, 3, 7 or 30"), "{err}");
+    let (done, _, err) = cli(&u, &["baseline", "schedule", "--window", "7-3"]);
+    assert!(!done && err.contains("window"), "{err}");
+    let set = ok(
+        &u,
+        &[
+            "baseline",
+            "schedule",
+            "--host",
+            &host,
+            "--every-days",
+            "7",
+            "--window",
+            "1-5",
+        ],
+    );
+    assert!(
+        set.contains("every 7 day(s), between 01:00 and 05:00"),
+        "{set}"
+    );
+    let own = one_json(&u, &["baseline", "schedule", "--host", &host, "--json"]);
+    assert_eq!(
+        (own["every_days"].as_u64(), own["to_hour"].as_u64()),
+        (Some(7), Some(5))
+    );
+    assert!(ok(&u, &["baseline", "schedule", "--host", &host, "--inherit"]).contains("again"));
+    let (done, _, err) = cli(&u, &["baseline", "schedule", "--host", &host]);
+    assert!(
+        !done && err.contains("no baseline schedule of its own"),
+        "{err}"
+    );
+
     // The rest of the read commands.
     ok(&u, &["whitelist", "list", "--json"]);
     let score = one_json(&u, &["score", "--json"]);

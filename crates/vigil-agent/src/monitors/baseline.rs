@@ -22,9 +22,9 @@ const MAX_UNREADABLE: usize = 20;
 /// How often the monitor looks whether a run is due.
 const TICK: Duration = Duration::from_secs(600);
 const TICK_MINUTES: u32 = 10;
-/// The weak-password work of a run asked for by "verify" is bounded tighter: the operator
-/// waits for it.
-const VERIFY_WEAK_SECS: u64 = 60;
+/// The weak-password work of the first run and of a run asked for by "verify" is bounded
+/// tighter: the operator waits for them (later runs go on from their progress).
+const QUICK_WEAK_SECS: u64 = 30;
 
 /// Whether a scheduled run is due at `now` (`minute` of the host's local day), the last run
 /// having been at `last`; `offset` (minutes) spreads hosts over the window.
@@ -134,8 +134,8 @@ impl Monitor for BaselineMonitor {
         let mut progress: Progress = crate::weak::load_progress(&self.progress_file);
         let host = crate::weak::host_name(&self.root);
         let mut weak = self.weak.clone();
-        if verify {
-            weak.time_limit = weak.time_limit.min(Duration::from_secs(VERIFY_WEAK_SECS));
+        if verify || self.last_run.is_none() {
+            weak.time_limit = weak.time_limit.min(Duration::from_secs(QUICK_WEAK_SECS));
         }
         let mut scanner =
             Scanner::new(&self.root, &host, &self.weak_passwords, weak, &mut progress);

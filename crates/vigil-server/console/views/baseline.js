@@ -1,13 +1,14 @@
 // The Security baseline page: every host's check results, failed and most severe first, a
-// status filter kept in the URL, and a drawer with the evidence, the fix and the references,
-// where a failed check is ignored with a reason (and the ignore undone).
+// status filter kept in the URL, the fleet's schedule, and a drawer with the evidence, the fix
+// and the references, where a failed check is verified (the host runs its baseline now) or
+// ignored with a reason (and the ignore undone).
 
 import { h, badge, hostLink, humanize, kv, notice, panel, setTitle, setView, aside } from '../lib/dom.js';
 import { timeEl, trunc } from '../lib/format.js';
-import { get, post } from '../lib/api.js';
+import { api, get, post } from '../lib/api.js';
 import { clearError, errorMessage, reportTo, showError } from '../lib/errors.js';
 import { hashWith, readParams } from '../lib/router.js';
-import { filterSelect, hostFilterChip, refreshButton, submit } from '../lib/form.js';
+import { filterSelect, hostFilterChip, numberSelect, refreshButton, submit } from '../lib/form.js';
 import { dataTable } from '../lib/table.js';
 import { drawerBody, drawerData, drawerTitle, drawerToken, openDrawer } from '../lib/drawer.js';
 import { reasonDialog } from './vuln-drawer.js';
@@ -16,7 +17,8 @@ const STATUSES = ['failed', 'ignored', 'error', 'passed', 'not_applicable', 'all
 
 /** What a result shows as its status: an ignored failure says so. */
 const shownStatus = (r) => (r.ignored && r.status === 'failed' ? 'ignored' : r.status);
-const statusBadge = (r, testid) => badge(shownStatus(r), { cls: `bl-${shownStatus(r)}`, testid });
+const statusBadge = (r, testid) => [badge(shownStatus(r), { cls: `bl-${shownStatus(r)}`, testid }),
+  r.verifying ? [' ', badge('verifying', { cls: 'bl-verifying', testid: `${testid}-verifying` })] : null];
 const levelBadge = (level) => badge(level, { cls: `vl-${level}` });
 
 /** The query of a result's own row, to read it again after a change. */
@@ -39,6 +41,16 @@ function renderResult(r, refresh, result = null) {
     renderResult(next, refresh, notice(message, { kind: 'ok', testid: 'baseline-action-done' }));
     refresh();
   };
+  const verify = h('button', { type: 'button', class: 'btn', 'data-testid': 'baseline-verify', title: 'The host runs its baseline with its next heartbeat' }, r.verifying ? 'Verify again' : 'Verify');
+  verify.addEventListener('click', () => {
+    clearError();
+    submit(verify, {
+      onError: (e) => out.replaceChildren(notice(errorMessage(e), { kind: 'error', testid: 'baseline-action-error' })),
+    }, async () => {
+      await post('/api/v1/baseline/verify', { host_id: r.host_id, check_id: r.check_id });
+      await reopen('Verifying: the host runs its baseline with its next heartbeat; a fixed check then passes.');
+    });
+  });
   let action = null;
   if (r.status === 'failed' && !r.ignored) {
     action = h('button', { type: 'button', class: 'btn', 'data-testid': 'baseline-ignore' }, 'Ignore…');
@@ -75,6 +87,7 @@ function renderResult(r, refresh, result = null) {
           : null]],
         r.first_failed_at ? ['Failing since', timeEl(r.first_failed_at, { full: true })] : null,
         ['Last run', timeEl(r.last_run_at, { full: true })],
+        r.verifying ? ['Verify asked', timeEl(r.verifying, { full: true })] : null,
       ].filter(Boolean), { testid: 'baseline-kv' }),
       r.evidence ? [h('h3', { class: 'sub' }, 'Evidence'),
         h('p', { class: 'mono small wrap', 'data-testid': 'baseline-evidence' }, r.evidence),
@@ -82,7 +95,7 @@ function renderResult(r, refresh, result = null) {
       r.remediation ? [h('h3', { class: 'sub' }, 'Fix'), h('p', { 'data-testid': 'baseline-remediation' }, r.remediation)] : null,
       r.refs && r.refs.length ? [h('h3', { class: 'sub' }, 'References'),
         h('p', { class: 'small', 'data-testid': 'baseline-refs' }, r.refs.map((x) => h('span', { class: 'chip mono' }, x)))] : null,
-      action ? h('div', { class: 'drawer-actions' }, action) : null));
+      h('div', { class: 'drawer-actions' }, verify, action ? [' ', action] : null)));
 }
 
 /** Opens a result in the drawer; `refresh` reloads the list it came from after a change. */
@@ -111,7 +124,33 @@ export function baselineColumns({ host = true } = {}) {
 export const baselineRowAttrs = (r) => ({ 'data-testid': 'baseline-row', 'data-check-id': r.check_id, 'data-host-id': r.host_id, 'data-status': shownStatus(r) });
 
 /** The summary line of a list. */
-export const baselineSummaryText = (s = {}) => `${s.failed || 0} failed · ${s.ignored || 0} ignored · ${s.error || 0} errors · ${s.passed || 0} passed · ${s.not_applicable || 0} not applicable`;
+export const baselineSummaryText = (s = {}) => `${s.failed || 0} failed · ${s.ignored || 0} ignored · ${s.error || 0} errors · ${s.passed || 0} passed · ${s.not_applicable || 0} not applicable${s.verifying ? ` · ${s.verifying} verifying` : ''}`;
+
+/** The fleet's schedule: every N days in the host's night window, changed in place. */
+function scheduleControl(ctx) {
+  const note = h('span', { class: 'muted small', 'data-testid': 'baseline-schedule-note' });
+  const wrap = h('label', { class: 'inline small' }, 'Runs every ');
+  get('/api/v1/baseline/schedule').then((s) => {
+    if (!ctx.alive()) return;
+    const sel = numberSelect({ 'data-testid': 'baseline-schedule', 'aria-label': 'Baseline runs every' },
+      [[1, '1 day'], [2, '2 days'], [3, '3 days'], [7, '7 days'], [30, '30 days']], s.every_days);
+    const say = (x) => { note.textContent = ` between ${String(x.from_hour).padStart(2, '0')}:00 and ${String(x.to_hour).padStart(2, '0')}:00 host time`; };
+    say(s);
+    sel.addEventListener('change', async () => {
+      try {
+        const saved = await api('PUT', '/api/v1/baseline/schedule', { ...s, every_days: Number(sel.value) });
+        Object.assign(s, saved);
+        say(saved);
+        note.textContent += ' · saved';
+      } catch (e) {
+        showError(e, 'Saving the baseline schedule');
+        sel.value = String(s.every_days);
+      }
+    });
+    wrap.append(sel, note);
+  }).catch(reportTo(ctx, 'Loading the baseline schedule'));
+  return wrap;
+}
 
 export async function viewBaseline(ctx) {
   setTitle('Security baseline');
@@ -131,9 +170,9 @@ export async function viewBaseline(ctx) {
     testid: 'baseline-table',
     placeholder: 'Filter by host, check, category…',
     emptyText: f.status === 'failed'
-      ? 'No failed check. The agents run the baseline at start and every two days.'
+      ? 'No failed check. The agents run the baseline at start and then on the schedule above.'
       : 'No result with this status.',
-    tools: [statusSel, f.host ? hostFilterChip(f.host, '#/baseline') : null,
+    tools: [statusSel, f.host ? hostFilterChip(f.host, '#/baseline') : null, scheduleControl(ctx),
       refreshButton(ctx, 'baseline-refresh', 'Loading the baseline', () => load())],
     rowAttrs: baselineRowAttrs,
     onRowClick: (r) => openBaselineResult(r, () => load().catch(reportTo(ctx, 'Loading the baseline'))),

@@ -204,6 +204,14 @@ pub(super) async fn typed_api(h: &Harness) {
             "/api/v1/baseline".into(),
             typed(c.baseline(&Default::default()).await, "baseline"),
         ),
+        (
+            "/api/v1/baseline/schedule".into(),
+            "/api/v1/baseline/schedule".into(),
+            typed(
+                c.baseline_schedule(&ScopeQuery::default()).await,
+                "baseline schedule",
+            ),
+        ),
     ];
     // A host's own login settings, when the earlier steps gave it some (404 otherwise).
     if let Ok(own) = c.login_settings(&scope_host).await {

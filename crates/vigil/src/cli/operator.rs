@@ -6,8 +6,10 @@ use crate::client::connect;
 use crate::output;
 use anyhow::{bail, Context, Result};
 use vigil_notify::{ChannelConfig, ChannelKind, SmtpConfig};
+use vigil_proto::agent::BaselineSchedule;
 use vigil_proto::api::{
     BaselineQuery, CreateChannel, CreateIpRule, IgnoreBaseline, IpRuleFilter, NotifySettings,
+    ScopeQuery, VerifyBaseline,
 };
 
 /// What `vigil notify remove --json` prints (the server answers 204 with no body).
@@ -288,5 +290,73 @@ pub(super) async fn baseline(cmd: BaselineCommand) -> Result<()> {
                 &format!("{} on {} no longer ignored", v.check_id, v.host_id),
             )
         }
+        BaselineCommand::Verify { host, check, api } => {
+            let req = VerifyBaseline {
+                host_id: host,
+                check_id: check.unwrap_or_default(),
+            };
+            let v = connect(&api)?.verify_baseline(&req).await?;
+            output::one(
+                &v,
+                api.json,
+                &format!(
+                    "verifying {} result(s) on {} (command {}): {}",
+                    v.verifying, v.host_id, v.command_id, v.message
+                ),
+            )
+        }
+        BaselineCommand::Schedule {
+            host,
+            group,
+            every_days,
+            window,
+            inherit,
+            api,
+        } => {
+            let q = ScopeQuery { host, group };
+            let client = connect(&api)?;
+            let scope = match (&q.host, &q.group) {
+                (Some(h), _) => format!("host {h}"),
+                (_, Some(g)) => format!("group {g}"),
+                _ => "the fleet".to_string(),
+            };
+            if inherit {
+                let v = client.delete_baseline_schedule(&q).await?;
+                return output::one(
+                    &v,
+                    api.json,
+                    &format!(
+                        "{} uses its group's or the fleet's schedule again",
+                        v.removed
+                    ),
+                );
+            }
+            let v = if every_days.is_none() && window.is_none() {
+                client.baseline_schedule(&q).await?
+            } else {
+                let mut s = client.baseline_schedule(&q).await.unwrap_or_default();
+                if let Some(d) = every_days {
+                    s.every_days = d;
+                }
+                if let Some(w) = window {
+                    let (from, to) = w
+                        .split_once('-')
+                        .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))
+                        .with_context(|| {
+                            format!("--window {w:?}: write it as FROM-TO hours, e.g. 0-6")
+                        })?;
+                    (s.from_hour, s.to_hour) = (from, to);
+                }
+                client.put_baseline_schedule(&q, &s).await?
+            };
+            output::one(&v, api.json, &schedule_line(&scope, &v))
+        }
     }
+}
+
+fn schedule_line(scope: &str, s: &BaselineSchedule) -> String {
+    format!(
+        "{scope}: the baseline runs every {} day(s), between {:02}:00 and {:02}:00 host time",
+        s.every_days, s.from_hour, s.to_hour
+    )
 }

@@ -1,7 +1,8 @@
 //! The Security baseline page: the local agent's own run of this machine (it runs at start),
 //! failed checks first; a check's drawer with evidence, fix and references; an ignore refused
 //! without a reason, done with one, listed under Ignored, and undone; the host page's Baseline
-//! tab lists every status with the same drawer.
+//! tab lists every status with the same drawer; verify marks a check verifying; the fleet's
+//! schedule is changed from the page.
 
 use crate::prelude::*;
 
@@ -85,7 +86,28 @@ pub async fn baseline(c: &Ctx<'_>, t0: Instant, host_id: &str) -> WdResult<()> {
         "[data-testid=baseline-drawer][data-check-id='{check}'][data-status=failed]"
     ))
     .await?;
+    // Verify: the host runs its baseline with its next heartbeat; until the run arrives the
+    // check shows as verifying, then the drawer shows its fresh result.
+    wd.click(&wd.wait_visible("[data-testid=baseline-verify]").await?)
+        .await?;
+    wd.wait_visible("[data-testid=baseline-action-done]")
+        .await?;
+    wd.wait_visible(&format!(
+        "[data-testid=baseline-drawer][data-check-id='{check}'] [data-testid=baseline-status-verifying]"
+    ))
+    .await?;
     wd.screenshot(&c.shots.join("baseline.png")).await?;
+
+    // The fleet's schedule, changed from the page and read back from the API.
+    wd.goto(&format!("{}/#/baseline", c.banner.console)).await?;
+    wd.wait_visible("[data-testid=baseline-schedule]").await?;
+    pick_date(wd, "[data-testid=baseline-schedule]", "7").await?;
+    wd.wait_text(
+        "[data-testid=baseline-schedule-note]",
+        "the schedule saved",
+        |t| t.contains("saved") && t.contains("00:00"),
+    )
+    .await?;
 
     // The host's own Baseline tab: every status, with the same drawer.
     step("host baseline tab", t0).await;
