@@ -36,7 +36,19 @@ pub struct ReportInput<'a> {
     pub alerts: &'a [AlertRecord],
     pub inventory: Option<&'a Inventory>,
     pub commands: &'a [CommandRecord],
+    pub baseline: &'a ReportBaseline,
     pub now: i64,
+}
+
+/// The host's baseline as the report shows it: counts, and the failed checks not ignored,
+/// most severe first.
+#[derive(Debug, Default)]
+pub struct ReportBaseline {
+    pub passed: usize,
+    pub ignored: usize,
+    pub last_run: Option<i64>,
+    /// Level, title, check id, evidence, remediation.
+    pub failed: Vec<(String, String, String, String, String)>,
 }
 
 pub fn render(r: &ReportInput<'_>) -> String {
@@ -108,6 +120,42 @@ pub fn render(r: &ReportInput<'_>) -> String {
                 kind = esc(a.kind.as_str()),
                 last = when(a.last_seen),
                 count = a.count,
+            );
+        }
+        out.push_str("</table>");
+    }
+
+    let b = r.baseline;
+    let _ = write!(out, "<h2>Baseline ({} failed)</h2>", b.failed.len());
+    match b.last_run {
+        None => out.push_str("<p class=\"muted\">The agent has not reported a baseline run yet.</p>"),
+        Some(t) => {
+            let _ = write!(
+                out,
+                "<p class=\"muted\">Last run {} · {} passed · {} failed · {} ignored</p>",
+                when(t),
+                b.passed,
+                b.failed.len(),
+                b.ignored
+            );
+        }
+    }
+    if !b.failed.is_empty() {
+        out.push_str("<table data-testid=\"baseline\"><tr><th>Level</th><th>Check</th><th>Evidence</th><th>Fix</th></tr>");
+        for (level, title, id, evidence, fix) in &b.failed {
+            let class = match level.as_str() {
+                "high" => "urgent",
+                "medium" => "suspicious",
+                _ => "reminder",
+            };
+            let _ = write!(
+                out,
+                "<tr><td class=\"{class}\">{}</td><td>{}<br><code class=\"muted\">{}</code></td><td><code>{}</code></td><td>{}</td></tr>",
+                esc(level),
+                esc(title),
+                esc(id),
+                esc(evidence),
+                esc(fix)
             );
         }
         out.push_str("</table>");

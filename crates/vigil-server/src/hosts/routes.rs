@@ -137,6 +137,42 @@ pub(crate) async fn create_group(
     ))
 }
 
+/// The host's baseline for its report, joined with the checks in force.
+async fn report_baseline(
+    st: &SharedState,
+    id: &str,
+) -> ApiResult<crate::hosts::report::ReportBaseline> {
+    let content = st.content.current();
+    let mut out = crate::hosts::report::ReportBaseline::default();
+    let rank = |l: &str| match l {
+        "high" => 0,
+        "medium" => 1,
+        _ => 2,
+    };
+    for r in st.store.baseline_results(Some(id)).await? {
+        out.last_run = out.last_run.max(Some(r.last_run_at));
+        let ignored = !r.ignored_reason.is_empty();
+        match r.status {
+            vigil_model::CheckStatus::Failed if ignored => out.ignored += 1,
+            vigil_model::CheckStatus::Failed => {
+                let c = content.baseline.iter().find(|c| c.id == r.check_id);
+                out.failed.push((
+                    c.map_or("low", |c| c.level.as_str()).to_string(),
+                    c.map_or_else(|| r.check_id.clone(), |c| c.title.clone()),
+                    r.check_id.clone(),
+                    r.evidence,
+                    c.map(|c| c.remediation.clone()).unwrap_or_default(),
+                ));
+            }
+            vigil_model::CheckStatus::Passed => out.passed += 1,
+            _ => {}
+        }
+    }
+    out.failed
+        .sort_by(|a, b| rank(&a.0).cmp(&rank(&b.0)).then_with(|| a.2.cmp(&b.2)));
+    Ok(out)
+}
+
 /// The host's printable security report as HTML.
 pub(crate) async fn host_report(
     State(st): State<SharedState>,
@@ -161,6 +197,7 @@ pub(crate) async fn host_report(
         .await?
         .and_then(|j| serde_json::from_str(&j).ok());
     let commands = st.store.commands(Some(&id), 20).await?;
+    let report_baseline = report_baseline(&st, &id).await?;
     let state = host_state(&st, &host);
     let html = crate::hosts::report::render(&crate::hosts::report::ReportInput {
         host: &host,
@@ -169,6 +206,7 @@ pub(crate) async fn host_report(
         alerts: &alerts,
         inventory: inventory.as_ref(),
         commands: &commands,
+        baseline: &report_baseline,
         now: st.now(),
     });
     Ok((

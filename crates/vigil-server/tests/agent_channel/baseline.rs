@@ -5,7 +5,8 @@
 use super::*;
 use vigil_client::Client;
 use vigil_model::{BaselineOutcome, CheckStatus};
-use vigil_proto::api::{BaselineQuery, IgnoreBaseline};
+use vigil_proto::agent::{BaselineSchedule, Command, CommandAction, Heartbeat, HeartbeatResponse};
+use vigil_proto::api::{BaselineQuery, IgnoreBaseline, ScopeQuery, VerifyBaseline};
 
 fn outcome(id: &str, status: CheckStatus, evidence: &str) -> BaselineOutcome {
     BaselineOutcome {
@@ -76,6 +77,10 @@ pub(super) async fn baseline_runs(h: &Harness) {
     assert!(root.refs.iter().any(|r| r == "ssg:sshd_disable_root_login"));
     assert!(root.first_failed_at.is_some());
     assert_eq!((list.summary.failed, list.summary.passed), (2, 1));
+    // The host report lists the failed checks with their evidence and fix.
+    let report = c.host_report(&host).await.unwrap();
+    assert!(report.contains("<h2>Baseline (2 failed)</h2>"), "{report}");
+    assert!(report.contains("SSH does not let root log in") && report.contains("PermitRootLogin yes"));
     // Failed checks cost points (high 3, low 1) and cap the host's score at 90.
     let score_of = async || {
         let fleet = c.score().await.unwrap();
@@ -180,4 +185,91 @@ pub(super) async fn baseline_runs(h: &Harness) {
     );
     assert_eq!(c.baseline(&mine).await.unwrap().summary.failed, 1);
     assert_eq!(score_of().await, (90, 1.0));
+
+    // Verify: the host is asked for a fresh run with its next heartbeat; the check shows as
+    // verifying until the run arrives.
+    let v = c
+        .verify_baseline(&VerifyBaseline {
+            host_id: host.clone(),
+            check_id: "misc.aide".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(v.verifying, 1);
+    let e = c
+        .verify_baseline(&VerifyBaseline {
+            host_id: host.clone(),
+            check_id: "no.such".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(404), "{e}");
+    let list = c.baseline(&mine).await.unwrap();
+    assert_eq!(list.summary.verifying, 1);
+    let heartbeat = async || -> HeartbeatResponse {
+        let body = h
+            .post(
+                PATH_HEARTBEAT,
+                &host,
+                &key,
+                codec::encode(&Heartbeat::default()),
+            )
+            .await
+            .unwrap();
+        serde_json::from_slice(&body).unwrap()
+    };
+    let hb = heartbeat().await;
+    let asked: Vec<Command> = hb
+        .commands
+        .iter()
+        .map(|s| serde_json::from_str(&s.payload).unwrap())
+        .collect();
+    assert!(asked
+        .iter()
+        .any(|cmd| cmd.action == CommandAction::ReportInventory));
+    assert_eq!(hb.baseline, Some(BaselineSchedule::default()));
+    send(
+        3,
+        vec![
+            outcome("misc.aide", CheckStatus::Passed, ""),
+            outcome("ssh.permit-root-login", CheckStatus::Passed, ""),
+        ],
+    )
+    .await;
+    let list = c.baseline(&mine).await.unwrap();
+    assert_eq!((list.summary.verifying, list.summary.failed), (0, 0));
+
+    // The schedule: a host's own reaches it with the heartbeat; a bad one is refused.
+    let scope = ScopeQuery {
+        host: Some(host.clone()),
+        group: None,
+    };
+    let weekly = BaselineSchedule {
+        every_days: 7,
+        from_hour: 1,
+        to_hour: 4,
+    };
+    c.put_baseline_schedule(&scope, &weekly).await.unwrap();
+    assert_eq!(heartbeat().await.baseline, Some(weekly));
+    for bad in [
+        BaselineSchedule {
+            every_days: 5,
+            ..weekly
+        },
+        BaselineSchedule {
+            from_hour: 6,
+            to_hour: 6,
+            ..weekly
+        },
+    ] {
+        let e = c.put_baseline_schedule(&scope, &bad).await.unwrap_err();
+        assert_eq!(e.status(), Some(400), "{e}");
+    }
+    let e = c
+        .delete_baseline_schedule(&ScopeQuery::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(400), "the fleet's cannot be removed: {e}");
+    c.delete_baseline_schedule(&scope).await.unwrap();
+    assert_eq!(heartbeat().await.baseline, Some(BaselineSchedule::default()));
 }
