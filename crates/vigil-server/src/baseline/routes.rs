@@ -10,7 +10,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::collections::BTreeMap;
 use vigil_model::CheckStatus;
-use vigil_proto::agent::CommandAction;
+use crate::login_defense::routes::{own_or_404, remove, scope_of};
+use crate::scoped::{self, Scope};
+use vigil_proto::agent::{BaselineSchedule, CommandAction};
+use vigil_proto::api::{RemovedScoped, ScopeQuery};
 use vigil_proto::api::{
     BaselineIgnore, BaselineList, BaselineQuery, BaselineResultView, BaselineSummary,
     IgnoreBaseline, IgnoredBaseline, VerifyBaseline, VerifyingBaseline,
@@ -224,8 +227,48 @@ pub(crate) async fn verify(
     ))
 }
 
+type ScopeQ = Result<Query<ScopeQuery>, axum::extract::rejection::QueryRejection>;
+
+/// The fleet's schedule, or a group's or host's own (404 when it inherits).
+async fn get_schedule(
+    State(st): State<SharedState>,
+    q: ScopeQ,
+) -> ApiResult<Json<BaselineSchedule>> {
+    let scope = scope_of(&st, q).await?;
+    if scope == Scope::Global {
+        return Ok(Json(
+            scoped::own::<BaselineSchedule>(&st, &scope)
+                .await?
+                .unwrap_or_default(),
+        ));
+    }
+    own_or_404::<BaselineSchedule>(&st, &scope).await.map(Json)
+}
+
+/// Replaces the schedule of the fleet, a group (`?group=`) or a host (`?host=`); agents pick
+/// it up with their next heartbeat.
+async fn put_schedule(
+    State(st): State<SharedState>,
+    q: ScopeQ,
+    body: Bytes,
+) -> ApiResult<Json<BaselineSchedule>> {
+    let scope = scope_of(&st, q).await?;
+    let req: BaselineSchedule = parse_json(&body)?;
+    req.check().map_err(ApiError::BadRequest)?;
+    scoped::save(&st, &scope, Some(&req)).await?;
+    Ok(Json(req))
+}
+
+/// Removes a group's or host's own schedule: it uses its group's or the fleet's again.
+async fn delete_schedule(
+    State(st): State<SharedState>,
+    q: ScopeQ,
+) -> ApiResult<Json<RemovedScoped>> {
+    let scope = scope_of(&st, q).await?;
+    remove::<BaselineSchedule>(&st, &scope, "PUT the schedule you want instead").await
+}
+
 pub(crate) fn routes() -> Router<SharedState> {
-    use super::schedule::{delete_schedule, get_schedule, put_schedule};
     Router::new()
         .route("/api/v1/baseline", get(list))
         .route("/api/v1/baseline/verify", post(verify))
