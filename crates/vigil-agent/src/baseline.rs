@@ -62,7 +62,9 @@ pub fn collect(source: &Source<'_>, checks: &[Check]) -> Facts {
         c.facts.sysctl = Some(sysctl_values(source.root, checks));
         c.facts.modules = Some(loaded_modules(source.root));
         let mut inventory = crate::collect::Collector::new(source.root);
-        c.facts.sockets = Some(inventory.listening_sockets());
+        let sockets = inventory.listening_sockets();
+        c.facts.exe_packaged = packaged_programs(source.root, &sockets);
+        c.facts.sockets = Some(sockets);
     }
     c.facts
 }
@@ -229,6 +231,73 @@ fn sysctl_values(root: &Path, checks: &[Check]) -> BTreeMap<String, String> {
             Some((k, v.split_whitespace().collect::<Vec<_>>().join(" ")))
         })
         .collect()
+}
+
+/// The other spellings of a path under merged `/usr` (dpkg may list `/bin/x` for `/usr/bin/x`).
+fn usr_aliases(exe: &str) -> Vec<String> {
+    let mut out = vec![exe.to_string()];
+    if let Some(rest) = exe.strip_prefix("/usr") {
+        if ["/bin/", "/sbin/", "/lib/"]
+            .iter()
+            .any(|p| rest.starts_with(p))
+        {
+            out.push(rest.to_string());
+        }
+    } else if ["/bin/", "/sbin/", "/lib/"]
+        .iter()
+        .any(|p| exe.starts_with(p))
+    {
+        out.push(format!("/usr{exe}"));
+    }
+    out
+}
+
+/// Whether a package owns each listening program of the host's own mount namespace (those in
+/// containers are left out: their paths are the container's). Vigil's own executable counts as
+/// owned. `None` without a dpkg database.
+fn packaged_programs(
+    root: &Path,
+    sockets: &[vigil_model::ListeningSocket],
+) -> Option<BTreeMap<String, bool>> {
+    let info = root.join("var/lib/dpkg/info");
+    let lists = fs::read_dir(&info).ok()?;
+    let host_ns = fs::read_link(root.join("proc/1/ns/mnt")).ok();
+    let me = std::env::current_exe()
+        .ok()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let mut wanted: BTreeMap<String, bool> = BTreeMap::new();
+    for s in sockets.iter().filter(|s| !s.exe.is_empty() && s.pid > 0) {
+        let ns = fs::read_link(root.join(format!("proc/{}/ns/mnt", s.pid))).ok();
+        if host_ns.is_some() && ns != host_ns {
+            continue;
+        }
+        wanted.insert(s.exe.clone(), s.exe == me);
+    }
+    if wanted.values().all(|&owned| owned) {
+        return Some(wanted);
+    }
+    let mut by_path: BTreeMap<String, String> = BTreeMap::new();
+    for exe in wanted.keys() {
+        for alias in usr_aliases(exe) {
+            by_path.insert(alias, exe.clone());
+        }
+    }
+    for entry in lists.flatten().take(MAX_DIR_ENTRIES) {
+        let name = entry.file_name();
+        if !name.to_string_lossy().ends_with(".list") {
+            continue;
+        }
+        let Ok(bytes) = read_capped(&entry.path(), MAX_FILE_BYTES * 16) else {
+            continue;
+        };
+        for line in String::from_utf8_lossy(&bytes).lines() {
+            if let Some(exe) = by_path.get(line) {
+                wanted.insert(exe.clone(), true);
+            }
+        }
+    }
+    Some(wanted)
 }
 
 fn loaded_modules(root: &Path) -> BTreeSet<String> {

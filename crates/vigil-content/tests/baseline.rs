@@ -51,7 +51,10 @@ fn the_pack_covers_every_family_with_at_least_150_checks() {
             !c.wanted().is_empty()
                 || matches!(
                     c.test,
-                    Test::Ports { .. } | Test::PortPair { .. } | Test::Credentials { .. }
+                    Test::Ports { .. }
+                        | Test::PortPair { .. }
+                        | Test::Credentials { .. }
+                        | Test::UnpackagedListeners { .. }
                 ),
             "{}",
             c.id

@@ -127,3 +127,46 @@ fn a_tree_is_judged_check_by_check() {
     let (ok, _, err) = run(&["scan", "baseline", "--root", "/nonexistent/tree"]);
     assert!(!ok && err.contains("/nonexistent/tree"), "{err}");
 }
+
+/// A program copied out of its package and listening on this host is found; the packaged one
+/// it was copied from is not.
+#[test]
+fn a_listening_program_no_package_owns_is_found_on_this_host() {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("listener");
+    fs::copy("/usr/bin/python3", &copy).unwrap();
+    let mut child = Command::new(&copy)
+        .args([
+            "-c",
+            "import socket,sys\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen()\n\
+             print(s.getsockname()[1],flush=True)\nsys.stdin.read()",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let (ok, out, err) = run(&[
+        "scan",
+        "baseline",
+        "--check",
+        "services.unpackaged-listener",
+        "--json",
+    ]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ok, "{err}");
+    let rec: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(rec["status"], "failed", "{rec}");
+    let evidence = rec["evidence"].as_str().unwrap();
+    let copy = copy.display().to_string();
+    assert!(
+        evidence.contains(&format!("127.0.0.1:{} {copy}", port.trim())),
+        "{evidence}"
+    );
+    assert!(!evidence.contains("/usr/bin/python3"), "{evidence}");
+}

@@ -149,7 +149,10 @@ pub(super) fn wanted(t: &Test) -> Vec<String> {
         Test::Package { .. } => v(&["/var/lib/dpkg/status"]),
         Test::Service { unit, .. } => vec![format!("/etc/systemd/system/*.wants/{unit}")],
         Test::Accounts { .. } => v(&["/etc/passwd", "/etc/shadow", "/etc/group"]),
-        Test::Ports { .. } | Test::PortPair { .. } | Test::Credentials { .. } => Vec::new(),
+        Test::Ports { .. }
+        | Test::PortPair { .. }
+        | Test::Credentials { .. }
+        | Test::UnpackagedListeners { .. } => Vec::new(),
         Test::Certificates { paths, .. } => super::services::certificate_configs(paths),
         Test::ModuleDisabled { .. } => v(MODPROBE),
         Test::AnyOf { tests } => tests.iter().flat_map(wanted).collect(),
@@ -203,6 +206,7 @@ pub fn evaluate_check(t: &Test, facts: &Facts) -> Judged {
         Test::ModuleDisabled { name } => module(facts, name),
         Test::AnyOf { tests } => any_of(facts, tests),
         Test::PortPair { port, with } => super::services::port_pair(facts, *port, *with),
+        Test::UnpackagedListeners { allow } => super::services::unpackaged(facts, allow),
         Test::Credentials { source } => super::services::credentials(facts, source),
         Test::Certificates { paths, days } => super::services::certificates(facts, paths, *days),
     }
@@ -639,6 +643,10 @@ fn accounts(facts: &Facts, rule: AccountRule) -> Judged {
 /// `tcp 0.0.0.0:6379` (a fixture's listening socket).
 pub(crate) fn parse_listening(s: &str) -> Option<ListeningSocket> {
     let (proto, addr) = s.trim().split_once(' ')?;
+    let (addr, exe) = match addr.split_once(' ') {
+        Some((a, e)) => (a, e.trim()),
+        None => (addr, ""),
+    };
     let (host, port) = addr.rsplit_once(':')?;
     let protocol = match proto {
         "tcp" => Protocol::Tcp,
@@ -651,6 +659,8 @@ pub(crate) fn parse_listening(s: &str) -> Option<ListeningSocket> {
         protocol,
         address: host.trim_matches(['[', ']']).to_string(),
         port: port.parse().ok()?,
+        exe: exe.to_string(),
+        process: exe.rsplit('/').next().unwrap_or_default().to_string(),
         ..ListeningSocket::default()
     })
 }

@@ -46,6 +46,9 @@ pub struct Facts {
     pub credentials: Option<BTreeMap<String, CredentialScan>>,
     /// When the facts were collected (Unix seconds); certificate expiry needs it.
     pub now: Option<i64>,
+    /// The listening programs of this host's own mount namespace (not containers'): whether a
+    /// package owns each.
+    pub exe_packaged: Option<BTreeMap<String, bool>>,
 }
 
 /// What the weak-password scan of one source found. It never holds a password: only which

@@ -231,6 +231,12 @@ pub enum Test {
         port: u16,
         with: u16,
     },
+    /// Every listening socket's program belongs to an installed package (or starts with one of
+    /// `allow`); programs in containers are not judged (needs a running host).
+    UnpackagedListeners {
+        #[cfg_attr(feature = "serde", serde(default))]
+        allow: Vec<String>,
+    },
     /// What the weak-password scan of one source found (`system` accounts, `redis`, `mysql`,
     /// `mysql_remote_root`, `wordpress`); not applicable when the scan did not run or the source
     /// is not on the host.
@@ -294,8 +300,10 @@ pub struct Fixture {
     pub dirs: BTreeMap<String, String>,
     pub packages: Option<Vec<String>>,
     pub sysctl: Option<BTreeMap<String, String>>,
-    /// Listening sockets as `tcp 0.0.0.0:6379`.
+    /// Listening sockets as `tcp 0.0.0.0:6379`, optionally followed by the program's path.
     pub listening: Option<Vec<String>>,
+    /// The programs (of `listening`) that belong to a package; the others belong to none.
+    pub packaged: Option<Vec<String>>,
     pub modules: Option<Vec<String>>,
     /// Weak-password scans by source: each account as `name` (not weak) or `name: why`.
     pub credentials: Option<BTreeMap<String, Vec<String>>>,
@@ -370,6 +378,16 @@ impl Fixture {
                 .collect()
         });
         f.now = self.now;
+        if let Some(sockets) = &f.sockets {
+            let packaged = self.packaged.clone().unwrap_or_default();
+            f.exe_packaged = Some(
+                sockets
+                    .iter()
+                    .filter(|s| !s.exe.is_empty())
+                    .map(|s| (s.exe.clone(), packaged.contains(&s.exe)))
+                    .collect(),
+            );
+        }
         f
     }
 }

@@ -125,6 +125,35 @@ pub(super) fn port_pair(facts: &Facts, port: u16, with: u16) -> Judged {
     }
 }
 
+pub(super) fn unpackaged(facts: &Facts, allow: &[String]) -> Judged {
+    let (Some(sockets), Some(owned)) = (&facts.sockets, &facts.exe_packaged) else {
+        return not_applicable("listening programs and packages are known only on a running host");
+    };
+    let mut bad: Vec<String> = sockets
+        .iter()
+        .filter(|s| owned.get(&s.exe) == Some(&false))
+        .filter(|s| !allow.iter().any(|a| s.exe.starts_with(a.as_str())))
+        .map(|s| format!("{} {}:{} {}", s.protocol.as_str(), s.address, s.port, s.exe))
+        .collect();
+    bad.sort();
+    bad.dedup();
+    if bad.is_empty() {
+        return pass(
+            format!("{} listening program(s), each from a package", owned.len()),
+            String::new(),
+        );
+    }
+    let n = bad.len();
+    bad.truncate(MAX_LISTED);
+    fail(
+        format!(
+            "{n} listening socket(s) of programs no package installed: {}",
+            bad.join("; ")
+        ),
+        String::new(),
+    )
+}
+
 /// Configuration files that name certificates, and what names them there.
 const CERT_CONFIGS: &[(&str, &str)] = &[
     ("/etc/nginx/nginx.conf", "ssl_certificate"),

@@ -2,6 +2,8 @@
 //! with a reason (and undoing it), verifying (the host runs its baseline now), and the schedule.
 
 use crate::http::*;
+use crate::login_defense::routes::{own_or_404, remove, scope_of};
+use crate::scoped::{self, Scope};
 use crate::state::SharedState;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -10,14 +12,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::collections::BTreeMap;
 use vigil_model::CheckStatus;
-use crate::login_defense::routes::{own_or_404, remove, scope_of};
-use crate::scoped::{self, Scope};
 use vigil_proto::agent::{BaselineSchedule, CommandAction};
-use vigil_proto::api::{RemovedScoped, ScopeQuery};
 use vigil_proto::api::{
     BaselineIgnore, BaselineList, BaselineQuery, BaselineResultView, BaselineSummary,
     IgnoreBaseline, IgnoredBaseline, VerifyBaseline, VerifyingBaseline,
 };
+use vigil_proto::api::{RemovedScoped, ScopeQuery};
 
 const MAX_REASON: usize = 1_000;
 

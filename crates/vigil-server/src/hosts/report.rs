@@ -128,7 +128,9 @@ pub fn render(r: &ReportInput<'_>) -> String {
     let b = r.baseline;
     let _ = write!(out, "<h2>Baseline ({} failed)</h2>", b.failed.len());
     match b.last_run {
-        None => out.push_str("<p class=\"muted\">The agent has not reported a baseline run yet.</p>"),
+        None => {
+            out.push_str("<p class=\"muted\">The agent has not reported a baseline run yet.</p>")
+        }
         Some(t) => {
             let _ = write!(
                 out,

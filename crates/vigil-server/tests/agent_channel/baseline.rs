@@ -80,7 +80,9 @@ pub(super) async fn baseline_runs(h: &Harness) {
     // The host report lists the failed checks with their evidence and fix.
     let report = c.host_report(&host).await.unwrap();
     assert!(report.contains("<h2>Baseline (2 failed)</h2>"), "{report}");
-    assert!(report.contains("SSH does not let root log in") && report.contains("PermitRootLogin yes"));
+    assert!(
+        report.contains("SSH does not let root log in") && report.contains("PermitRootLogin yes")
+    );
     // Failed checks cost points (high 3, low 1) and cap the host's score at 90.
     let score_of = async || {
         let fleet = c.score().await.unwrap();
@@ -271,5 +273,8 @@ pub(super) async fn baseline_runs(h: &Harness) {
         .unwrap_err();
     assert_eq!(e.status(), Some(400), "the fleet's cannot be removed: {e}");
     c.delete_baseline_schedule(&scope).await.unwrap();
-    assert_eq!(heartbeat().await.baseline, Some(BaselineSchedule::default()));
+    assert_eq!(
+        heartbeat().await.baseline,
+        Some(BaselineSchedule::default())
+    );
 }
