@@ -601,4 +601,35 @@ mod tests {
             e => panic!("{e}"),
         }
     }
+
+    /// A "server" that answers with random bytes (some of them framed as packets) never makes
+    /// the client panic or hang.
+    #[test]
+    fn random_servers_are_refused_not_trusted() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = Addr::Tcp(listener.local_addr().unwrap());
+        let rounds = 300;
+        std::thread::spawn(move || {
+            let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+            for mut c in listener.incoming().flatten().take(rounds) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let len = (x % 120) as usize;
+                let mut body: Vec<u8> = (0..len).map(|i| (x >> (i % 56)) as u8).collect();
+                if x % 3 == 0 && !body.is_empty() {
+                    // A plausible frame: a length that fits, sequence 0, protocol 10.
+                    body[0] = 10;
+                    let mut framed = (body.len() as u32).to_le_bytes()[..3].to_vec();
+                    framed.push(0);
+                    framed.extend(body);
+                    body = framed;
+                }
+                let _ = c.write_all(&body);
+            }
+        });
+        for _ in 0..rounds {
+            assert!(Conn::open(&addr, "root", "pw", Some("db")).is_err());
+        }
+    }
 }

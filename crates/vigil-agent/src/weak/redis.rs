@@ -104,6 +104,13 @@ fn read_config(s: &Scanner<'_>) -> Option<Config> {
 
 /// One RESP reply, as text lines (simple strings, bulk strings, arrays of them) or an error.
 pub(super) fn reply(r: &mut impl BufRead, budget: &mut usize) -> Result<Vec<String>, String> {
+    reply_at(r, budget, 0)
+}
+
+/// Arrays nest this deep at most (`ACL LIST` is one level).
+const MAX_DEPTH: usize = 4;
+
+fn reply_at(r: &mut impl BufRead, budget: &mut usize, depth: usize) -> Result<Vec<String>, String> {
     let mut line = String::new();
     r.by_ref()
         .take(*budget as u64)
@@ -111,7 +118,10 @@ pub(super) fn reply(r: &mut impl BufRead, budget: &mut usize) -> Result<Vec<Stri
         .map_err(|e| e.to_string())?;
     *budget = budget.saturating_sub(line.len());
     let line = line.trim_end();
-    let (kind, rest) = line.split_at(line.len().min(1));
+    let (kind, rest) = match line.chars().next() {
+        Some(c) => line.split_at(c.len_utf8()),
+        None => ("", ""),
+    };
     match kind {
         "+" | ":" => Ok(vec![rest.to_string()]),
         "-" => Err(rest.to_string()),
@@ -130,11 +140,12 @@ pub(super) fn reply(r: &mut impl BufRead, budget: &mut usize) -> Result<Vec<Stri
             buf.truncate(n);
             Ok(vec![String::from_utf8_lossy(&buf).into_owned()])
         }
+        "*" if depth >= MAX_DEPTH => Err("reply nested too deep".into()),
         "*" => {
             let n: i64 = rest.parse().map_err(|_| "bad reply".to_string())?;
             let mut out = Vec::new();
             for _ in 0..n.clamp(0, 100_000) {
-                out.extend(reply(r, budget)?);
+                out.extend(reply_at(r, budget, depth + 1)?);
             }
             Ok(out)
         }
@@ -293,5 +304,8 @@ mod tests {
             .starts_with("NOAUTH"));
         let mut budget = 100;
         assert!(reply(&mut std::io::Cursor::new(b"garbage".to_vec()), &mut budget).is_err());
+        let mut budget = 1 << 20;
+        let deep = b"*1\r\n".repeat(100_000);
+        assert!(reply(&mut std::io::Cursor::new(deep), &mut budget).is_err());
     }
 }

@@ -397,3 +397,91 @@ fn john_data_list_is_read_after_the_shipped_one() {
     assert!(words.iter().all(|w| !w.starts_with("#!comment")));
     assert_eq!(words.iter().filter(|w| *w == "123456").count(), 1);
 }
+
+#[test]
+fn a_server_that_hangs_is_an_error_in_bounded_time() {
+    // Accepts connections and never says a word.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = held.clone();
+    std::thread::spawn(move || {
+        for c in listener.incoming().flatten() {
+            keep.lock().unwrap().push(c);
+        }
+    });
+    let t = tree(&[
+        ("/etc/mysql/my.cnf", &format!("[mysqld]\nport = {port}\n")),
+        (
+            "/etc/redis/redis.conf",
+            &format!("port {port}\nrequirepass k7#Qm2!vZ9@pL4w\n"),
+        ),
+    ]);
+    let list = common();
+    let mut progress = Progress::new();
+    let started = Instant::now();
+    let found = Scanner::new(
+        t.path(),
+        "h",
+        &list,
+        Options::foreground(60, true),
+        &mut progress,
+    )
+    .scan();
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    let mysql = &found["mysql"];
+    assert!(mysql.accounts.is_empty());
+    assert!(
+        mysql.error.as_deref().unwrap().contains("does not answer"),
+        "{mysql:?}"
+    );
+    let redis = &found["redis"];
+    assert!(
+        redis
+            .error
+            .as_deref()
+            .unwrap()
+            .contains(&format!("port {port}")),
+        "{redis:?}"
+    );
+    assert_eq!(
+        account(redis, "default").weak,
+        None,
+        "judged from the file alone"
+    );
+}
+
+#[test]
+fn parsers_of_what_servers_and_files_say_never_panic() {
+    // A fixed-seed stream of bytes, cut into every shape the parsers meet.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for _ in 0..2_000 {
+        let len = (next() % 96) as usize;
+        let bytes: Vec<u8> = (0..len).map(|_| (next() % 256) as u8).collect();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let _ = wordpress::parse(&format!(
+            "define('DB_NAME', '{text}');\n$table_prefix = '{text}';"
+        ));
+        let _ = wordpress::parse(&text);
+        let _ = redis::reply(&mut std::io::Cursor::new(bytes.clone()), &mut 4096);
+        for h in [
+            format!("$1${text}"),
+            format!("$P${text}"),
+            format!("*{text}"),
+        ] {
+            if let Some(s) = hashes::Scheme::of(&h) {
+                let _ = hashes::verify(s, &h, "guess");
+            }
+        }
+    }
+}
