@@ -617,7 +617,7 @@ mod tests {
                 x ^= x << 17;
                 let len = (x % 120) as usize;
                 let mut body: Vec<u8> = (0..len).map(|i| (x >> (i % 56)) as u8).collect();
-                if x % 3 == 0 && !body.is_empty() {
+                if x.is_multiple_of(3) && !body.is_empty() {
                     // A plausible frame: a length that fits, sequence 0, protocol 10.
                     body[0] = 10;
                     let mut framed = (body.len() as u32).to_le_bytes()[..3].to_vec();
