@@ -152,10 +152,24 @@ function scheduleControl(ctx) {
   return wrap;
 }
 
+/** Failed (or the status shown) results grouped by check: how many hosts each concerns. */
+function byCheck(results) {
+  const m = new Map();
+  for (const r of results) {
+    const e = m.get(r.check_id) || { check_id: r.check_id, title: r.title, level: r.level, category: r.category, hosts: 0, names: [] };
+    e.hosts += 1;
+    if (e.names.length < 5) e.names.push(r.hostname || r.host_id);
+    m.set(r.check_id, e);
+  }
+  const rank = { high: 0, medium: 1, low: 2 };
+  return [...m.values()].sort((a, b) => (rank[a.level] - rank[b.level]) || (b.hosts - a.hosts) || a.check_id.localeCompare(b.check_id));
+}
+
 export async function viewBaseline(ctx) {
   setTitle('Security baseline');
-  const f = readParams(ctx.params, { status: 'failed', host: '' });
+  const f = readParams(ctx.params, { status: 'failed', host: '', check: '', view: '' });
   if (!STATUSES.includes(f.status)) f.status = 'failed';
+  const byCheckView = f.view === 'check';
   const go = (changes) => {
     const next = { ...f, ...changes };
     if (next.status === 'failed') next.status = '';
@@ -165,19 +179,44 @@ export async function viewBaseline(ctx) {
     id: 'baseline-status', label: 'Status', all: null, value: f.status,
     choices: STATUSES, onPick: (v) => go({ status: v || 'failed' }),
   });
-  const summary = h('div', { class: 'baseline-summary muted small', 'data-testid': 'baseline-summary' });
-  const table = dataTable({
-    testid: 'baseline-table',
-    placeholder: 'Filter by host, check, category…',
-    emptyText: f.status === 'failed'
-      ? 'No failed check. The agents run the baseline at start and then on the schedule above.'
-      : 'No result with this status.',
-    tools: [statusSel, f.host ? hostFilterChip(f.host, '#/baseline') : null, scheduleControl(ctx),
-      refreshButton(ctx, 'baseline-refresh', 'Loading the baseline', () => load())],
-    rowAttrs: baselineRowAttrs,
-    onRowClick: (r) => openBaselineResult(r, () => load().catch(reportTo(ctx, 'Loading the baseline'))),
-    columns: baselineColumns(),
+  const viewSel = filterSelect({
+    id: 'baseline-view', label: 'View', all: null, value: byCheckView ? 'check' : 'host',
+    choices: [['host', 'By host'], ['check', 'By check']], onPick: (v) => go({ view: v === 'check' ? 'check' : '', check: '' }),
   });
+  const checkChip = f.check
+    ? h('a', { class: 'chip', href: hashWith('/baseline', { ...f, check: '' }), 'data-testid': 'baseline-check-chip', title: 'Show every check' }, `check ${f.check} ×`)
+    : null;
+  const summary = h('div', { class: 'baseline-summary muted small', 'data-testid': 'baseline-summary' });
+  const tools = [viewSel, statusSel, f.host ? hostFilterChip(f.host, '#/baseline') : null, checkChip, scheduleControl(ctx),
+    refreshButton(ctx, 'baseline-refresh', 'Loading the baseline', () => load())];
+  const table = byCheckView
+    ? dataTable({
+      testid: 'baseline-checks',
+      placeholder: 'Filter by check, category…',
+      emptyText: 'No check with this status on any host.',
+      tools,
+      rowAttrs: (c) => ({ 'data-testid': 'baseline-check-row', 'data-check-id': c.check_id }),
+      onRowClick: (c) => go({ view: '', check: c.check_id }),
+      columns: [
+        { key: 'title', label: 'Check', width: '40%', value: (c) => `${c.title} ${c.check_id}`,
+          render: (c) => h('span', null, c.title, h('div', { class: 'muted small mono' }, c.check_id)) },
+        { key: 'category', label: 'Category', width: '16%', render: (c) => humanize(c.category) },
+        { key: 'level', label: 'Level', width: '80px', render: (c) => levelBadge(c.level) },
+        { key: 'hosts', label: 'Hosts', width: '80px', cls: 'num', render: (c) => h('span', { 'data-testid': 'baseline-check-hosts' }, String(c.hosts)) },
+        { key: 'names', label: 'On', cls: 'small', value: (c) => c.names.join(' '), render: (c) => `${c.names.join(', ')}${c.hosts > c.names.length ? ', …' : ''}` },
+      ],
+    })
+    : dataTable({
+      testid: 'baseline-table',
+      placeholder: 'Filter by host, check, category…',
+      emptyText: f.status === 'failed'
+        ? 'No failed check. The agents run the baseline at start and then on the schedule above.'
+        : 'No result with this status.',
+      tools,
+      rowAttrs: baselineRowAttrs,
+      onRowClick: (r) => openBaselineResult(r, () => load().catch(reportTo(ctx, 'Loading the baseline'))),
+      columns: baselineColumns(),
+    });
   setView(panel('Security baseline', [summary, table.el], {
     testid: 'baseline-panel',
     extra: aside('Each agent checks its host against the baseline; failed checks cost score until fixed or ignored with a reason.'),
@@ -187,10 +226,11 @@ export async function viewBaseline(ctx) {
     const qs = new URLSearchParams();
     if (f.status !== 'all') qs.set('status', f.status);
     if (f.host) qs.set('host', f.host);
+    if (f.check) qs.set('check', f.check);
     const res = await get(`/api/v1/baseline${qs.toString() ? `?${qs}` : ''}`);
     if (!ctx.alive()) return;
     summary.textContent = baselineSummaryText(res.summary);
-    table.setRows(res.results || []);
+    table.setRows(byCheckView ? byCheck(res.results || []) : (res.results || []));
   }
   await load();
 }

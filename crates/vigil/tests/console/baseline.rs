@@ -2,7 +2,7 @@
 //! failed checks first; a check's drawer with evidence, fix and references; an ignore refused
 //! without a reason, done with one, listed under Ignored, and undone; the host page's Baseline
 //! tab lists every status with the same drawer; verify marks a check verifying; the fleet's
-//! schedule is changed from the page.
+//! schedule is changed from the page; the by-check view counts hosts per check.
 
 use crate::prelude::*;
 
@@ -108,6 +108,27 @@ pub async fn baseline(c: &Ctx<'_>, t0: Instant, host_id: &str) -> WdResult<()> {
         |t| t.contains("saved") && t.contains("00:00"),
     )
     .await?;
+
+    // By check: each failed check once, with how many hosts fail it; a row opens that
+    // check's hosts.
+    pick_date(wd, "[data-testid=baseline-view]", "check").await?;
+    let by_check = wd
+        .wait_visible(&format!(
+            "[data-testid=baseline-check-row][data-check-id='{check}']"
+        ))
+        .await?;
+    wd.wait_text(
+        &format!("[data-testid=baseline-check-row][data-check-id='{check}'] [data-testid=baseline-check-hosts]"),
+        "one host fails it",
+        |t| t.trim() == "1",
+    )
+    .await?;
+    wd.click(&by_check).await?;
+    wd.wait_visible(&format!(
+        "[data-testid=baseline-table] [data-testid=baseline-row][data-check-id='{check}'][data-host-id='{host_id}']"
+    ))
+    .await?;
+    wd.wait_visible("[data-testid=baseline-check-chip]").await?;
 
     // The host's own Baseline tab: every status, with the same drawer.
     step("host baseline tab", t0).await;
