@@ -10,7 +10,9 @@
 //! * auditd's `audit.log` (`type=USER_AUTH msg=audit(1700000000.123:456): …`);
 //! * vsftpd's `vsftpd.log` (`Mon Nov 23 10:00:01 2026 [pid 12] …`, local time);
 //! * proftpd's `SystemLog` (`2026-11-23 10:00:01,123 host proftpd[12] …`, local time);
-//! * an optional `<PRI>` prefix before any of them.
+//! * RFC 5424 syslog `<PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD…] MSG`;
+//! * an optional `<PRI>` prefix before any of them, and classic lines without a host name (a
+//!   local socket, BSD syslogd).
 
 use vigil_model::Timestamp;
 
@@ -36,7 +38,13 @@ pub(crate) struct JournalEntry {
 }
 
 pub(crate) fn frame<'a>(line: &'a str, years: &mut YearGuess) -> Result<Framed<'a>, SkipReason> {
-    let line = strip_priority(line);
+    let stripped = strip_priority(line);
+    if stripped.len() < line.len() {
+        if let Some(rest) = stripped.strip_prefix("1 ") {
+            return rfc5424(rest, years.utc_offset_secs());
+        }
+    }
+    let line = stripped;
     let b = line.as_bytes();
     match b.first() {
         Some(b'A'..=b'Z') if b.get(3) == Some(&b' ') => {
@@ -56,6 +64,65 @@ pub(crate) fn frame<'a>(line: &'a str, years: &mut YearGuess) -> Result<Framed<'
         }),
         _ => Err(SkipReason::NoFrame),
     }
+}
+
+/// `TIMESTAMP HOST APP PROCID MSGID SD MSG` after RFC 5424's `<PRI>1 `: SD is `-` or one or
+/// more `[id key="value" …]` elements, whose quoted values may hold `\]` and `\"`.
+fn rfc5424(rest: &str, local_offset: i64) -> Result<Framed<'_>, SkipReason> {
+    let mut fields = rest.splitn(5, ' ');
+    let (Some(ts), Some(_host), Some(app), Some(_procid), Some(rest)) = (
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+    ) else {
+        return Err(SkipReason::NoFrame);
+    };
+    let (time, used) = iso_datetime(ts.as_bytes(), b'T', local_offset).ok_or(if ts == "-" {
+        SkipReason::BadTime
+    } else {
+        SkipReason::NoFrame
+    })?;
+    if used != ts.len() {
+        return Err(SkipReason::BadTime);
+    }
+    let (_msgid, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    let message = skip_structured_data(rest).ok_or(SkipReason::NoFrame)?;
+    let message = message.strip_prefix('\u{feff}').unwrap_or(message);
+    Ok(Framed {
+        time,
+        program: if app == "-" { "" } else { app },
+        message,
+    })
+}
+
+/// The message after RFC 5424's structured data (`-`, or `[…]` elements one after another).
+fn skip_structured_data(s: &str) -> Option<&str> {
+    if let Some(rest) = s.strip_prefix('-') {
+        return Some(rest.strip_prefix(' ').unwrap_or(rest));
+    }
+    let b = s.as_bytes();
+    let mut i = 0;
+    while b.get(i) == Some(&b'[') {
+        let mut quoted = false;
+        i += 1;
+        loop {
+            match *b.get(i)? {
+                b'\\' if quoted => i += 1,
+                b'"' => quoted = !quoted,
+                b']' if !quoted => break,
+                _ => {}
+            }
+            i += 1;
+        }
+        i += 1;
+    }
+    if i == 0 {
+        return None;
+    }
+    let rest = &s[i..];
+    Some(rest.strip_prefix(' ').unwrap_or(rest))
 }
 
 /// `<13>` before a frame, as some remote-syslog files keep it.
@@ -174,6 +241,8 @@ fn asctime(line: &str, local_offset: i64) -> Result<Framed<'_>, SkipReason> {
 /// still a syslog line: it frames with an empty program, which no parser claims.
 fn host_and_tag(rest: &str, time: Timestamp) -> Framed<'_> {
     match rest.split_once(' ') {
+        // No host name: the first word is already the tag (`sshd[12]:`).
+        Some((first, _)) if first.ends_with(':') => tag(rest, time),
         Some((_host, rest)) => tag(rest, time),
         None => tag("", time),
     }

@@ -39,6 +39,7 @@ mod dropbear;
 mod frame;
 mod ftp;
 mod login;
+pub mod messages;
 mod mysql;
 mod pam;
 mod scan;
@@ -261,7 +262,7 @@ impl Program {
 }
 
 fn dispatch(time: Timestamp, program: &str, message: &str) -> LineResult {
-    let message = unrepeat(message);
+    let message = solaris_tag(unrepeat(message));
     let program = Program::of(program);
     let attempt = match program {
         Program::Sshd => sshd::parse(message),
@@ -282,12 +283,30 @@ fn dispatch(time: Timestamp, program: &str, message: &str) -> LineResult {
     let attempt = attempt.or_else(|| match program {
         Program::Mysqld | Program::Mariadbd | Program::Audit | Program::Kernel => None,
         _ if message.starts_with("pam_") => pam::parse(message, program.service()),
+        _ if message.starts_with("(pam_unix) ") => pam::legacy(message, program.service()),
         _ if message.starts_with("PAM ") => pam::repeated(message, program.service()?),
         _ => None,
     });
     match attempt {
         Some(a) => LineResult::Login(a.into_event(time)),
         None => LineResult::NotLogin,
+    }
+}
+
+/// The message after illumos/Solaris syslog's `[ID 800047 auth.info] ` tag.
+fn solaris_tag(message: &str) -> &str {
+    let Some(rest) = message.strip_prefix("[ID ") else {
+        return message;
+    };
+    match rest.split_once("] ") {
+        Some((id, msg))
+            if id.split_once(' ').is_some_and(|(n, fl)| {
+                n.bytes().all(|b| b.is_ascii_digit()) && fl.contains('.')
+            }) =>
+        {
+            msg
+        }
+        _ => message,
     }
 }
 

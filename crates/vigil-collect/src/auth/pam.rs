@@ -38,6 +38,14 @@ pub(crate) fn parse<'a>(msg: &'a str, program: Option<&'static str>) -> Option<A
     }
 }
 
+/// Linux-PAM 0.7x's `(pam_unix) authentication failure; logname= … rhost=… user=…` (RHEL 4
+/// era), which names no PAM service: the event's service is the program's.
+pub(crate) fn legacy<'a>(msg: &'a str, program: Option<&'static str>) -> Option<Attempt<'a>> {
+    let body = msg.strip_prefix("(pam_unix) ")?;
+    body.starts_with("authentication failure;")
+        .then(|| fields(body, program.unwrap_or("pam"), reason::PAM_FAILURE))
+}
+
 /// `PAM 2 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= rhost=1.2.3.4
 /// user=root`: one event for the summary, since each of the N attempts was logged on its own.
 pub(crate) fn repeated<'a>(msg: &'a str, service: &'static str) -> Option<Attempt<'a>> {
@@ -57,8 +65,11 @@ pub(crate) fn repeated<'a>(msg: &'a str, service: &'static str) -> Option<Attemp
 /// after `rhost`, which comes first and is written by the program, not the client.
 fn fields<'a>(body: &'a str, service: &'static str, why: &'static str) -> Attempt<'a> {
     let after_rhost = field_start(body, "rhost").unwrap_or(0);
+    // Without `user=` (pure-ftpd, some FTP stacks) the account is the `ruser` the program set.
     let user = field_start(&body[after_rhost..], "user")
-        .map_or("", |i| body[after_rhost + i..].trim_end());
+        .map(|i| body[after_rhost + i..].trim_end())
+        .or_else(|| field(&body[..after_rhost], "ruser").filter(|u| !u.is_empty()))
+        .unwrap_or("");
     let attempt = Attempt::failure(service, user, why).method(LoginMethod::Password);
     match field(body, "rhost") {
         Some(rhost) => attempt.from(rhost),

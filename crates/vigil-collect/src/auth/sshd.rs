@@ -78,9 +78,36 @@ pub(crate) fn parse(msg: &str) -> Option<Attempt<'_>> {
                 .map(|a| a.method(LoginMethod::None));
         }
     }
+    if let Some(rest) = msg.strip_prefix("Disconnecting: Too many authentication failures for ") {
+        // OpenSSH before 7.x: the user only; the source is on the connection's other lines.
+        let user = rest.strip_prefix("invalid user ").unwrap_or(rest);
+        return Some(Attempt::failure(SERVICE, user, reason::MAX_ATTEMPTS));
+    }
     if let Some(rest) = msg.strip_prefix("Disconnecting ") {
         let rest = rest.strip_suffix(": Too many authentication failures")?;
         return preauth_user(rest, reason::MAX_ATTEMPTS);
+    }
+    if let Some(rest) = msg.strip_prefix("ROOT LOGIN REFUSED FROM ") {
+        let (addr, port) = split_port(rest).unwrap_or((rest, None));
+        return Some(
+            Attempt::failure(SERVICE, "root", reason::NOT_ALLOWED)
+                .from(addr.trim())
+                .port(port),
+        );
+    }
+    if let Some(rest) = msg.strip_prefix("error: PAM: ") {
+        return pam_error(rest);
+    }
+    if let Some(rest) = msg.strip_prefix("refused connect from ") {
+        // tcp-wrappers: `refused connect from NAME (ADDR)`; no account was tried.
+        let addr = rest
+            .rsplit_once(" (")
+            .and_then(|(_, a)| a.strip_suffix(')'))
+            .unwrap_or(rest);
+        return Some(Attempt::failure(SERVICE, "", reason::NOT_ALLOWED).from(addr));
+    }
+    if let Some(rest) = msg.strip_prefix("Received disconnect from ") {
+        return client_gave_up(rest);
     }
     if let Some(rest) = msg.strip_prefix("User ") {
         // `User root from 1.2.3.4 not allowed because not listed in AllowUsers`.
@@ -91,6 +118,58 @@ pub(crate) fn parse(msg: &str) -> Option<Attempt<'_>> {
         });
     }
     None
+}
+
+/// `PAM: Authentication failure for [illegal user ]USER from HOST[ via ADDR]` (OpenSSH's
+/// `auth-pam.c` on BSD, macOS and illumos; the text before ` for ` is `pam_strerror`'s).
+fn pam_error(rest: &str) -> Option<Attempt<'_>> {
+    let (what, rest) = rest.split_once(" for ")?;
+    let what = what.to_ascii_lowercase();
+    if !(what.contains("authentication") || what.contains("user not known")) {
+        return None;
+    }
+    let (head, host) = rest.rsplit_once(" from ")?;
+    let addr = host.rsplit_once(" via ").map_or(host, |(_, a)| a);
+    let (user, why) = match head
+        .strip_prefix("illegal user ")
+        .or_else(|| head.strip_prefix("invalid user "))
+    {
+        Some(u) => (u, reason::INVALID_USER),
+        None if what.contains("user not known") => (head, reason::INVALID_USER),
+        None => (head, reason::BAD_PASSWORD),
+    };
+    Some(
+        Attempt::failure(SERVICE, user, why)
+            .from(addr.trim())
+            .method(LoginMethod::Password),
+    )
+}
+
+/// `Received disconnect from ADDR[ port N]:CODE: TEXT`: a client that says it gave up on
+/// authentication (`Auth fail`, code 14 "no more authentication methods") tried and failed;
+/// any other reason (`11: Bye Bye`) is not an attempt.
+fn client_gave_up(rest: &str) -> Option<Attempt<'_>> {
+    let (head, text) = rest.split_once(": ").map_or((rest, ""), |(h, t)| (h, t));
+    // `ADDR port N:CODE` (7.x+) or `ADDR: CODE: TEXT` (older).
+    let (addr_part, code, text) = match head.rsplit_once(':') {
+        Some((a, c)) if c.bytes().all(|b| b.is_ascii_digit()) && !c.is_empty() => (a, c, text),
+        _ => {
+            let (code, t) = text.split_once(": ").unwrap_or((text, ""));
+            (head, code, t)
+        }
+    };
+    let lower = text.to_ascii_lowercase();
+    let gave_up =
+        code.trim() == "14" || lower.contains("auth fail") || lower.contains("auth cancel");
+    if !gave_up {
+        return None;
+    }
+    let (addr, port) = split_port(addr_part).unwrap_or((addr_part, None));
+    Some(
+        Attempt::failure(SERVICE, "", reason::PREAUTH_DISCONNECT)
+            .from(addr.trim())
+            .port(port),
+    )
 }
 
 /// `authenticating user X ADDR port N` or `invalid user X ADDR port N`: the user named before
@@ -107,7 +186,8 @@ fn preauth_user<'a>(rest: &'a str, why: &'static str) -> Option<Attempt<'a>> {
 }
 
 /// `USER from ADDR port N ssh2[: KEY]` → user, address, port, choosing the last ` port N` whose
-/// tail is one sshd writes (see the module documentation).
+/// tail is one sshd writes (see the module documentation). Old releases wrote no port
+/// (`USER from ADDR`, maybe ` ssh2`): then the address is what follows the last ` from `.
 fn user_from_addr_port(s: &str) -> Option<(&str, &str, Option<u16>)> {
     let mut end = s.len();
     while let Some(i) = s[..end].rfind(" port ") {
@@ -119,12 +199,24 @@ fn user_from_addr_port(s: &str) -> Option<(&str, &str, Option<u16>)> {
         }
         end = i;
     }
-    None
+    let bare = s
+        .strip_suffix(" ssh2")
+        .or_else(|| s.strip_suffix(" ssh1"))
+        .unwrap_or(s);
+    let (user, addr) = bare.rsplit_once(" from ")?;
+    let address_like = !addr.is_empty()
+        && addr
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
+    address_like.then_some((user, addr, None))
 }
 
 /// What sshd writes after the port: nothing, ` ssh2`, ` ssh2: TYPE FP`, or for certificates
 /// ` ssh2: TYPE-CERT FP ID … (serial N) CA TYPE FP`.
 fn ssh2_tail(tail: &str) -> bool {
+    if tail == " ssh1" {
+        return true;
+    }
     let Some(rest) = tail.strip_prefix(" ssh2") else {
         return tail.is_empty();
     };
