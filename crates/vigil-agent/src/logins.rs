@@ -7,7 +7,8 @@ use crate::firewall::{Direction, Firewall};
 use crate::follow::{Follower, Framing, Source};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use vigil_collect::auth::{is_attempt, parse_line, LineContext, LineResult};
+use vigil_collect::auth::tries::Tries;
+use vigil_collect::auth::{parse_line_pid, LineContext, LineResult};
 use vigil_collect::utmp::{self, UtmpFile};
 use vigil_detect::bruteforce::{Block, BruteForce, BruteForceConfig, Decision};
 use vigil_model::{Event, EventBody, LoginEvent, LoginOutcome, Response, Timestamp};
@@ -84,6 +85,8 @@ pub struct LoginWatch {
     records: HashMap<PathBuf, UtmpFile>,
     journal: Option<crate::journal::Journal>,
     journal_ctx: LineContext,
+    /// Each try once across the lines that mention it (one per source of lines).
+    tries: HashMap<PathBuf, Tries>,
     engine: BruteForce,
     firewall: Firewall,
     utc_offset_secs: i32,
@@ -125,6 +128,7 @@ impl LoginWatch {
             records: records.iter().cloned().collect(),
             journal: None,
             journal_ctx: LineContext::new(now, 0),
+            tries: HashMap::new(),
             engine: BruteForce::new(BruteForceConfig::default()),
             firewall,
             utc_offset_secs: local_offset_secs(),
@@ -190,14 +194,14 @@ impl LoginWatch {
                 .contexts
                 .entry(chunk.path.clone())
                 .or_insert_with(|| LineContext::new(now, offset));
+            let tries = self.tries.entry(chunk.path.clone()).or_default();
             let mut logins = Vec::new();
             for line in &chunk.items {
                 self.stats.lines += 1;
-                match parse_line(line, ctx) {
-                    LineResult::Login(ev) if is_attempt(&ev) => logins.push(ev),
-                    LineResult::Login(_) => {}
-                    LineResult::NotLogin => {}
-                    LineResult::Skipped(_) => self.stats.skipped += 1,
+                match parse_line_pid(line, ctx) {
+                    (LineResult::Login(ev), pid) => logins.extend(tries.feed(ev, pid)),
+                    (LineResult::NotLogin, _) => {}
+                    (LineResult::Skipped(_), _) => self.stats.skipped += 1,
                 }
             }
             for ev in logins {
@@ -207,19 +211,30 @@ impl LoginWatch {
         }
         if let Some(j) = &mut self.journal {
             let entries = j.poll(now);
+            let tries = self.tries.entry(PathBuf::from("journal")).or_default();
             let mut logins = Vec::new();
             for entry in &entries {
                 self.stats.lines += 1;
-                match parse_line(entry, &mut self.journal_ctx) {
-                    LineResult::Login(ev) if is_attempt(&ev) => logins.push(ev),
-                    LineResult::Login(_) | LineResult::NotLogin => {}
-                    LineResult::Skipped(_) => self.stats.skipped += 1,
+                match parse_line_pid(entry, &mut self.journal_ctx) {
+                    (LineResult::Login(ev), pid) => logins.extend(tries.feed(ev, pid)),
+                    (LineResult::NotLogin, _) => {}
+                    (LineResult::Skipped(_), _) => self.stats.skipped += 1,
                 }
             }
             for ev in logins {
                 self.stats.logins += 1;
                 self.observe(ev, now, &mut out);
             }
+        }
+        // Held lines of connections quiet for a while, which logged no try of their own.
+        let held: Vec<_> = self
+            .tries
+            .values_mut()
+            .flat_map(|t| t.flush(Some(now)))
+            .collect();
+        for ev in held {
+            self.stats.logins += 1;
+            self.observe(ev, now, &mut out);
         }
         if let Some(Err(e)) = self.journal.as_mut().map(|j| j.commit()) {
             tracing::warn!(error = %e, "saving the journal cursor failed; entries may be read again");

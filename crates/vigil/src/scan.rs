@@ -5,7 +5,8 @@ use anyhow::{Context, Result};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use vigil_collect::auth::{is_attempt, parse_line, LineContext, LineResult, MAX_LINE_BYTES};
+use vigil_collect::auth::tries::Tries;
+use vigil_collect::auth::{parse_line_pid, LineContext, LineResult, MAX_LINE_BYTES};
 use vigil_detect::bruteforce::{BruteForce, BruteForceConfig};
 use vigil_model::{LoginEvent, LoginOutcome, NewAlert};
 
@@ -70,7 +71,7 @@ struct Summary {
 }
 
 impl Summary {
-    /// Counts one try (see [`is_attempt`]).
+    /// Counts one try (each try once: [`Tries`]).
     fn add(&mut self, ev: &LoginEvent) {
         let failed = ev.outcome == LoginOutcome::Failure;
         if failed {
@@ -180,6 +181,34 @@ pub fn logins(opts: &ScanOptions, out: &mut impl Write) -> Result<usize> {
     let mut alert_index: HashMap<String, usize> = HashMap::new();
     let many = opts.files.len() > 1;
     let mut buf = Vec::with_capacity(4096);
+    let mut tries = Tries::new();
+    // Each try once: into the summary and the brute-force engine.
+    type Raised = Vec<(NewAlert, u64, Option<Option<i64>>)>;
+    fn take(
+        ev: &LoginEvent,
+        summary: &mut Summary,
+        engine: &mut BruteForce,
+        alerts: &mut Raised,
+        alert_index: &mut HashMap<String, usize>,
+    ) {
+        summary.add(ev);
+        for d in engine.observe(ev, ev.time) {
+            let blocked = d.block().map(|b| b.until);
+            let a = d.alert().clone();
+            match alert_index.get(&a.key) {
+                Some(&i) => {
+                    let slot = &mut alerts[i];
+                    slot.1 += 1;
+                    slot.2 = blocked.or(slot.2);
+                    slot.0 = a;
+                }
+                None => {
+                    alert_index.insert(a.key.clone(), alerts.len());
+                    alerts.push((a, 1, blocked));
+                }
+            }
+        }
+    }
     for path in &opts.files {
         let file = open(path)?;
         let mut reader = BufReader::with_capacity(256 * 1024, file);
@@ -189,13 +218,9 @@ pub fn logins(opts: &ScanOptions, out: &mut impl Write) -> Result<usize> {
         while read_line(&mut reader, &mut buf).with_context(|| format!("reading {name}"))? {
             line_no += 1;
             summary.lines += 1;
-            match parse_line(&buf, &mut ctx) {
-                LineResult::Login(ev) => {
+            match parse_line_pid(&buf, &mut ctx) {
+                (LineResult::Login(ev), pid) => {
                     summary.logins += 1;
-                    let attempt = is_attempt(&ev);
-                    if attempt {
-                        summary.add(&ev);
-                    }
                     if opts.json {
                         serde_json::to_writer(
                             &mut *out,
@@ -203,32 +228,20 @@ pub fn logins(opts: &ScanOptions, out: &mut impl Write) -> Result<usize> {
                         )?;
                         out.write_all(b"\n")?;
                     }
-                    if !attempt {
-                        continue;
-                    }
-                    for d in engine.observe(&ev, ev.time) {
-                        let blocked = d.block().map(|b| b.until);
-                        let a = d.alert().clone();
-                        match alert_index.get(&a.key) {
-                            Some(&i) => {
-                                let slot = &mut alerts[i];
-                                slot.1 += 1;
-                                slot.2 = blocked.or(slot.2);
-                                slot.0 = a;
-                            }
-                            None => {
-                                alert_index.insert(a.key.clone(), alerts.len());
-                                alerts.push((a, 1, blocked));
-                            }
-                        }
+                    for t in tries.feed(ev, pid) {
+                        take(&t, &mut summary, &mut engine, &mut alerts, &mut alert_index);
                     }
                 }
-                LineResult::NotLogin => {}
-                LineResult::Skipped(why) => {
+                (LineResult::NotLogin, _) => {}
+                (LineResult::Skipped(why), _) => {
                     summary.skipped += 1;
                     *summary.skip_reasons.entry(why.to_string()).or_default() += 1;
                 }
             }
+        }
+        // The held lines of connections that logged no try of their own count at the end.
+        for t in tries.flush(None) {
+            take(&t, &mut summary, &mut engine, &mut alerts, &mut alert_index);
         }
     }
     if opts.json {

@@ -24,6 +24,8 @@ use super::SkipReason;
 /// A framed line: when, which program, what it said.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Framed<'a> {
+    /// The process id the tag names (`sshd[123]`), when it names one.
+    pub pid: Option<u32>,
     pub time: Timestamp,
     pub program: &'a str,
     pub message: &'a str,
@@ -32,6 +34,7 @@ pub(crate) struct Framed<'a> {
 /// A journal entry: the same, owned, because JSON strings are unescaped.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct JournalEntry {
+    pub pid: Option<u32>,
     pub time: Timestamp,
     pub program: String,
     pub message: String,
@@ -58,6 +61,7 @@ pub(crate) fn frame<'a>(line: &'a str, years: &mut YearGuess) -> Result<Framed<'
         }
         Some(b'0'..=b'9') => numeric(line, years.utc_offset_secs()),
         Some(b't') if line.starts_with("type=") => Ok(Framed {
+            pid: None,
             time: audit_stamp(line).ok_or(SkipReason::BadTime)?,
             program: "audit",
             message: line,
@@ -70,7 +74,7 @@ pub(crate) fn frame<'a>(line: &'a str, years: &mut YearGuess) -> Result<Framed<'
 /// more `[id key="value" …]` elements, whose quoted values may hold `\]` and `\"`.
 fn rfc5424(rest: &str, local_offset: i64) -> Result<Framed<'_>, SkipReason> {
     let mut fields = rest.splitn(5, ' ');
-    let (Some(ts), Some(_host), Some(app), Some(_procid), Some(rest)) = (
+    let (Some(ts), Some(_host), Some(app), Some(procid), Some(rest)) = (
         fields.next(),
         fields.next(),
         fields.next(),
@@ -91,6 +95,7 @@ fn rfc5424(rest: &str, local_offset: i64) -> Result<Framed<'_>, SkipReason> {
     let message = skip_structured_data(rest).ok_or(SkipReason::NoFrame)?;
     let message = message.strip_prefix('\u{feff}').unwrap_or(message);
     Ok(Framed {
+        pid: procid.parse().ok(),
         time,
         program: if app == "-" { "" } else { app },
         message,
@@ -170,6 +175,7 @@ fn numeric(line: &str, local_offset: i64) -> Result<Framed<'_>, SkipReason> {
     let rest = line[used..].strip_prefix(' ').ok_or(SkipReason::NoFrame)?;
     if is_mysql_body(rest) {
         return Ok(Framed {
+            pid: None,
             time,
             program: "mysqld",
             message: rest,
@@ -203,6 +209,7 @@ fn old_mysql(line: &str, local_offset: i64) -> Result<Framed<'_>, SkipReason> {
         return Err(SkipReason::BadTime);
     }
     Ok(Framed {
+        pid: None,
         time: civil_seconds(2000 + i64::from(y), m, d, sod) - local_offset,
         program: "mysqld",
         message: rest,
@@ -228,6 +235,7 @@ fn asctime(line: &str, local_offset: i64) -> Result<Framed<'_>, SkipReason> {
     let time = civil_seconds(i64::from(year), month, day, sod) - local_offset;
     if rest.starts_with("[pid ") {
         return Ok(Framed {
+            pid: None,
             time,
             program: "vsftpd",
             message: rest,
@@ -251,6 +259,7 @@ fn host_and_tag(rest: &str, time: Timestamp) -> Framed<'_> {
 /// `[facility.level ]tag: msg`, the part of a syslog line after the host.
 fn tag(rest: &str, time: Timestamp) -> Framed<'_> {
     let none = Framed {
+        pid: None,
         time,
         program: "",
         message: "",
@@ -268,8 +277,13 @@ fn tag(rest: &str, time: Timestamp) -> Framed<'_> {
         Some(i) if tag.ends_with(']') => &tag[..i],
         _ => tag,
     };
+    let pid = tag
+        .find('[')
+        .and_then(|i| tag[i + 1..].strip_suffix(']'))
+        .and_then(|p| p.parse().ok());
     let name = name.rsplit('/').next().unwrap_or(name);
     Framed {
+        pid,
         time,
         program: name,
         message: msg,
@@ -337,6 +351,9 @@ pub(crate) fn journal(line: &str) -> Result<Option<JournalEntry>, SkipReason> {
     };
     let program = program.rsplit('/').next().unwrap_or(program);
     Ok(Some(JournalEntry {
+        pid: text("_PID")
+            .or_else(|| text("SYSLOG_PID"))
+            .and_then(|p| p.parse().ok()),
         time,
         program: program.to_owned(),
         message,
@@ -349,12 +366,35 @@ mod tests {
 
     const NOW: Timestamp = 1_795_442_400; // 2026-11-23T14:00:00Z
 
+    /// The frame without its pid (which `pids_come_from_the_tag` checks).
     fn f(line: &str) -> Result<Framed<'_>, SkipReason> {
-        frame(line, &mut YearGuess::new(NOW, 0))
+        frame(line, &mut YearGuess::new(NOW, 0)).map(|x| Framed { pid: None, ..x })
+    }
+
+    #[test]
+    fn pids_come_from_the_tag() {
+        let pid = |l: &str| {
+            frame(l, &mut YearGuess::new(NOW, 0))
+                .ok()
+                .and_then(|x| x.pid)
+        };
+        assert_eq!(pid("Nov 23 10:00:01 web1 sshd[812]: Accepted x"), Some(812));
+        assert_eq!(pid("Nov 23 10:00:01 sshd-session[9]: x"), Some(9));
+        assert_eq!(pid("Nov 23 10:00:01 web1 sudo:    alice : TTY=pts/0"), None);
+        assert_eq!(pid("Nov 23 10:00:01 web1 sshd[x1]: y"), None);
+        assert_eq!(
+            pid("<38>1 2026-11-23T10:00:01Z web1 sshd 4242 - - Failed x"),
+            Some(4242)
+        );
+        assert_eq!(
+            pid("<38>1 2026-11-23T10:00:01Z web1 sshd - - - Failed x"),
+            None
+        );
     }
 
     fn framed(time: Timestamp, program: &'static str, message: &'static str) -> Framed<'static> {
         Framed {
+            pid: None,
             time,
             program,
             message,
@@ -443,6 +483,7 @@ mod tests {
         assert_eq!(
             e,
             Ok(Some(JournalEntry {
+                pid: None,
                 time: 1_700_000_000,
                 program: "sshd".into(),
                 message: "hi".into()
@@ -454,6 +495,7 @@ mod tests {
         assert_eq!(
             e.unwrap().unwrap(),
             JournalEntry {
+                pid: None,
                 time: 1_700_000_000,
                 program: "sshd-session".into(),
                 message: "h\u{fffd}".into()

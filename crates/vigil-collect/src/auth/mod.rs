@@ -47,6 +47,7 @@ mod sshd;
 mod su;
 mod sudo;
 mod time;
+pub mod tries;
 
 #[cfg(test)]
 mod tests;
@@ -166,25 +167,35 @@ impl LineContext {
 
 /// Parses one log line (with or without its line ending).
 pub fn parse_line(line: &[u8], ctx: &mut LineContext) -> LineResult {
+    parse_line_pid(line, ctx).0
+}
+
+/// [`parse_line`], with the id of the process that wrote the line when its frame names one
+/// (`sshd[123]`, RFC 5424's PROCID, the journal's `_PID`): the key [`tries::Tries`] counts one
+/// connection's lines by.
+pub fn parse_line_pid(line: &[u8], ctx: &mut LineContext) -> (LineResult, Option<u32>) {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.len() > MAX_LINE_BYTES {
-        return LineResult::Skipped(SkipReason::TooLong);
+        return (LineResult::Skipped(SkipReason::TooLong), None);
     }
     if line.iter().all(u8::is_ascii_whitespace) {
-        return LineResult::NotLogin;
+        return (LineResult::NotLogin, None);
     }
     let text = String::from_utf8_lossy(line);
     if text.starts_with('{') {
         return match frame::journal(&text) {
-            Ok(Some(entry)) => dispatch(entry.time, &entry.program, &entry.message),
-            Ok(None) => LineResult::NotLogin,
-            Err(reason) => LineResult::Skipped(reason),
+            Ok(Some(entry)) => (
+                dispatch(entry.time, &entry.program, &entry.message),
+                entry.pid,
+            ),
+            Ok(None) => (LineResult::NotLogin, None),
+            Err(reason) => (LineResult::Skipped(reason), None),
         };
     }
     match frame::frame(&text, &mut ctx.years) {
-        Ok(f) => dispatch(f.time, f.program, f.message),
-        Err(reason) => LineResult::Skipped(reason),
+        Ok(f) => (dispatch(f.time, f.program, f.message), f.pid),
+        Err(reason) => (LineResult::Skipped(reason), None),
     }
 }
 

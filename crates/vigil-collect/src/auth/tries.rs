@@ -1,0 +1,305 @@
+//! Counting each try once, across the lines that mention it.
+//!
+//! One password try on an OpenSSH host with PAM can be written three times (`pam_unix(sshd:auth):
+//! authentication failure`, `Failed password for root …`, and at the end `Connection closed by
+//! authenticating user root … [preauth]`), and some lines carry no source (`User bob not allowed
+//! because account is locked`, old `Disconnecting: Too many authentication failures for root`).
+//! The lines of one connection share the logging process's id (sshd's per-connection child;
+//! `sshd-session` from OpenSSH 9.8), so [`Tries`] keeps, per program and pid:
+//!
+//! * the source the connection's lines named, which fills in a line that names none;
+//! * how many tries it counted;
+//! * one *held* line: an echo or an announcement (`pam failure`, `Invalid user X from …`, `User X
+//!   … not allowed`, `ROOT LOGIN REFUSED`, PAM's `N more`, `maximum authentication attempts`).
+//!
+//! The rule: a line that is a try of its own ([`super::is_attempt`]: `Failed …`, a refusal, a
+//! success) counts, and takes the held line's place. A held line counts (once) only when its
+//! connection ends — a disconnect line naming the account, a success, or
+//! [`Tries::flush`] after [`HOLD_SECS`] of quiet — without a try of its own having been counted;
+//! a disconnect naming the account counts as the try when nothing else of the connection did.
+//! So a PAM failure followed by a success in the same session is one failed try and a success.
+//! Lines without a pid (FTP and database logs) are counted by [`super::is_attempt`] alone.
+
+use std::collections::HashMap;
+
+use vigil_model::{LoginEvent, LoginMethod, LoginOutcome, Timestamp};
+
+use super::{is_attempt, reason};
+
+/// A held line of a quiet connection counts after this long (sshd's lines of one try are
+/// written within milliseconds of each other).
+pub const HOLD_SECS: i64 = 10;
+/// Connections tracked at most; the oldest is let go (its held line counted) beyond it.
+pub const MAX_CONNECTIONS: usize = 20_000;
+
+#[derive(Debug, Default)]
+struct Conn {
+    source: Option<String>,
+    port: Option<u16>,
+    counted: u32,
+    held: Option<LoginEvent>,
+    last: Timestamp,
+}
+
+/// The tries of a log, counted once each (see the module documentation).
+#[derive(Debug, Default)]
+pub struct Tries {
+    conns: HashMap<(String, u32), Conn>,
+}
+
+impl Tries {
+    pub fn new() -> Tries {
+        Tries::default()
+    }
+
+    /// One event, from a line written by process `pid`: the events that count as tries now.
+    pub fn feed(&mut self, mut ev: LoginEvent, pid: Option<u32>) -> Vec<LoginEvent> {
+        let Some(pid) = pid.filter(|_| matches!(ev.service.as_str(), "sshd" | "dropbear")) else {
+            return if is_attempt(&ev) {
+                vec![ev]
+            } else {
+                Vec::new()
+            };
+        };
+        if self.conns.len() >= MAX_CONNECTIONS
+            && !self.conns.contains_key(&(ev.service.clone(), pid))
+        {
+            let mut out = self.evict_oldest();
+            out.extend(self.feed(ev, Some(pid)));
+            return out;
+        }
+        let conn = self.conns.entry((ev.service.clone(), pid)).or_default();
+        conn.last = conn.last.max(ev.time);
+        match &ev.source {
+            Some(s) => {
+                conn.source = Some(s.clone());
+                conn.port = ev.port.or(conn.port);
+            }
+            None => {
+                ev.source = conn.source.clone();
+                ev.port = ev.port.or(conn.port);
+            }
+        }
+        if let Some(held) = conn.held.as_mut() {
+            if held.source.is_none() {
+                held.source = conn.source.clone();
+                held.port = conn.port;
+            }
+        }
+        let mut out = Vec::new();
+        if ev.outcome == LoginOutcome::Success {
+            if conn.counted == 0 {
+                out.extend(conn.held.take());
+            }
+            conn.held = None;
+            conn.counted += 1;
+            out.push(ev);
+            return out;
+        }
+        if ev.reason.as_deref() == Some(reason::PREAUTH_DISCONNECT) {
+            // The connection ends: its only try is this one if none was counted.
+            let conn = self
+                .conns
+                .remove(&(ev.service.clone(), pid))
+                .unwrap_or_default();
+            if conn.counted == 0 {
+                out.push(conn.held.unwrap_or(ev));
+            }
+            return out;
+        }
+        if held_kind(&ev) {
+            if conn.counted == 0 && conn.held.is_none() {
+                conn.held = Some(ev);
+            }
+            return out;
+        }
+        conn.held = None;
+        conn.counted += 1;
+        out.push(ev);
+        out
+    }
+
+    /// Held lines of connections quiet since before `now - HOLD_SECS` (all of them with `None`,
+    /// at the end of a log), counted now; those connections are forgotten.
+    pub fn flush(&mut self, now: Option<Timestamp>) -> Vec<LoginEvent> {
+        let quiet: Vec<(String, u32)> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| now.is_none_or(|n| c.last < n - HOLD_SECS))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut out = Vec::new();
+        for k in quiet {
+            if let Some(c) = self.conns.remove(&k) {
+                if c.counted == 0 {
+                    out.extend(c.held);
+                }
+            }
+        }
+        out.sort_by_key(|e| e.time);
+        out
+    }
+
+    fn evict_oldest(&mut self) -> Vec<LoginEvent> {
+        let Some(k) = self
+            .conns
+            .iter()
+            .min_by_key(|(_, c)| c.last)
+            .map(|(k, _)| k.clone())
+        else {
+            return Vec::new();
+        };
+        match self.conns.remove(&k) {
+            Some(c) if c.counted == 0 => c.held.into_iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Lines held until the connection shows whether the try was logged on its own line.
+fn held_kind(ev: &LoginEvent) -> bool {
+    let sshd_announcement = ev.service == "sshd"
+        && (ev.method == Some(LoginMethod::None)
+            || ev.reason.as_deref() == Some(reason::NOT_ALLOWED) && !ev.user.is_empty());
+    sshd_announcement
+        || matches!(
+            ev.reason.as_deref(),
+            Some(reason::PAM_FAILURE | reason::PAM_REPEATED | reason::MAX_ATTEMPTS)
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{parse_line_pid, LineContext, LineResult};
+    use super::*;
+
+    /// Feeds a log through the parser and the counter: the counted tries as `user@source`
+    /// (with `+` for a success), in order.
+    fn count(log: &str) -> Vec<String> {
+        let mut ctx = LineContext::new(1_795_442_400, 0);
+        let mut tries = Tries::new();
+        let mut out = Vec::new();
+        let show = |e: &LoginEvent| {
+            format!(
+                "{}{}@{}",
+                if e.outcome == LoginOutcome::Success {
+                    "+"
+                } else {
+                    ""
+                },
+                e.user,
+                e.source.as_deref().unwrap_or("?")
+            )
+        };
+        for line in log.lines() {
+            if let (LineResult::Login(ev), pid) = parse_line_pid(line.as_bytes(), &mut ctx) {
+                out.extend(tries.feed(ev, pid).iter().map(show));
+            }
+        }
+        out.extend(tries.flush(None).iter().map(show));
+        out
+    }
+
+    #[test]
+    fn one_try_written_three_times_counts_once() {
+        let log = "\
+Nov 23 10:00:01 web1 sshd[101]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.5  user=root
+Nov 23 10:00:03 web1 sshd[101]: Failed password for root from 203.0.113.5 port 40022 ssh2
+Nov 23 10:00:04 web1 sshd[101]: Connection closed by authenticating user root 203.0.113.5 port 40022 [preauth]";
+        assert_eq!(count(log), ["root@203.0.113.5"]);
+    }
+
+    #[test]
+    fn interleaved_connections_keep_their_own_sources() {
+        let log = "\
+Nov 23 10:00:01 web1 sshd[101]: Invalid user admin from 203.0.113.5 port 40022
+Nov 23 10:00:01 web1 sshd[202]: User bob from 198.51.100.9 not allowed because not listed in AllowUsers
+Nov 23 10:00:02 web1 sshd[101]: Failed password for invalid user admin from 203.0.113.5 port 40022 ssh2
+Nov 23 10:00:02 web1 sshd[303]: User carol not allowed because account is locked
+Nov 23 10:00:02 web1 sshd[303]: Connection closed by authenticating user carol 192.0.2.44 port 5000 [preauth]
+Nov 23 10:00:03 web1 sshd[202]: Failed password for invalid user bob from 198.51.100.9 port 1234 ssh2
+Nov 23 10:00:03 web1 sshd[202]: Failed password for invalid user bob from 198.51.100.9 port 1234 ssh2
+Nov 23 10:00:04 web1 sshd[101]: Failed password for invalid user admin from 203.0.113.5 port 40022 ssh2
+Nov 23 10:00:05 web1 sshd[404]: Disconnecting: Too many authentication failures for root [preauth]";
+        assert_eq!(
+            count(log),
+            [
+                "admin@203.0.113.5",
+                "carol@192.0.2.44",
+                "bob@198.51.100.9",
+                "bob@198.51.100.9",
+                "admin@203.0.113.5",
+                // A connection whose only line names no source: counted, unattributed.
+                "root@?",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_pam_failure_then_a_success_is_one_failure_and_a_success() {
+        let log = "\
+Nov 23 10:00:01 web1 sshd[101]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=198.51.100.7  user=alice
+Nov 23 10:00:05 web1 sshd[101]: Accepted keyboard-interactive/pam for alice from 198.51.100.7 port 50500 ssh2";
+        assert_eq!(count(log), ["alice@198.51.100.7", "+alice@198.51.100.7"]);
+    }
+
+    #[test]
+    fn a_disconnect_counts_only_when_nothing_else_did() {
+        let log = "\
+Nov 23 10:00:01 web1 sshd[101]: Connection closed by invalid user oracle 203.0.113.5 port 40022 [preauth]
+Nov 23 10:00:01 web1 sshd[102]: Failed password for root from 203.0.113.6 port 1 ssh2
+Nov 23 10:00:01 web1 sshd[102]: Failed password for root from 203.0.113.6 port 1 ssh2
+Nov 23 10:00:02 web1 sshd[102]: error: maximum authentication attempts exceeded for root from 203.0.113.6 port 1 ssh2 [preauth]
+Nov 23 10:00:02 web1 sshd[102]: Disconnecting authenticating user root 203.0.113.6 port 1: Too many authentication failures [preauth]
+Nov 23 10:00:03 web1 sshd[103]: Received disconnect from 203.0.113.7: 3: com.jcraft.jsch.JSchException: Auth fail [preauth]";
+        assert_eq!(
+            count(log),
+            [
+                "oracle@203.0.113.5",
+                "root@203.0.113.6",
+                "root@203.0.113.6",
+                "@203.0.113.7"
+            ]
+        );
+    }
+
+    #[test]
+    fn held_lines_of_quiet_connections_count_after_the_hold_and_pidless_lines_at_once() {
+        let mut ctx = LineContext::new(1_795_442_400, 0);
+        let mut tries = Tries::new();
+        let line = "Nov 23 10:00:01 web1 sshd[101]: ROOT LOGIN REFUSED FROM 203.0.113.5";
+        let (LineResult::Login(ev), pid) = parse_line_pid(line.as_bytes(), &mut ctx) else {
+            panic!()
+        };
+        let t = ev.time;
+        assert!(tries.feed(ev, pid).is_empty());
+        assert!(tries.flush(Some(t + 5)).is_empty());
+        assert_eq!(tries.flush(Some(t + HOLD_SECS + 1)).len(), 1);
+        let ftp = "Mon Nov 23 10:00:01 2026 [pid 12] [bob] FAIL LOGIN: Client \"203.0.113.5\"";
+        let (LineResult::Login(ev), pid) = parse_line_pid(ftp.as_bytes(), &mut ctx) else {
+            panic!()
+        };
+        assert_eq!(tries.feed(ev, pid).len(), 1);
+    }
+
+    #[test]
+    fn connections_are_bounded() {
+        let mut tries = Tries::new();
+        let ev = |pid: u32| LoginEvent {
+            time: i64::from(pid),
+            service: "sshd".into(),
+            user: "x".into(),
+            source: None,
+            port: None,
+            method: Some(LoginMethod::None),
+            outcome: LoginOutcome::Failure,
+            reason: Some(reason::INVALID_USER.into()),
+        };
+        let mut released = 0;
+        for pid in 0..(MAX_CONNECTIONS as u32 + 10) {
+            released += tries.feed(ev(pid), Some(pid)).len();
+        }
+        assert_eq!(released, 10, "the oldest let go, their held lines counted");
+        assert_eq!(tries.conns.len(), MAX_CONNECTIONS);
+    }
+}
