@@ -199,7 +199,12 @@ impl LoginWatch {
             for line in &chunk.items {
                 self.stats.lines += 1;
                 match parse_line_pid(line, ctx) {
-                    (LineResult::Login(ev), pid) => logins.extend(tries.feed(ev, pid)),
+                    (LineResult::Login(ev), meta) => {
+                        for _ in 1..meta.times {
+                            logins.extend(tries.feed(ev.clone(), meta.pid));
+                        }
+                        logins.extend(tries.feed(ev, meta.pid));
+                    }
                     (LineResult::NotLogin, _) => {}
                     (LineResult::Skipped(_), _) => self.stats.skipped += 1,
                 }
@@ -216,7 +221,12 @@ impl LoginWatch {
             for entry in &entries {
                 self.stats.lines += 1;
                 match parse_line_pid(entry, &mut self.journal_ctx) {
-                    (LineResult::Login(ev), pid) => logins.extend(tries.feed(ev, pid)),
+                    (LineResult::Login(ev), meta) => {
+                        for _ in 1..meta.times {
+                            logins.extend(tries.feed(ev.clone(), meta.pid));
+                        }
+                        logins.extend(tries.feed(ev, meta.pid));
+                    }
                     (LineResult::NotLogin, _) => {}
                     (LineResult::Skipped(_), _) => self.stats.skipped += 1,
                 }

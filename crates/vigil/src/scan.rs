@@ -219,8 +219,8 @@ pub fn logins(opts: &ScanOptions, out: &mut impl Write) -> Result<usize> {
             line_no += 1;
             summary.lines += 1;
             match parse_line_pid(&buf, &mut ctx) {
-                (LineResult::Login(ev), pid) => {
-                    summary.logins += 1;
+                (LineResult::Login(ev), meta) => {
+                    summary.logins += u64::from(meta.times);
                     if opts.json {
                         serde_json::to_writer(
                             &mut *out,
@@ -228,7 +228,13 @@ pub fn logins(opts: &ScanOptions, out: &mut impl Write) -> Result<usize> {
                         )?;
                         out.write_all(b"\n")?;
                     }
-                    for t in tries.feed(ev, pid) {
+                    // A repeated line (`message repeated N times`) is N tries.
+                    for _ in 1..meta.times {
+                        for t in tries.feed(ev.clone(), meta.pid) {
+                            take(&t, &mut summary, &mut engine, &mut alerts, &mut alert_index);
+                        }
+                    }
+                    for t in tries.feed(ev, meta.pid) {
                         take(&t, &mut summary, &mut engine, &mut alerts, &mut alert_index);
                     }
                 }

@@ -148,11 +148,23 @@ impl fmt::Display for SkipReason {
     }
 }
 
-/// State carried from line to line of one log: the year of year-less syslog lines and the zone
-/// of lines without one.
+/// State carried from line to line of one log: the year of year-less syslog lines, the zone
+/// of lines without one, and the last login line (for syslogd's `last message repeated N
+/// times`).
 #[derive(Debug, Clone)]
 pub struct LineContext {
     years: YearGuess,
+    last: Option<(LoginEvent, Option<u32>)>,
+}
+
+/// What [`parse_line_pid`] knows of a line besides its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineMeta {
+    /// The id of the process that wrote it, when its frame names one.
+    pub pid: Option<u32>,
+    /// How many times the event happened: more than 1 for rsyslog's `message repeated N times:
+    /// [ … ]` and syslogd's `last message repeated N times` (which repeats the last login line).
+    pub times: u32,
 }
 
 impl LineContext {
@@ -161,6 +173,7 @@ impl LineContext {
     pub fn new(now: Timestamp, utc_offset_secs: i32) -> Self {
         LineContext {
             years: YearGuess::new(now, utc_offset_secs),
+            last: None,
         }
     }
 }
@@ -170,33 +183,61 @@ pub fn parse_line(line: &[u8], ctx: &mut LineContext) -> LineResult {
     parse_line_pid(line, ctx).0
 }
 
-/// [`parse_line`], with the id of the process that wrote the line when its frame names one
-/// (`sshd[123]`, RFC 5424's PROCID, the journal's `_PID`): the key [`tries::Tries`] counts one
-/// connection's lines by.
-pub fn parse_line_pid(line: &[u8], ctx: &mut LineContext) -> (LineResult, Option<u32>) {
+/// [`parse_line`], with what else the line says (see [`LineMeta`]): the pid is the key
+/// [`tries::Tries`] counts one connection's lines by (`sshd[123]`, RFC 5424's PROCID, the
+/// journal's `_PID`).
+pub fn parse_line_pid(line: &[u8], ctx: &mut LineContext) -> (LineResult, LineMeta) {
+    let (result, pid, times) = parse_one(line, ctx);
+    if let LineResult::Login(ev) = &result {
+        ctx.last = Some((ev.clone(), pid));
+    }
+    (result, LineMeta { pid, times })
+}
+
+fn parse_one(line: &[u8], ctx: &mut LineContext) -> (LineResult, Option<u32>, u32) {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.len() > MAX_LINE_BYTES {
-        return (LineResult::Skipped(SkipReason::TooLong), None);
+        return (LineResult::Skipped(SkipReason::TooLong), None, 1);
     }
     if line.iter().all(u8::is_ascii_whitespace) {
-        return (LineResult::NotLogin, None);
+        return (LineResult::NotLogin, None, 1);
     }
     let text = String::from_utf8_lossy(line);
     if text.starts_with('{') {
         return match frame::journal(&text) {
-            Ok(Some(entry)) => (
-                dispatch(entry.time, &entry.program, &entry.message),
-                entry.pid,
-            ),
-            Ok(None) => (LineResult::NotLogin, None),
-            Err(reason) => (LineResult::Skipped(reason), None),
+            Ok(Some(entry)) => {
+                let (r, times) = dispatch(entry.time, &entry.program, &entry.message);
+                (r, entry.pid, times)
+            }
+            Ok(None) => (LineResult::NotLogin, None, 1),
+            Err(reason) => (LineResult::Skipped(reason), None, 1),
+        };
+    }
+    if let Some(n) = last_repeated(&text) {
+        // syslogd's summary repeats the line before it, whatever that was.
+        return match ctx.last.take() {
+            Some((ev, pid)) => (LineResult::Login(ev), pid, n),
+            None => (LineResult::NotLogin, None, 1),
         };
     }
     match frame::frame(&text, &mut ctx.years) {
-        Ok(f) => (dispatch(f.time, f.program, f.message), f.pid),
-        Err(reason) => (LineResult::Skipped(reason), None),
+        Ok(f) => {
+            let (r, times) = dispatch(f.time, f.program, f.message);
+            if !matches!(r, LineResult::Login(_)) {
+                ctx.last = None;
+            }
+            (r, f.pid, times)
+        }
+        Err(reason) => (LineResult::Skipped(reason), None, 1),
     }
+}
+
+/// N of syslogd's `… HOST last message repeated N times` (sysklogd, BSD syslogd).
+fn last_repeated(text: &str) -> Option<u32> {
+    let (_, rest) = text.split_once(" last message repeated ")?;
+    let n = rest.strip_suffix(" times")?.parse().ok()?;
+    (1..=100_000).contains(&n).then_some(n)
 }
 
 /// Parses a whole log: the login events with their 1-based line numbers, and the skipped lines.
@@ -272,8 +313,10 @@ impl Program {
     }
 }
 
-fn dispatch(time: Timestamp, program: &str, message: &str) -> LineResult {
-    let message = solaris_tag(unrepeat(message));
+/// The line's result, and how many times it happened (rsyslog's `message repeated`).
+fn dispatch(time: Timestamp, program: &str, message: &str) -> (LineResult, u32) {
+    let (message, times) = unrepeat(message);
+    let message = solaris_tag(message);
     let program = Program::of(program);
     let attempt = match program {
         Program::Sshd => sshd::parse(message),
@@ -299,8 +342,8 @@ fn dispatch(time: Timestamp, program: &str, message: &str) -> LineResult {
         _ => None,
     });
     match attempt {
-        Some(a) => LineResult::Login(a.into_event(time)),
-        None => LineResult::NotLogin,
+        Some(a) => (LineResult::Login(a.into_event(time)), times),
+        None => (LineResult::NotLogin, 1),
     }
 }
 
@@ -323,14 +366,16 @@ fn solaris_tag(message: &str) -> &str {
 
 /// The message inside rsyslog's `message repeated N times: [ MSG]`. The count is dropped: a
 /// [`LoginEvent`] stands for one attempt (see the module documentation).
-fn unrepeat(message: &str) -> &str {
+fn unrepeat(message: &str) -> (&str, u32) {
     let Some(rest) = message.strip_prefix("message repeated ") else {
-        return message;
+        return (message, 1);
     };
     rest.split_once(" times: [ ")
-        .filter(|(n, _)| n.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|(_, inner)| inner.strip_suffix(']'))
-        .unwrap_or(message)
+        .and_then(|(n, inner)| {
+            let n: u32 = n.parse().ok().filter(|n| (1..=100_000).contains(n))?;
+            Some((inner.strip_suffix(']')?, n))
+        })
+        .unwrap_or((message, 1))
 }
 
 /// A login attempt as a message parser sees it, borrowing from the line.

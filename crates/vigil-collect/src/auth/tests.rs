@@ -280,17 +280,18 @@ fn hostile_lines_never_panic() {
 }
 
 #[test]
-fn repeated_messages_yield_the_inner_message_once() {
+fn repeated_messages_yield_the_inner_message_and_its_count() {
     assert_eq!(
         unrepeat("message repeated 3 times: [ Failed x]"),
-        "Failed x"
+        ("Failed x", 3)
     );
     for same in [
         "message repeated x times: [ Failed x]",
         "message repeated 3 times: [ Failed x",
+        "message repeated 0 times: [ Failed x]",
         "message repeated",
     ] {
-        assert_eq!(unrepeat(same), same);
+        assert_eq!(unrepeat(same), (same, 1));
     }
 }
 

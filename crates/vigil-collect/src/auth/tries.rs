@@ -192,8 +192,10 @@ mod tests {
             )
         };
         for line in log.lines() {
-            if let (LineResult::Login(ev), pid) = parse_line_pid(line.as_bytes(), &mut ctx) {
-                out.extend(tries.feed(ev, pid).iter().map(show));
+            if let (LineResult::Login(ev), meta) = parse_line_pid(line.as_bytes(), &mut ctx) {
+                for _ in 0..meta.times {
+                    out.extend(tries.feed(ev.clone(), meta.pid).iter().map(show));
+                }
             }
         }
         out.extend(tries.flush(None).iter().map(show));
@@ -236,6 +238,27 @@ Nov 23 10:00:05 web1 sshd[404]: Disconnecting: Too many authentication failures 
     }
 
     #[test]
+    fn repeated_lines_are_that_many_tries() {
+        let log = "\
+Nov 23 10:00:01 web1 sshd[101]: Failed password for root from 203.0.113.5 port 40022 ssh2
+Nov 23 10:00:09 web1 last message repeated 2 times
+Nov 23 10:00:10 web1 sshd[102]: message repeated 3 times: [ Failed password for admin from 203.0.113.6 port 1 ssh2]
+Nov 23 10:00:11 web1 sshd[103]: Connection closed by 203.0.113.7 port 2 [preauth]
+Nov 23 10:00:12 web1 last message repeated 5 times";
+        let tries = count(log);
+        assert_eq!(tries.iter().filter(|t| *t == "root@203.0.113.5").count(), 3);
+        assert_eq!(
+            tries.iter().filter(|t| *t == "admin@203.0.113.6").count(),
+            3
+        );
+        assert_eq!(
+            tries.len(),
+            6,
+            "a repeat of a line that is no login is nothing: {tries:?}"
+        );
+    }
+
+    #[test]
     fn a_pam_failure_then_a_success_is_one_failure_and_a_success() {
         let log = "\
 Nov 23 10:00:01 web1 sshd[101]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=198.51.100.7  user=alice
@@ -268,18 +291,18 @@ Nov 23 10:00:03 web1 sshd[103]: Received disconnect from 203.0.113.7: 3: com.jcr
         let mut ctx = LineContext::new(1_795_442_400, 0);
         let mut tries = Tries::new();
         let line = "Nov 23 10:00:01 web1 sshd[101]: ROOT LOGIN REFUSED FROM 203.0.113.5";
-        let (LineResult::Login(ev), pid) = parse_line_pid(line.as_bytes(), &mut ctx) else {
+        let (LineResult::Login(ev), meta) = parse_line_pid(line.as_bytes(), &mut ctx) else {
             panic!()
         };
         let t = ev.time;
-        assert!(tries.feed(ev, pid).is_empty());
+        assert!(tries.feed(ev, meta.pid).is_empty());
         assert!(tries.flush(Some(t + 5)).is_empty());
         assert_eq!(tries.flush(Some(t + HOLD_SECS + 1)).len(), 1);
         let ftp = "Mon Nov 23 10:00:01 2026 [pid 12] [bob] FAIL LOGIN: Client \"203.0.113.5\"";
-        let (LineResult::Login(ev), pid) = parse_line_pid(ftp.as_bytes(), &mut ctx) else {
+        let (LineResult::Login(ev), meta) = parse_line_pid(ftp.as_bytes(), &mut ctx) else {
             panic!()
         };
-        assert_eq!(tries.feed(ev, pid).len(), 1);
+        assert_eq!(tries.feed(ev, meta.pid).len(), 1);
     }
 
     #[test]
