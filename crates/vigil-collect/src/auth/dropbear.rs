@@ -57,6 +57,18 @@ pub(crate) fn parse(msg: &str) -> Option<Attempt<'_>> {
                 .port(port),
         );
     }
+    if let Some(rest) = msg.strip_prefix("Exit before auth (user '") {
+        // Dropbear before 2016: `Exit before auth (user 'X', N fails): Max auth tries reached -
+        // user 'X' from ADDR:PORT`.
+        let (_, tail) = rest.split_once("): Max auth tries reached - user '")?;
+        let (user, addr) = tail.rsplit_once("' from ")?;
+        let (addr, port) = addr_port(addr);
+        return Some(
+            Attempt::failure(SERVICE, user, reason::MAX_ATTEMPTS)
+                .from(addr)
+                .port(port),
+        );
+    }
     if let Some(rest) = msg.strip_prefix("Exit before auth from <") {
         let (addr, why) = rest.split_once(">: ")?;
         let (fails, user) = why.rsplit_once("Max auth tries reached - user '")?;

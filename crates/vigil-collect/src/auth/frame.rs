@@ -172,6 +172,9 @@ fn numeric(line: &str, local_offset: i64) -> Result<Framed<'_>, SkipReason> {
         None if ymd(&b[..10]).is_none() || b.len() < 19 => return Err(SkipReason::NoFrame),
         None => return Err(SkipReason::BadTime),
     };
+    if let Some(rest) = line[used..].strip_prefix('\t') {
+        return general_log(rest, time);
+    }
     let rest = line[used..].strip_prefix(' ').ok_or(SkipReason::NoFrame)?;
     if is_mysql_body(rest) {
         return Ok(Framed {
@@ -182,6 +185,25 @@ fn numeric(line: &str, local_offset: i64) -> Result<Framed<'_>, SkipReason> {
         });
     }
     Ok(host_and_tag(rest, time))
+}
+
+/// MySQL's general query log after its timestamp: `   9 Connect\tArgument`. Only `Connect`
+/// lines can be logins; the rest are queries, which are not.
+fn general_log(rest: &str, time: Timestamp) -> Result<Framed<'_>, SkipReason> {
+    let (head, argument) = rest.split_once('\t').ok_or(SkipReason::NoFrame)?;
+    let mut words = head.split_whitespace();
+    let (Some(id), Some(command)) = (words.next(), words.next()) else {
+        return Err(SkipReason::NoFrame);
+    };
+    if !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(SkipReason::NoFrame);
+    }
+    Ok(Framed {
+        pid: None,
+        time,
+        program: if command == "Connect" { "mysqld" } else { "" },
+        message: argument,
+    })
 }
 
 /// After a MySQL timestamp: a thread id and a `[Level]`, or (old servers) the level alone.

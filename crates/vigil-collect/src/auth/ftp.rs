@@ -20,7 +20,13 @@ pub(crate) fn vsftpd(msg: &str) -> Option<Attempt<'_>> {
     };
     let msg = msg.strip_prefix('[')?;
     if let Some(i) = msg.rfind(FAIL) {
-        let addr = msg[i + FAIL.len()..].strip_suffix('"')?;
+        // `…Client "ADDR"`, or with the reason vsftpd 3 appends: `…Client "ADDR", "Login
+        // incorrect."` (server-written, after the address).
+        let tail = msg[i + FAIL.len()..].strip_suffix('"')?;
+        let addr = match tail.split_once("\", \"") {
+            Some((a, _why)) => a,
+            None => tail,
+        };
         let user = &msg[..i];
         if !addr.contains('"') && !user.contains("\", anon password \"") {
             return Some(

@@ -333,6 +333,24 @@ pub const MESSAGES: &[Message] = &[
         line: "Nov 23 10:00:01 ap1 dropbear[55]: Password auth succeeded for 'root' from 198.51.100.7:50500",
         counted: ok("root", "198.51.100.7"),
     },
+    Message {
+        program: "dropbear",
+        versions: "2016.x–2024.x (the tries were logged one by one before)",
+        line: "Nov 23 10:00:01 ap1 dropbear[55]: Exit before auth from <203.0.113.5:40022>: (user 'root', 10 fails): Max auth tries reached - user 'root'",
+        counted: fail("root", "203.0.113.5", MAX_ATTEMPTS),
+    },
+    Message {
+        program: "dropbear",
+        versions: "2013.x–2015.x",
+        line: "Nov 23 10:00:01 ap1 dropbear[55]: Exit before auth (user 'root', 10 fails): Max auth tries reached - user 'root' from 203.0.113.5:40022",
+        counted: fail("root", "203.0.113.5", MAX_ATTEMPTS),
+    },
+    Message {
+        program: "dropbear",
+        versions: "2013.x–2024.x (a client that left before any try)",
+        line: "Nov 23 10:00:01 ap1 dropbear[55]: Exit before auth from <203.0.113.5:40022>: Exited normally",
+        counted: Counted::Not,
+    },
     // ---- Linux-PAM pam_unix, in any program.
     Message {
         program: "pam_unix",
@@ -372,6 +390,24 @@ pub const MESSAGES: &[Message] = &[
         counted: fail("bob", "203.0.113.5", BAD_PASSWORD),
     },
     Message {
+        program: "vsftpd",
+        versions: "3.x with the reason appended",
+        line: "Mon Nov 23 10:00:01 2026 [pid 12] [bob] FAIL LOGIN: Client \"203.0.113.5\", \"Login incorrect.\"",
+        counted: fail("bob", "203.0.113.5", BAD_PASSWORD),
+    },
+    Message {
+        program: "vsftpd",
+        versions: "3.x (log_ftp_protocol)",
+        line: "Mon Nov 23 10:00:01 2026 [pid 12] [bob] FTP response: Client \"203.0.113.5\", \"530 Login incorrect.\"",
+        counted: Counted::Not,
+    },
+    Message {
+        program: "proftpd",
+        versions: "1.3.x (syslog, unknown user)",
+        line: "Nov 23 10:00:01 ftp1 proftpd[90]: ftp1 (203.0.113.5[203.0.113.5]) - USER admin: no such user found from 203.0.113.5 [203.0.113.5] to 10.0.0.1:21",
+        counted: fail("admin", "203.0.113.5", INVALID_USER),
+    },
+    Message {
         program: "proftpd",
         versions: "1.3.x (syslog)",
         line: "Nov 23 10:00:01 ftp1 proftpd[90]: ftp1 (203.0.113.5[203.0.113.5]) - USER bob (Login failed): Incorrect password",
@@ -394,6 +430,12 @@ pub const MESSAGES: &[Message] = &[
         program: "mysql",
         versions: "5.7",
         line: "2026-11-23T09:00:01.123456Z 9 [Note] Access denied for user 'root'@'203.0.113.5' (using password: YES)",
+        counted: fail("root", "203.0.113.5", BAD_PASSWORD),
+    },
+    Message {
+        program: "mysql",
+        versions: "5.7–8.x general query log",
+        line: "2026-11-23T09:00:01.123456Z\t   9 Connect\tAccess denied for user 'root'@'203.0.113.5' (using password: YES)",
         counted: fail("root", "203.0.113.5", BAD_PASSWORD),
     },
     Message {
