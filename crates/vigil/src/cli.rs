@@ -84,7 +84,8 @@ pub enum ScanCommand {
     Logins {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
-        /// One JSON object per line: every login attempt, then the alerts.
+        /// One JSON object per line: every login line ({"record":"login"}), each try counted
+        /// once ({"record":"try"}, with the line it was counted from), then the alerts.
         #[arg(long)]
         json: bool,
         /// Reference time for year-less syslog dates, RFC 3339 (default: now).

@@ -150,6 +150,16 @@ fn login_record<'a>(ev: &'a LoginEvent, line: usize, file: Option<&'a str>) -> L
     }
 }
 
+/// A `try` record: one counted try, and the line it was counted from (a try written on several
+/// lines is counted from one of them; see `vigil_collect::auth::tries`).
+fn write_try(out: &mut impl Write, ev: &LoginEvent, line: usize, file: Option<&str>) -> Result<()> {
+    let mut rec = login_record(ev, line, file);
+    rec.record = "try";
+    serde_json::to_writer(&mut *out, &rec)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
 fn alert_json(a: &NewAlert, count: u64, blocked_until: Option<Option<i64>>) -> serde_json::Value {
     let evidence: serde_json::Map<String, serde_json::Value> = a
         .evidence
@@ -181,7 +191,8 @@ pub fn logins(opts: &ScanOptions, out: &mut impl Write) -> Result<usize> {
     let mut alert_index: HashMap<String, usize> = HashMap::new();
     let many = opts.files.len() > 1;
     let mut buf = Vec::with_capacity(4096);
-    let mut tries = Tries::new();
+    // Tagged with the line each try was counted from (for `--json`'s `try` records).
+    let mut tries: Tries<usize> = Tries::default();
     // Each try once: into the summary and the brute-force engine.
     type Raised = Vec<(NewAlert, u64, Option<Option<i64>>)>;
     fn take(
@@ -229,12 +240,15 @@ pub fn logins(opts: &ScanOptions, out: &mut impl Write) -> Result<usize> {
                         out.write_all(b"\n")?;
                     }
                     // A repeated line (`message repeated N times`) is N tries.
+                    let mut counted = Vec::new();
                     for _ in 1..meta.times {
-                        for t in tries.feed(ev.clone(), meta.pid) {
-                            take(&t, &mut summary, &mut engine, &mut alerts, &mut alert_index);
-                        }
+                        counted.extend(tries.feed_tagged(ev.clone(), meta.pid, line_no));
                     }
-                    for t in tries.feed(ev, meta.pid) {
+                    counted.extend(tries.feed_tagged(ev, meta.pid, line_no));
+                    for (t, line) in counted {
+                        if opts.json {
+                            write_try(out, &t, line, many.then_some(name.as_str()))?;
+                        }
                         take(&t, &mut summary, &mut engine, &mut alerts, &mut alert_index);
                     }
                 }
@@ -246,7 +260,10 @@ pub fn logins(opts: &ScanOptions, out: &mut impl Write) -> Result<usize> {
             }
         }
         // The held lines of connections that logged no try of their own count at the end.
-        for t in tries.flush(None) {
+        for (t, line) in tries.flush_tagged(None) {
+            if opts.json {
+                write_try(out, &t, line, many.then_some(name.as_str()))?;
+            }
             take(&t, &mut summary, &mut engine, &mut alerts, &mut alert_index);
         }
     }

@@ -154,7 +154,8 @@ impl fmt::Display for SkipReason {
 #[derive(Debug, Clone)]
 pub struct LineContext {
     years: YearGuess,
-    last: Option<(LoginEvent, Option<u32>)>,
+    /// The last line when it was a login line (its buffer reused from line to line).
+    last: Vec<u8>,
 }
 
 /// What [`parse_line_pid`] knows of a line besides its result.
@@ -173,7 +174,7 @@ impl LineContext {
     pub fn new(now: Timestamp, utc_offset_secs: i32) -> Self {
         LineContext {
             years: YearGuess::new(now, utc_offset_secs),
-            last: None,
+            last: Vec::new(),
         }
     }
 }
@@ -188,8 +189,12 @@ pub fn parse_line(line: &[u8], ctx: &mut LineContext) -> LineResult {
 /// journal's `_PID`).
 pub fn parse_line_pid(line: &[u8], ctx: &mut LineContext) -> (LineResult, LineMeta) {
     let (result, pid, times) = parse_one(line, ctx);
-    if let LineResult::Login(ev) = &result {
-        ctx.last = Some((ev.clone(), pid));
+    // A `last message repeated` line keeps the line it repeats; any other line replaces it.
+    if !(matches!(result, LineResult::Login(_)) && is_last_repeated(line)) {
+        ctx.last.clear();
+        if matches!(result, LineResult::Login(_)) {
+            ctx.last.extend_from_slice(line);
+        }
     }
     (result, LineMeta { pid, times })
 }
@@ -216,21 +221,25 @@ fn parse_one(line: &[u8], ctx: &mut LineContext) -> (LineResult, Option<u32>, u3
     }
     if let Some(n) = last_repeated(&text) {
         // syslogd's summary repeats the line before it, whatever that was.
-        return match ctx.last.take() {
-            Some((ev, pid)) => (LineResult::Login(ev), pid, n),
-            None => (LineResult::NotLogin, None, 1),
-        };
+        if ctx.last.is_empty() {
+            return (LineResult::NotLogin, None, 1);
+        }
+        let last = std::mem::take(&mut ctx.last);
+        let (r, pid, _) = parse_one(&last, ctx);
+        ctx.last = last;
+        return (r, pid, n);
     }
     match frame::frame(&text, &mut ctx.years) {
         Ok(f) => {
             let (r, times) = dispatch(f.time, f.program, f.message);
-            if !matches!(r, LineResult::Login(_)) {
-                ctx.last = None;
-            }
             (r, f.pid, times)
         }
         Err(reason) => (LineResult::Skipped(reason), None, 1),
     }
+}
+
+fn is_last_repeated(line: &[u8]) -> bool {
+    std::str::from_utf8(line).is_ok_and(|t| last_repeated(t).is_some())
 }
 
 /// N of syslogd's `… HOST last message repeated N times` (sysklogd, BSD syslogd).

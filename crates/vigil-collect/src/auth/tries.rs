@@ -32,43 +32,92 @@ pub const HOLD_SECS: i64 = 10;
 /// Connections tracked at most; the oldest is let go (its held line counted) beyond it.
 pub const MAX_CONNECTIONS: usize = 20_000;
 
-#[derive(Debug, Default)]
-struct Conn {
+#[derive(Debug)]
+struct Conn<T> {
     source: Option<String>,
     port: Option<u16>,
     counted: u32,
-    held: Option<LoginEvent>,
+    held: Option<(LoginEvent, T)>,
     last: Timestamp,
 }
 
-/// The tries of a log, counted once each (see the module documentation).
-#[derive(Debug, Default)]
-pub struct Tries {
-    conns: HashMap<(String, u32), Conn>,
+impl<T> Default for Conn<T> {
+    fn default() -> Self {
+        Conn {
+            source: None,
+            port: None,
+            counted: 0,
+            held: None,
+            last: 0,
+        }
+    }
 }
 
-impl Tries {
-    pub fn new() -> Tries {
+/// The tries of a log, counted once each (see the module documentation). `T` tags each event
+/// with where it came from (a line number), handed back with the tries.
+#[derive(Debug)]
+pub struct Tries<T = ()> {
+    /// By (program, pid): sshd is 0, dropbear 1.
+    conns: HashMap<(u8, u32), Conn<T>>,
+}
+
+impl<T> Default for Tries<T> {
+    fn default() -> Self {
+        Tries {
+            conns: HashMap::new(),
+        }
+    }
+}
+
+impl Tries<()> {
+    pub fn new() -> Tries<()> {
         Tries::default()
     }
 
     /// One event, from a line written by process `pid`: the events that count as tries now.
-    pub fn feed(&mut self, mut ev: LoginEvent, pid: Option<u32>) -> Vec<LoginEvent> {
-        let Some(pid) = pid.filter(|_| matches!(ev.service.as_str(), "sshd" | "dropbear")) else {
+    pub fn feed(&mut self, ev: LoginEvent, pid: Option<u32>) -> Vec<LoginEvent> {
+        self.feed_tagged(ev, pid, ())
+            .into_iter()
+            .map(|(e, ())| e)
+            .collect()
+    }
+
+    /// Held lines of connections quiet since before `now - HOLD_SECS` (all of them with `None`,
+    /// at the end of a log), counted now; those connections are forgotten.
+    pub fn flush(&mut self, now: Option<Timestamp>) -> Vec<LoginEvent> {
+        self.flush_tagged(now)
+            .into_iter()
+            .map(|(e, ())| e)
+            .collect()
+    }
+}
+
+impl<T> Tries<T> {
+    /// [`Tries::feed`] with a tag that comes back with the event when it counts.
+    pub fn feed_tagged(
+        &mut self,
+        mut ev: LoginEvent,
+        pid: Option<u32>,
+        tag: T,
+    ) -> Vec<(LoginEvent, T)> {
+        let program = match ev.service.as_str() {
+            "sshd" => 0u8,
+            "dropbear" => 1,
+            _ => u8::MAX,
+        };
+        let Some(pid) = pid.filter(|_| program != u8::MAX) else {
             return if is_attempt(&ev) {
-                vec![ev]
+                vec![(ev, tag)]
             } else {
                 Vec::new()
             };
         };
-        if self.conns.len() >= MAX_CONNECTIONS
-            && !self.conns.contains_key(&(ev.service.clone(), pid))
-        {
+        if self.conns.len() >= MAX_CONNECTIONS && !self.conns.contains_key(&(program, pid)) {
             let mut out = self.evict_oldest();
-            out.extend(self.feed(ev, Some(pid)));
+            out.extend(self.feed_tagged(ev, Some(pid), tag));
             return out;
         }
-        let conn = self.conns.entry((ev.service.clone(), pid)).or_default();
+        let conn = self.conns.entry((program, pid)).or_default();
         conn.last = conn.last.max(ev.time);
         match &ev.source {
             Some(s) => {
@@ -80,7 +129,7 @@ impl Tries {
                 ev.port = ev.port.or(conn.port);
             }
         }
-        if let Some(held) = conn.held.as_mut() {
+        if let Some((held, _)) = conn.held.as_mut() {
             if held.source.is_none() {
                 held.source = conn.source.clone();
                 held.port = conn.port;
@@ -93,40 +142,36 @@ impl Tries {
             }
             conn.held = None;
             conn.counted += 1;
-            out.push(ev);
+            out.push((ev, tag));
             return out;
         }
         if ev.reason.as_deref() == Some(reason::PREAUTH_DISCONNECT) {
             // The connection ends: its only try is this one if none was counted.
-            let conn = self
-                .conns
-                .remove(&(ev.service.clone(), pid))
-                .unwrap_or_default();
+            let conn = self.conns.remove(&(program, pid)).unwrap_or_default();
             if conn.counted == 0 {
-                out.push(conn.held.unwrap_or(ev));
+                out.push(conn.held.unwrap_or((ev, tag)));
             }
             return out;
         }
         if held_kind(&ev) {
             if conn.counted == 0 && conn.held.is_none() {
-                conn.held = Some(ev);
+                conn.held = Some((ev, tag));
             }
             return out;
         }
         conn.held = None;
         conn.counted += 1;
-        out.push(ev);
+        out.push((ev, tag));
         out
     }
 
-    /// Held lines of connections quiet since before `now - HOLD_SECS` (all of them with `None`,
-    /// at the end of a log), counted now; those connections are forgotten.
-    pub fn flush(&mut self, now: Option<Timestamp>) -> Vec<LoginEvent> {
-        let quiet: Vec<(String, u32)> = self
+    /// [`Tries::flush`] with the tags.
+    pub fn flush_tagged(&mut self, now: Option<Timestamp>) -> Vec<(LoginEvent, T)> {
+        let quiet: Vec<(u8, u32)> = self
             .conns
             .iter()
             .filter(|(_, c)| now.is_none_or(|n| c.last < n - HOLD_SECS))
-            .map(|(k, _)| k.clone())
+            .map(|(k, _)| *k)
             .collect();
         let mut out = Vec::new();
         for k in quiet {
@@ -136,16 +181,16 @@ impl Tries {
                 }
             }
         }
-        out.sort_by_key(|e| e.time);
+        out.sort_by_key(|(e, _)| e.time);
         out
     }
 
-    fn evict_oldest(&mut self) -> Vec<LoginEvent> {
+    fn evict_oldest(&mut self) -> Vec<(LoginEvent, T)> {
         let Some(k) = self
             .conns
             .iter()
             .min_by_key(|(_, c)| c.last)
-            .map(|(k, _)| k.clone())
+            .map(|(k, _)| *k)
         else {
             return Vec::new();
         };
@@ -242,18 +287,19 @@ Nov 23 10:00:05 web1 sshd[404]: Disconnecting: Too many authentication failures 
         let log = "\
 Nov 23 10:00:01 web1 sshd[101]: Failed password for root from 203.0.113.5 port 40022 ssh2
 Nov 23 10:00:09 web1 last message repeated 2 times
+Nov 23 10:00:09 web1 last message repeated 1 times
 Nov 23 10:00:10 web1 sshd[102]: message repeated 3 times: [ Failed password for admin from 203.0.113.6 port 1 ssh2]
 Nov 23 10:00:11 web1 sshd[103]: Connection closed by 203.0.113.7 port 2 [preauth]
 Nov 23 10:00:12 web1 last message repeated 5 times";
         let tries = count(log);
-        assert_eq!(tries.iter().filter(|t| *t == "root@203.0.113.5").count(), 3);
+        assert_eq!(tries.iter().filter(|t| *t == "root@203.0.113.5").count(), 4);
         assert_eq!(
             tries.iter().filter(|t| *t == "admin@203.0.113.6").count(),
             3
         );
         assert_eq!(
             tries.len(),
-            6,
+            7,
             "a repeat of a line that is no login is nothing: {tries:?}"
         );
     }
