@@ -193,6 +193,7 @@ pub fn logins(opts: &ScanOptions, out: &mut impl Write) -> Result<usize> {
     let mut buf = Vec::with_capacity(4096);
     // Tagged with the line each try was counted from (for `--json`'s `try` records).
     let mut tries: Tries<usize> = Tries::default();
+    let mut counted = Vec::new();
     // Each try once: into the summary and the brute-force engine.
     type Raised = Vec<(NewAlert, u64, Option<Option<i64>>)>;
     fn take(
@@ -240,12 +241,16 @@ pub fn logins(opts: &ScanOptions, out: &mut impl Write) -> Result<usize> {
                         out.write_all(b"\n")?;
                     }
                     // A repeated line (`message repeated N times`) is N tries.
-                    let mut counted = Vec::new();
                     for _ in 1..meta.times {
-                        counted.extend(tries.feed_tagged(ev.clone(), meta.pid, line_no));
+                        tries.feed_into(ev.clone(), meta.pid, line_no, &mut counted);
                     }
-                    counted.extend(tries.feed_tagged(ev, meta.pid, line_no));
-                    for (t, line) in counted {
+                    let time = ev.time;
+                    tries.feed_into(ev, meta.pid, line_no, &mut counted);
+                    // Now and then, the held lines of connections long quiet count, and go.
+                    if line_no.is_multiple_of(4096) {
+                        counted.extend(tries.flush_tagged(Some(time)));
+                    }
+                    for (t, line) in counted.drain(..) {
                         if opts.json {
                             write_try(out, &t, line, many.then_some(name.as_str()))?;
                         }

@@ -188,9 +188,9 @@ pub fn parse_line(line: &[u8], ctx: &mut LineContext) -> LineResult {
 /// [`tries::Tries`] counts one connection's lines by (`sshd[123]`, RFC 5424's PROCID, the
 /// journal's `_PID`).
 pub fn parse_line_pid(line: &[u8], ctx: &mut LineContext) -> (LineResult, LineMeta) {
-    let (result, pid, times) = parse_one(line, ctx);
+    let (result, pid, times, repeat_line) = parse_one(line, ctx);
     // A `last message repeated` line keeps the line it repeats; any other line replaces it.
-    if !(matches!(result, LineResult::Login(_)) && is_last_repeated(line)) {
+    if !repeat_line {
         ctx.last.clear();
         if matches!(result, LineResult::Login(_)) {
             ctx.last.extend_from_slice(line);
@@ -199,51 +199,51 @@ pub fn parse_line_pid(line: &[u8], ctx: &mut LineContext) -> (LineResult, LineMe
     (result, LineMeta { pid, times })
 }
 
-fn parse_one(line: &[u8], ctx: &mut LineContext) -> (LineResult, Option<u32>, u32) {
+/// The result, pid and times of a line, and whether it was a `last message repeated` line.
+fn parse_one(line: &[u8], ctx: &mut LineContext) -> (LineResult, Option<u32>, u32, bool) {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.len() > MAX_LINE_BYTES {
-        return (LineResult::Skipped(SkipReason::TooLong), None, 1);
+        return (LineResult::Skipped(SkipReason::TooLong), None, 1, false);
     }
     if line.iter().all(u8::is_ascii_whitespace) {
-        return (LineResult::NotLogin, None, 1);
+        return (LineResult::NotLogin, None, 1, false);
     }
     let text = String::from_utf8_lossy(line);
     if text.starts_with('{') {
         return match frame::journal(&text) {
             Ok(Some(entry)) => {
                 let (r, times) = dispatch(entry.time, &entry.program, &entry.message);
-                (r, entry.pid, times)
+                (r, entry.pid, times, false)
             }
-            Ok(None) => (LineResult::NotLogin, None, 1),
-            Err(reason) => (LineResult::Skipped(reason), None, 1),
+            Ok(None) => (LineResult::NotLogin, None, 1, false),
+            Err(reason) => (LineResult::Skipped(reason), None, 1, false),
         };
     }
     if let Some(n) = last_repeated(&text) {
         // syslogd's summary repeats the line before it, whatever that was.
         if ctx.last.is_empty() {
-            return (LineResult::NotLogin, None, 1);
+            return (LineResult::NotLogin, None, 1, false);
         }
         let last = std::mem::take(&mut ctx.last);
-        let (r, pid, _) = parse_one(&last, ctx);
+        let (r, pid, _, _) = parse_one(&last, ctx);
         ctx.last = last;
-        return (r, pid, n);
+        return (r, pid, n, true);
     }
     match frame::frame(&text, &mut ctx.years) {
         Ok(f) => {
             let (r, times) = dispatch(f.time, f.program, f.message);
-            (r, f.pid, times)
+            (r, f.pid, times, false)
         }
-        Err(reason) => (LineResult::Skipped(reason), None, 1),
+        Err(reason) => (LineResult::Skipped(reason), None, 1, false),
     }
-}
-
-fn is_last_repeated(line: &[u8]) -> bool {
-    std::str::from_utf8(line).is_ok_and(|t| last_repeated(t).is_some())
 }
 
 /// N of syslogd's `… HOST last message repeated N times` (sysklogd, BSD syslogd).
 fn last_repeated(text: &str) -> Option<u32> {
+    if !text.ends_with(" times") {
+        return None;
+    }
     let (_, rest) = text.split_once(" last message repeated ")?;
     let n = rest.strip_suffix(" times")?.parse().ok()?;
     (1..=100_000).contains(&n).then_some(n)
