@@ -9,6 +9,7 @@
 mod agent_idle;
 mod alerts;
 mod block_latency;
+mod compare_logins;
 mod dos;
 mod events;
 mod ingest;
@@ -44,6 +45,9 @@ enum Command {
     Notify(notify::Args),
     /// `vigil scan logins` against `fail2ban-regex` on the same generated auth.log.
     Logins(logins::LoginsArgs),
+    /// Failed tries counted by `vigil scan logins` and `fail2ban-regex` (sshd, normal and
+    /// aggressive) on our own corpus; the lines a peer counts that Vigil does not cover.
+    CompareLogins(compare_logins::Args),
     /// From an appended failing log line to the source's nftables block (netns; needs root).
     BlockLatency(block_latency::BlockLatencyArgs),
     /// Advisory DB import, build, load and matching time for a large generated OSV set.
@@ -74,6 +78,7 @@ fn main() -> std::process::ExitCode {
         // Builds its own runtimes (server and receivers apart).
         Command::Notify(args) => notify::main(args),
         Command::Logins(args) => logins::run(args),
+        Command::CompareLogins(args) => compare_logins::run(args),
         Command::BlockLatency(args) => block_latency::run(args),
         Command::Vulns(args) => vulns::run(args),
         Command::Dos(args) => util::run_async(dos::run(args)),
