@@ -1,8 +1,10 @@
 //! `vigil-bench compare-logins`: our own login corpus (every syslog-framed message of the
 //! parsers' table, then sessions of interleaved connections in the shapes real sshd writes),
-//! counted by `vigil scan logins --json` and by `fail2ban-regex` (sshd filter, normal and
-//! aggressive) in the same run: failures per service, and every line a peer counts that Vigil
-//! does not cover, with the reason Vigil gives.
+//! counted by `vigil scan logins --json`, by `fail2ban-regex` (sshd filter, normal and
+//! aggressive) and by CrowdSec 1.4 in replay mode (Debian's package and its offline hub: the
+//! `crowdsecurity/linux` collection, counting the events its ssh scenarios take in) in the same
+//! run: failures per service, and every line a peer counts that Vigil does not cover, with the
+//! reason Vigil gives.
 //!
 //! A peer's matched line is *covered* when Vigil counted a try from that line, or from another
 //! line of the same connection (same program and pid): Vigil counts each try once, from one of
@@ -134,6 +136,163 @@ fn fail2ban(corpus: &str, filter: &str) -> Result<BTreeSet<String>> {
         .collect())
 }
 
+/// The hub CrowdSec's Debian package ships, and what of it the replay enables (the
+/// `crowdsecurity/linux` collection: syslog, dates, sshd and its two scenarios).
+const HUB: &str = "/usr/share/crowdsec/hub";
+const CROWDSEC_FILES: &[(&str, &str)] = &[
+    (
+        "parsers/s00-raw",
+        "parsers/s00-raw/crowdsecurity/syslog-logs.yaml",
+    ),
+    (
+        "parsers/s01-parse",
+        "parsers/s01-parse/crowdsecurity/sshd-logs.yaml",
+    ),
+    (
+        "parsers/s02-enrich",
+        "parsers/s02-enrich/crowdsecurity/dateparse-enrich.yaml",
+    ),
+    ("scenarios", "scenarios/crowdsecurity/ssh-bf.yaml"),
+    ("scenarios", "scenarios/crowdsecurity/ssh-slow-bf.yaml"),
+];
+
+/// The lines CrowdSec's ssh scenarios took in (its `bucketpour-dump.yaml`), from a replay with a
+/// private configuration and local API; `None` when CrowdSec is not installed.
+fn crowdsec(corpus: &str, work: &std::path::Path) -> Result<Option<BTreeSet<String>>> {
+    if !std::path::Path::new("/usr/bin/crowdsec").exists() || !std::path::Path::new(HUB).is_dir() {
+        return Ok(None);
+    }
+    let etc = work.join("etc");
+    for (dir, file) in CROWDSEC_FILES {
+        let d = etc.join(dir);
+        std::fs::create_dir_all(&d)?;
+        let target = std::path::Path::new(HUB).join(file);
+        let link = d.join(target.file_name().context("hub file")?);
+        if !link.exists() {
+            std::os::unix::fs::symlink(&target, link)?;
+        }
+    }
+    std::fs::create_dir_all(work.join("data"))?;
+    std::fs::create_dir_all(work.join("dump"))?;
+    std::fs::create_dir_all(etc.join("acquis.d"))?;
+    for name in ["profiles.yaml", "simulation.yaml"] {
+        std::fs::copy(format!("/etc/crowdsec/{name}"), etc.join(name))
+            .with_context(|| format!("/etc/crowdsec/{name}"))?;
+    }
+    std::fs::write(etc.join("acquis.yaml"), "")?;
+    if !Command::new("cp")
+        .args(["-r", "/etc/crowdsec/patterns"])
+        .arg(&etc)
+        .status()?
+        .success()
+    {
+        bail!("copying CrowdSec's grok patterns failed");
+    }
+    let w = work.display();
+    let config = format!(
+        "common:\n  daemonize: false\n  log_media: stdout\n  log_level: warning\n\
+         config_paths:\n  config_dir: {w}/etc/\n  data_dir: {w}/data/\n  simulation_path: {w}/etc/simulation.yaml\n  hub_dir: {HUB}/\n  index_path: {HUB}/.index.json\n\
+         crowdsec_service:\n  acquisition_path: {w}/etc/acquis.yaml\n  parser_routines: 1\n\
+         cscli:\n  output: human\n\
+         db_config:\n  type: sqlite\n  db_path: {w}/data/crowdsec.db\n\
+         api:\n  client:\n    credentials_path: {w}/etc/local_api_credentials.yaml\n  server:\n    listen_uri: 127.0.0.1:18199\n    profiles_path: {w}/etc/profiles.yaml\n\
+         prometheus:\n  enabled: false\n"
+    );
+    let config_path = work.join("config.yaml");
+    std::fs::write(&config_path, config)?;
+    let cfg = config_path.to_str().context("non-UTF-8 path")?;
+    let creds = format!("{w}/etc/local_api_credentials.yaml");
+    let added = Command::new("cscli")
+        .args([
+            "-c",
+            cfg,
+            "machines",
+            "add",
+            "vigil-bench",
+            "--auto",
+            "--force",
+            "-f",
+            &creds,
+        ])
+        .output()?;
+    if !added.status.success() {
+        bail!(
+            "cscli machines add: {}",
+            String::from_utf8_lossy(&added.stderr)
+        );
+    }
+    let dump = format!("{w}/dump");
+    let dsn = format!("file://{corpus}");
+    let ran = Command::new("crowdsec")
+        .args([
+            "-c",
+            cfg,
+            "-dsn",
+            &dsn,
+            "-type",
+            "syslog",
+            "-dump-data",
+            &dump,
+        ])
+        .output()?;
+    if !ran.status.success() {
+        bail!("crowdsec replay: {}", String::from_utf8_lossy(&ran.stderr));
+    }
+    let text = std::fs::read_to_string(work.join("dump/bucketpour-dump.yaml"))?;
+    Ok(Some(raw_lines(&text)))
+}
+
+/// The `Raw: '…'` scalars of a CrowdSec dump: single-quoted, folded over indented lines (a line
+/// break is one space, `''` is `'`).
+fn raw_lines(yaml: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut lines = yaml.lines();
+    while let Some(l) = lines.next() {
+        let Some(start) = l.trim_start().strip_prefix("Raw: '") else {
+            continue;
+        };
+        let mut value = String::new();
+        let mut piece = start.to_string();
+        loop {
+            match closing_quote(&piece) {
+                Some(e) => {
+                    value.push_str(&piece[..e]);
+                    break;
+                }
+                None => {
+                    value.push_str(&piece);
+                    match lines.next() {
+                        Some(next) => {
+                            value.push(' ');
+                            piece = next.trim_start().to_string();
+                        }
+                        None => break,
+                    }
+                }
+            }
+        }
+        out.insert(value.replace("''", "'"));
+    }
+    out
+}
+
+/// The byte offset of the first `'` that is not doubled.
+fn closing_quote(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\'' {
+            if b.get(i + 1) == Some(&b'\'') {
+                i += 2;
+                continue;
+            }
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
 pub fn run(args: Args) -> Result<()> {
     if !args.vigil.exists() {
         bail!(
@@ -243,11 +402,24 @@ pub fn run(args: Args) -> Result<()> {
     let vt = vigil_lines.iter().filter(|n| in_table(**n)).count();
     let _ = writeln!(report, "{:<22} {vt:>14} {:>22}", "vigil", vigil_failed - vt);
     let mut uncovered: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
-    for (name, filter) in [
-        ("fail2ban normal", "sshd"),
-        ("fail2ban aggressive", "sshd[mode=aggressive]"),
-    ] {
-        let matched = fail2ban(corpus, filter)?;
+    let mut peers: Vec<(&str, BTreeSet<String>)> = vec![
+        ("fail2ban normal", fail2ban(corpus, "sshd")?),
+        (
+            "fail2ban aggressive",
+            fail2ban(corpus, "sshd[mode=aggressive]")?,
+        ),
+    ];
+    match crowdsec(corpus, &tmp.path().join("crowdsec"))? {
+        Some(m) => peers.push(("crowdsec", m)),
+        None => {
+            let _ = writeln!(
+                report,
+                "(crowdsec is not installed: apt-get install crowdsec)"
+            );
+        }
+    }
+    for (name, matched) in &peers {
+        let name = *name;
         let mt = (0..table_lines)
             .filter(|i| matched.contains(&lines[*i]))
             .count();
