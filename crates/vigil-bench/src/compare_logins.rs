@@ -159,9 +159,39 @@ const CROWDSEC_FILES: &[(&str, &str)] = &[
 /// The lines CrowdSec's ssh scenarios took in (its `bucketpour-dump.yaml`), from a replay with a
 /// private configuration and local API; `None` when CrowdSec is not installed.
 fn crowdsec(corpus: &str, work: &std::path::Path) -> Result<Option<BTreeSet<String>>> {
-    if !std::path::Path::new("/usr/bin/crowdsec").exists() || !std::path::Path::new(HUB).is_dir() {
+    if !crowdsec_installed() {
         return Ok(None);
     }
+    let cfg = crowdsec_config(work)?;
+    let dump = format!("{}/dump", work.display());
+    let dsn = format!("file://{corpus}");
+    let ran = Command::new("crowdsec")
+        .args([
+            "-c",
+            &cfg,
+            "-dsn",
+            &dsn,
+            "-type",
+            "syslog",
+            "-dump-data",
+            &dump,
+        ])
+        .output()?;
+    if !ran.status.success() {
+        bail!("crowdsec replay: {}", String::from_utf8_lossy(&ran.stderr));
+    }
+    let text = std::fs::read_to_string(work.join("dump/bucketpour-dump.yaml"))?;
+    Ok(Some(raw_lines(&text)))
+}
+
+/// True when Debian's crowdsec package and its hub are installed.
+pub fn crowdsec_installed() -> bool {
+    std::path::Path::new("/usr/bin/crowdsec").exists() && std::path::Path::new(HUB).is_dir()
+}
+
+/// A private CrowdSec configuration under `work` (the sshd collection of the offline hub, a
+/// local API with this bench's machine registered): its path.
+pub fn crowdsec_config(work: &std::path::Path) -> Result<String> {
     let etc = work.join("etc");
     for (dir, file) in CROWDSEC_FILES {
         let d = etc.join(dir);
@@ -221,25 +251,7 @@ fn crowdsec(corpus: &str, work: &std::path::Path) -> Result<Option<BTreeSet<Stri
             String::from_utf8_lossy(&added.stderr)
         );
     }
-    let dump = format!("{w}/dump");
-    let dsn = format!("file://{corpus}");
-    let ran = Command::new("crowdsec")
-        .args([
-            "-c",
-            cfg,
-            "-dsn",
-            &dsn,
-            "-type",
-            "syslog",
-            "-dump-data",
-            &dump,
-        ])
-        .output()?;
-    if !ran.status.success() {
-        bail!("crowdsec replay: {}", String::from_utf8_lossy(&ran.stderr));
-    }
-    let text = std::fs::read_to_string(work.join("dump/bucketpour-dump.yaml"))?;
-    Ok(Some(raw_lines(&text)))
+    Ok(cfg.to_string())
 }
 
 /// The `Raw: '…'` scalars of a CrowdSec dump: single-quoted, folded over indented lines (a line

@@ -158,9 +158,8 @@ fn client_gave_up(rest: &str) -> Option<Attempt<'_>> {
             (head, code, t)
         }
     };
-    let lower = text.to_ascii_lowercase();
-    let gave_up =
-        code.trim() == "14" || lower.contains("auth fail") || lower.contains("auth cancel");
+    // `Auth fail`, `auth fail`, `Auth cancel` (JSch, Paramiko, PuTTY), without lowercasing a copy.
+    let gave_up = code.trim() == "14" || text.contains("uth fail") || text.contains("uth cancel");
     if !gave_up {
         return None;
     }

@@ -21,6 +21,7 @@
 //! Lines without a pid (FTP and database logs) are counted by [`super::is_attempt`] alone.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use vigil_model::{LoginEvent, LoginMethod, LoginOutcome, Timestamp};
 
@@ -53,18 +54,42 @@ impl<T> Default for Conn<T> {
     }
 }
 
+/// A multiplicative hasher for the small integer keys of [`Tries`] (SipHash costs more than the
+/// rest of the work on a line; the keys are pids, which a log's writer does not choose).
+#[derive(Default)]
+struct PidHasher(u64);
+
+impl Hasher for PidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(n)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(n)).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+type PidMap<V> = HashMap<(u8, u32), V, BuildHasherDefault<PidHasher>>;
+
 /// The tries of a log, counted once each (see the module documentation). `T` tags each event
 /// with where it came from (a line number), handed back with the tries.
 #[derive(Debug)]
 pub struct Tries<T = ()> {
     /// By (program, pid): sshd is 0, dropbear 1.
-    conns: HashMap<(u8, u32), Conn<T>>,
+    conns: PidMap<Conn<T>>,
 }
 
 impl<T> Default for Tries<T> {
     fn default() -> Self {
         Tries {
-            conns: HashMap::new(),
+            conns: PidMap::default(),
         }
     }
 }
