@@ -6,17 +6,6 @@
 # Installs Debian's fail2ban and crowdsec if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-need=()
-command -v fail2ban-regex >/dev/null || need+=(fail2ban)
-[ -x /usr/bin/crowdsec ] || need+=(crowdsec)
-if [ ${#need[@]} -gt 0 ]; then
-  # CrowdSec's postinst registers to its Central API unless this file is there already; the
-  # machine is offline, and the replay needs only the local API it starts itself.
-  mkdir -p /etc/crowdsec
-  [ -s /etc/crowdsec/online_api_credentials.yaml ] ||
-    echo "# offline: no Central API registration" > /etc/crowdsec/online_api_credentials.yaml
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+source scripts/login-peers.sh
 cargo build --release -q -p vigil -p vigil-bench
 exec target/release/vigil-bench compare-logins "$@"

@@ -198,7 +198,7 @@ impl Collecting<'_> {
     }
 }
 
-fn read_capped(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_capped(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     fs::File::open(path)?.take(cap).read_to_end(&mut bytes)?;
     Ok(bytes)

@@ -199,12 +199,7 @@ impl LoginWatch {
             for line in &chunk.items {
                 self.stats.lines += 1;
                 match parse_line_pid(line, ctx) {
-                    (LineResult::Login(ev), meta) => {
-                        for _ in 1..meta.times {
-                            logins.extend(tries.feed(ev.clone(), meta.pid));
-                        }
-                        logins.extend(tries.feed(ev, meta.pid));
-                    }
+                    (LineResult::Login(ev), meta) => logins.extend(tries.feed_line(ev, meta)),
                     (LineResult::NotLogin, _) => {}
                     (LineResult::Skipped(_), _) => self.stats.skipped += 1,
                 }
@@ -221,12 +216,7 @@ impl LoginWatch {
             for entry in &entries {
                 self.stats.lines += 1;
                 match parse_line_pid(entry, &mut self.journal_ctx) {
-                    (LineResult::Login(ev), meta) => {
-                        for _ in 1..meta.times {
-                            logins.extend(tries.feed(ev.clone(), meta.pid));
-                        }
-                        logins.extend(tries.feed(ev, meta.pid));
-                    }
+                    (LineResult::Login(ev), meta) => logins.extend(tries.feed_line(ev, meta)),
                     (LineResult::NotLogin, _) => {}
                     (LineResult::Skipped(_), _) => self.stats.skipped += 1,
                 }

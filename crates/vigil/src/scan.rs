@@ -241,11 +241,8 @@ pub fn logins(opts: &ScanOptions, out: &mut impl Write) -> Result<usize> {
                         out.write_all(b"\n")?;
                     }
                     // A repeated line (`message repeated N times`) is N tries.
-                    for _ in 1..meta.times {
-                        tries.feed_into(ev.clone(), meta.pid, line_no, &mut counted);
-                    }
                     let time = ev.time;
-                    tries.feed_into(ev, meta.pid, line_no, &mut counted);
+                    tries.feed_line_into(ev, meta, line_no, &mut counted);
                     // Now and then, the held lines of connections long quiet count, and go.
                     if line_no.is_multiple_of(4096) {
                         counted.extend(tries.flush_tagged(Some(time)));

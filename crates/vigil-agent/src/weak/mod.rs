@@ -242,7 +242,7 @@ impl<'a> Scanner<'a> {
         if !meta.is_file() || meta.len() > crate::baseline::MAX_FILE_BYTES {
             return None;
         }
-        std::fs::read(&real)
+        crate::baseline::read_capped(&real, crate::baseline::MAX_FILE_BYTES)
             .ok()
             .map(|b| String::from_utf8_lossy(&b).into_owned())
     }
@@ -300,11 +300,16 @@ impl<'a> Scanner<'a> {
         if self.out_of_time() {
             notes.push("time bound reached; the next run goes on".into());
         }
-        if !notes.is_empty() {
-            scan.error = Some(notes.join("; "));
-        }
-        Some(scan)
+        Some(with_notes(scan, notes))
     }
+}
+
+/// The scan, with what kept it from being complete (if anything) as its error.
+fn with_notes(mut scan: CredentialScan, notes: Vec<String>) -> CredentialScan {
+    if !notes.is_empty() {
+        scan.error = Some(notes.join("; "));
+    }
+    scan
 }
 
 /// Debian's john-data list, read (when installed) after the shipped one.

@@ -262,10 +262,7 @@ pub(super) fn scan(s: &mut Scanner<'_>) -> Option<CredentialScan> {
         }
         scan.accounts.extend(best);
     }
-    if !notes.is_empty() {
-        scan.error = Some(notes.join("; "));
-    }
-    Some(scan)
+    Some(super::with_notes(scan, notes))
 }
 
 #[cfg(test)]

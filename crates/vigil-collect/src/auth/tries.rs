@@ -25,7 +25,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use vigil_model::{LoginEvent, LoginMethod, LoginOutcome, Timestamp};
 
-use super::{is_attempt, reason};
+use super::{is_attempt, reason, LineMeta};
 
 /// A held line of a quiet connection counts after this long (sshd's lines of one try are
 /// written within milliseconds of each other).
@@ -107,6 +107,13 @@ impl Tries<()> {
             .collect()
     }
 
+    /// The event of one parsed line, as many times as the line says it happened.
+    pub fn feed_line(&mut self, ev: LoginEvent, meta: LineMeta) -> Vec<LoginEvent> {
+        let mut out = Vec::new();
+        self.feed_line_into(ev, meta, (), &mut out);
+        out.into_iter().map(|(e, ())| e).collect()
+    }
+
     /// Held lines of connections quiet since before `now - HOLD_SECS` (all of them with `None`,
     /// at the end of a log), counted now; those connections are forgotten.
     pub fn flush(&mut self, now: Option<Timestamp>) -> Vec<LoginEvent> {
@@ -128,6 +135,23 @@ impl<T> Tries<T> {
         let mut out = Vec::new();
         self.feed_into(ev, pid, tag, &mut out);
         out
+    }
+
+    /// [`Tries::feed_line`] with a tag, appending to `out` (a buffer reused from line to line):
+    /// a line that says it happened N times (`message repeated N times`) is N tries.
+    pub fn feed_line_into(
+        &mut self,
+        ev: LoginEvent,
+        meta: LineMeta,
+        tag: T,
+        out: &mut Vec<(LoginEvent, T)>,
+    ) where
+        T: Clone,
+    {
+        for _ in 1..meta.times {
+            self.feed_into(ev.clone(), meta.pid, tag.clone(), out);
+        }
+        self.feed_into(ev, meta.pid, tag, out);
     }
 
     /// [`Tries::feed_tagged`], appending to `out` (a buffer reused from line to line).
@@ -279,9 +303,7 @@ mod tests {
         };
         for line in log.lines() {
             if let (LineResult::Login(ev), meta) = parse_line_pid(line.as_bytes(), &mut ctx) {
-                for _ in 0..meta.times {
-                    out.extend(tries.feed(ev.clone(), meta.pid).iter().map(show));
-                }
+                out.extend(tries.feed_line(ev, meta).iter().map(show));
             }
         }
         out.extend(tries.flush(None).iter().map(show));
