@@ -85,8 +85,11 @@ pub struct LoginWatch {
     records: HashMap<PathBuf, UtmpFile>,
     journal: Option<crate::journal::Journal>,
     journal_ctx: LineContext,
-    /// Each try once across the lines that mention it (one per source of lines).
-    tries: HashMap<PathBuf, Tries>,
+    /// Each try once across the lines that mention it: one counter for all the log files (a
+    /// host's pids are its own, and a service's PAM line in the auth log meets its own line in
+    /// its own log), one for the journal (which may hold the same lines again).
+    tries: Tries,
+    journal_tries: Tries,
     engine: BruteForce,
     firewall: Firewall,
     utc_offset_secs: i32,
@@ -128,7 +131,8 @@ impl LoginWatch {
             records: records.iter().cloned().collect(),
             journal: None,
             journal_ctx: LineContext::new(now, 0),
-            tries: HashMap::new(),
+            tries: Tries::new(),
+            journal_tries: Tries::new(),
             engine: BruteForce::new(BruteForceConfig::default()),
             firewall,
             utc_offset_secs: local_offset_secs(),
@@ -194,7 +198,7 @@ impl LoginWatch {
                 .contexts
                 .entry(chunk.path.clone())
                 .or_insert_with(|| LineContext::new(now, offset));
-            let tries = self.tries.entry(chunk.path.clone()).or_default();
+            let tries = &mut self.tries;
             let mut logins = Vec::new();
             for line in &chunk.items {
                 self.stats.lines += 1;
@@ -211,7 +215,7 @@ impl LoginWatch {
         }
         if let Some(j) = &mut self.journal {
             let entries = j.poll(now);
-            let tries = self.tries.entry(PathBuf::from("journal")).or_default();
+            let tries = &mut self.journal_tries;
             let mut logins = Vec::new();
             for entry in &entries {
                 self.stats.lines += 1;
@@ -227,11 +231,8 @@ impl LoginWatch {
             }
         }
         // Held lines of connections quiet for a while, which logged no try of their own.
-        let held: Vec<_> = self
-            .tries
-            .values_mut()
-            .flat_map(|t| t.flush(Some(now)))
-            .collect();
+        let mut held = self.tries.flush(Some(now));
+        held.extend(self.journal_tries.flush(Some(now)));
         for ev in held {
             self.stats.logins += 1;
             self.observe(ev, now, &mut out);

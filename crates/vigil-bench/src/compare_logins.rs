@@ -1,10 +1,13 @@
-//! `vigil-bench compare-logins`: our own login corpus (every syslog-framed message of the
-//! parsers' table, then sessions of interleaved connections in the shapes real sshd writes),
-//! counted by `vigil scan logins --json`, by `fail2ban-regex` (sshd filter, normal and
-//! aggressive) and by CrowdSec 1.4 in replay mode (Debian's package and its offline hub: the
-//! `crowdsecurity/linux` collection, counting the events its ssh scenarios take in) in the same
-//! run: failures per service, and every line a peer counts that Vigil does not cover, with the
-//! reason Vigil gives.
+//! `vigil-bench compare-logins`: our own login corpus (every message of the parsers' table in the
+//! file it is written to — the syslog auth log, vsftpd's own log, MySQL's error log — each as a
+//! try of its own, then sessions of interleaved connections in the shapes real sshd writes),
+//! counted by `vigil scan logins --json`, by `fail2ban-regex` (its sshd filter in normal and
+//! aggressive mode, and its dropbear, pam-generic, vsftpd, proftpd, pure-ftpd and mysqld-auth
+//! filters) and by CrowdSec 1.4 in replay mode (Debian's package and its offline hub: the
+//! `crowdsecurity/linux` collection's syslog and sshd parts plus the hub's other login parsers,
+//! counting the events its scenarios take in) in the same run: failures per source, every line a
+//! peer counts that Vigil does not cover with the reason Vigil gives, and every try Vigil counts
+//! from a connection no peer counts.
 //!
 //! A peer's matched line is *covered* when Vigil counted a try from that line, or from another
 //! line of the same connection (same program and pid): Vigil counts each try once, from one of
@@ -42,7 +45,7 @@ fn session(i: usize) -> (Vec<String>, usize) {
             t(0)
         )
     };
-    match i % 6 {
+    match i % 7 {
         // Debian with PAM: each try three times over.
         0 => (
             vec![
@@ -90,6 +93,14 @@ fn session(i: usize) -> (Vec<String>, usize) {
             ],
             1,
         ),
+        // rsyslog folding the same line: `message repeated 2 times` is two more tries.
+        6 => (
+            vec![
+                format!("{} sshd[{pid}]: Failed password for root from {src} port {port} ssh2", t(0)),
+                format!("{} sshd[{pid}]: message repeated 2 times: [ Failed password for root from {src} port {port} ssh2]", t(1)),
+            ],
+            3,
+        ),
         // A locked account: the source only on the connection's last line.
         _ => (
             vec![
@@ -136,8 +147,9 @@ fn fail2ban(corpus: &str, filter: &str) -> Result<BTreeSet<String>> {
         .collect())
 }
 
-/// The hub CrowdSec's Debian package ships, and what of it the replay enables (the
-/// `crowdsecurity/linux` collection: syslog, dates, sshd and its two scenarios).
+/// The hub CrowdSec's Debian package ships, and what of it the replay enables (from the
+/// `crowdsecurity/linux` collection: syslog, dates, sshd and its two scenarios; and the hub's
+/// dropbear, vsftpd, proftpd, MySQL and MariaDB parsers with their scenarios).
 const HUB: &str = "/usr/share/crowdsec/hub";
 const CROWDSEC_FILES: &[(&str, &str)] = &[
     (
@@ -154,6 +166,31 @@ const CROWDSEC_FILES: &[(&str, &str)] = &[
     ),
     ("scenarios", "scenarios/crowdsecurity/ssh-bf.yaml"),
     ("scenarios", "scenarios/crowdsecurity/ssh-slow-bf.yaml"),
+    // The other login services of the corpus that the hub parses from syslog.
+    (
+        "parsers/s01-parse",
+        "parsers/s01-parse/crowdsecurity/dropbear-logs.yaml",
+    ),
+    (
+        "parsers/s01-parse",
+        "parsers/s01-parse/crowdsecurity/vsftpd-logs.yaml",
+    ),
+    (
+        "parsers/s01-parse",
+        "parsers/s01-parse/crowdsecurity/proftpd-logs.yaml",
+    ),
+    (
+        "parsers/s01-parse",
+        "parsers/s01-parse/crowdsecurity/mysql-logs.yaml",
+    ),
+    (
+        "parsers/s01-parse",
+        "parsers/s01-parse/crowdsecurity/mariadb-logs.yaml",
+    ),
+    ("scenarios", "scenarios/crowdsecurity/vsftpd-bf.yaml"),
+    ("scenarios", "scenarios/crowdsecurity/proftpd-bf.yaml"),
+    ("scenarios", "scenarios/crowdsecurity/mysql-bf.yaml"),
+    ("scenarios", "scenarios/crowdsecurity/mariadb-bf.yaml"),
 ];
 
 /// The lines CrowdSec's ssh scenarios took in (its `bucketpour-dump.yaml`), from a replay with a
@@ -305,54 +342,100 @@ fn closing_quote(s: &str) -> Option<usize> {
     None
 }
 
-pub fn run(args: Args) -> Result<()> {
-    if !args.vigil.exists() {
-        bail!(
-            "{} not found: build it with `cargo build --release -p vigil`",
-            args.vigil.display()
-        );
-    }
-    let tmp = tempfile::tempdir()?;
-    let path = args
-        .out
-        .clone()
-        .unwrap_or_else(|| tmp.path().join("corpus.log"));
-    // Each table message as a connection of its own (its own pid), as it stands for one try.
-    let mut lines: Vec<String> = MESSAGES
-        .iter()
-        .filter(|m| syslog_framed(m.line))
-        .enumerate()
-        .map(|(i, m)| {
-            m.line
-                .replacen("[101]", &format!("[{}]", 1_000 + i), 1)
-                .replacen(" 101 - ", &format!(" {} - ", 1_000 + i), 1)
-        })
-        .collect();
-    let table_lines = lines.len();
-    let table_failure_lines = MESSAGES
-        .iter()
-        .filter(|m| syslog_framed(m.line) && matches!(m.counted, Counted::Failure { .. }))
-        .count();
-    let mut expected_session_tries = 0;
-    for i in 0..args.sessions {
-        let (l, n) = session(i);
-        lines.extend(l);
-        expected_session_tries += n;
-    }
-    std::fs::write(&path, lines.join("\n") + "\n")?;
-    let corpus = path.to_str().context("non-UTF-8 path")?;
-    println!(
-        "corpus: {} lines ({table_lines} from the message table, {} sessions): {corpus}",
-        lines.len(),
-        args.sessions
-    );
+/// One log file of the corpus: where such lines are written, and the fail2ban filters an
+/// operator would enable on it.
+struct Log {
+    name: &'static str,
+    lines: Vec<String>,
+    /// The source each line belongs to (the table's program, or `sshd sessions`).
+    source: Vec<String>,
+    f2b: &'static [&'static str],
+    /// CrowdSec reads it with its syslog parser (the offline hub has no other raw parser).
+    syslog: bool,
+}
 
-    // Vigil: the counted tries, each with the line it was counted from.
-    let out = Command::new(&args.vigil)
+/// fail2ban's filters for the services of a syslog auth log, beside its sshd filter.
+const F2B_AUTH: &[&str] = &[
+    "dropbear",
+    "pam-generic",
+    "vsftpd",
+    "proftpd",
+    "pure-ftpd",
+    "mysqld-auth",
+];
+
+impl Log {
+    fn new(name: &'static str, f2b: &'static [&'static str], syslog: bool) -> Log {
+        Log {
+            name,
+            lines: Vec::new(),
+            source: Vec::new(),
+            f2b,
+            syslog,
+        }
+    }
+
+    fn push(&mut self, line: String, source: &str) {
+        self.lines.push(line);
+        self.source.push(source.to_string());
+    }
+}
+
+/// The source a table line is counted under: the writing program as the tag names it.
+fn table_source(m: &vigil_collect::auth::messages::Message) -> String {
+    match conn_of(m.line) {
+        Some(c) => {
+            let prog = c.split('[').next().unwrap_or("?");
+            let prog = if prog == "sshd-session" { "sshd" } else { prog };
+            format!("{prog} ({})", m.program)
+        }
+        None if m.line.contains(" sshd 101 - ") => "sshd (openssh, RFC 5424)".to_string(),
+        None if m.line.contains(" pure-ftpd: ") => "pure-ftpd (pure-ftpd)".to_string(),
+        None => m.program.to_string(),
+    }
+}
+
+/// A table line as a connection and a try of its own: the tag's pid made unique, the time
+/// moved a minute on per row (further apart than lines of one try are).
+fn own_connection(line: &str, i: usize) -> String {
+    let pid = 1_000 + i;
+    let mut line = line.replacen(" 101 - ", &format!(" {pid} - "), 1);
+    if let Some(end) = line.find("]: ") {
+        if let Some(start) = line[..end].rfind('[') {
+            if line[start + 1..end].bytes().all(|b| b.is_ascii_digit()) {
+                line.replace_range(start + 1..end, &pid.to_string());
+            }
+        }
+    }
+    for hour in [9, 10] {
+        let at = format!("{hour:02}:00:01");
+        let moved = format!("{:02}:{:02}:01", hour + i / 60, i % 60);
+        line = line.replacen(&at, &moved, 1);
+    }
+    line
+}
+
+/// What one tool counted: failed tries (Vigil) or matched lines (the peers), per source.
+#[derive(Default)]
+struct Counts {
+    by_source: BTreeMap<String, usize>,
+}
+
+/// Vigil's failed tries in one file: the line each was counted from, and each login line's
+/// reason (for the report).
+struct VigilRun {
+    lines: BTreeSet<usize>,
+    tries: Vec<usize>,
+    reason_of: HashMap<usize, String>,
+    unattributed: usize,
+}
+
+fn vigil_scan(vigil: &std::path::Path, path: &str) -> Result<VigilRun> {
+    let out = Command::new(vigil)
         .args([
             "scan",
             "logins",
-            corpus,
+            path,
             "--json",
             "--now=2026-11-30T00:00:00Z",
             "--utc-offset=0",
@@ -365,109 +448,267 @@ pub fn run(args: Args) -> Result<()> {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let mut vigil_lines: BTreeSet<usize> = BTreeSet::new();
-    let mut vigil_failed_by_source: BTreeMap<String, usize> = BTreeMap::new();
-    let mut reason_of: HashMap<usize, String> = HashMap::new();
-    let mut vigil_failed = 0;
+    let mut run = VigilRun {
+        lines: BTreeSet::new(),
+        tries: Vec::new(),
+        reason_of: HashMap::new(),
+        unattributed: 0,
+    };
     for l in String::from_utf8_lossy(&out.stdout).lines() {
         let v: serde_json::Value = serde_json::from_str(l)?;
         let line = v["line"].as_u64().unwrap_or(0) as usize;
         match v["record"].as_str() {
             Some("login") => {
-                reason_of.insert(line, v["reason"].as_str().unwrap_or("success").to_string());
+                run.reason_of
+                    .insert(line, v["reason"].as_str().unwrap_or("success").to_string());
             }
             Some("try") if v["outcome"] == "failure" => {
-                vigil_failed += 1;
-                vigil_lines.insert(line);
-                let service = v["service"].as_str().unwrap_or("?").to_string();
-                let attributed = if v["source"].is_string() {
-                    ""
-                } else {
-                    " (no source)"
-                };
-                *vigil_failed_by_source
-                    .entry(format!("{service}{attributed}"))
-                    .or_default() += 1;
+                run.lines.insert(line);
+                run.tries.push(line);
+                if !v["source"].is_string() {
+                    run.unattributed += 1;
+                }
             }
             _ => {}
         }
     }
-    let vigil_conns: BTreeSet<String> = vigil_lines
-        .iter()
-        .filter_map(|n| conn_of(&lines[n - 1]))
-        .collect();
+    Ok(run)
+}
 
-    let in_table = |n: usize| n <= table_lines;
+/// A line's shape for grouping the sessions' lines in the report: numbers and addresses out.
+fn shape(line: &str) -> String {
+    let body = line.split_once("]: ").map_or(line, |(_, b)| b);
+    let mut out = String::new();
+    let mut last_digit = false;
+    for c in body.chars() {
+        if c.is_ascii_digit() || (last_digit && c == '.') {
+            if !last_digit {
+                out.push('N');
+            }
+            last_digit = true;
+        } else {
+            out.push(c);
+            last_digit = false;
+        }
+    }
+    out
+}
+
+pub fn run(args: Args) -> Result<()> {
+    if !args.vigil.exists() {
+        bail!(
+            "{} not found: build it with `cargo build --release -p vigil`",
+            args.vigil.display()
+        );
+    }
+    let tmp = tempfile::tempdir()?;
+    let dir = args.out.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    std::fs::create_dir_all(&dir)?;
+
+    // The table's messages in the file each is written to; each as a connection of its own (its
+    // own pid), as it stands for one try.
+    let mut auth = Log::new("auth.log", F2B_AUTH, true);
+    let mut vsftpd = Log::new("vsftpd.log", &["vsftpd"], false);
+    let mut mysql = Log::new("mysql/error.log", &["mysqld-auth"], false);
+    let mut expected: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, m) in MESSAGES.iter().enumerate() {
+        let log = if m.line.starts_with("Mon ") {
+            &mut vsftpd
+        } else if matches!(m.program, "mysql" | "mariadb") {
+            &mut mysql
+        } else if syslog_framed(m.line) {
+            &mut auth
+        } else {
+            continue;
+        };
+        let line = own_connection(m.line, i);
+        let source = format!("{}: {}", log.name, table_source(m));
+        if matches!(m.counted, Counted::Failure { .. }) {
+            *expected.entry(source.clone()).or_default() += 1;
+        } else {
+            expected.entry(source.clone()).or_default();
+        }
+        log.push(line, &source);
+    }
+    let sessions = "auth.log: sshd sessions".to_string();
+    for i in 0..args.sessions {
+        let (l, n) = session(i);
+        for line in l {
+            auth.push(line, &sessions);
+        }
+        *expected.entry(sessions.clone()).or_default() += n;
+    }
+    let logs = [auth, vsftpd, mysql];
+    let total: usize = logs.iter().map(|l| l.lines.len()).sum();
+    println!(
+        "corpus: {total} lines in {} ({} table messages, {} sessions): {}",
+        logs.iter().map(|l| l.name).collect::<Vec<_>>().join(", "),
+        MESSAGES.len(),
+        args.sessions,
+        dir.display()
+    );
+
+    let tools = [
+        "vigil",
+        "fail2ban normal",
+        "fail2ban aggressive",
+        "crowdsec",
+    ];
+    let mut counts: Vec<Counts> = tools.iter().map(|_| Counts::default()).collect();
+    let mut crowdsec_missing = false;
+    let mut unattributed = 0;
+    // (log, line) → the peers that count it and Vigil does not cover; and the other way round.
+    let mut uncovered: BTreeMap<(usize, usize), Vec<&str>> = BTreeMap::new();
+    let mut only_vigil: Vec<(usize, usize)> = Vec::new();
+    let mut reasons: Vec<HashMap<usize, String>> = Vec::new();
+    for (li, log) in logs.iter().enumerate() {
+        let path = dir.join(log.name.replace('/', "-"));
+        std::fs::write(&path, log.lines.join("\n") + "\n")?;
+        let path = path.to_str().context("non-UTF-8 path")?;
+        let v = vigil_scan(&args.vigil, path)?;
+        unattributed += v.unattributed;
+        for n in &v.tries {
+            *counts[0]
+                .by_source
+                .entry(log.source[n - 1].clone())
+                .or_default() += 1;
+        }
+        let vigil_conns: BTreeSet<String> = v
+            .lines
+            .iter()
+            .filter_map(|n| conn_of(&log.lines[n - 1]))
+            .collect();
+        // Each peer's matched lines in this file.
+        let mut normal = BTreeSet::new();
+        let mut aggressive = BTreeSet::new();
+        if log.syslog {
+            normal.extend(fail2ban(path, "sshd")?);
+            aggressive.extend(fail2ban(path, "sshd[mode=aggressive]")?);
+        }
+        for filter in log.f2b {
+            let m = fail2ban(path, filter)?;
+            normal.extend(m.iter().cloned());
+            aggressive.extend(m);
+        }
+        let mut peers: Vec<(usize, BTreeSet<String>)> = vec![(1, normal), (2, aggressive)];
+        if log.syslog {
+            match crowdsec(path, &tmp.path().join(format!("crowdsec-{li}")))? {
+                Some(m) => peers.push((3, m)),
+                None => crowdsec_missing = true,
+            }
+        }
+        let mut matched_by_any = vec![false; log.lines.len()];
+        for (tool, matched) in &peers {
+            for (i, l) in log.lines.iter().enumerate() {
+                if !matched.contains(l) {
+                    continue;
+                }
+                matched_by_any[i] = true;
+                *counts[*tool]
+                    .by_source
+                    .entry(log.source[i].clone())
+                    .or_default() += 1;
+                let covered = v.lines.contains(&(i + 1))
+                    || conn_of(l).is_some_and(|c| vigil_conns.contains(&c));
+                if !covered {
+                    uncovered.entry((li, i + 1)).or_default().push(tools[*tool]);
+                }
+            }
+        }
+        for n in &v.lines {
+            let conn_matched = conn_of(&log.lines[n - 1]).is_some_and(|c| {
+                log.lines
+                    .iter()
+                    .enumerate()
+                    .any(|(i, l)| matched_by_any[i] && conn_of(l).as_deref() == Some(&c))
+            });
+            if !matched_by_any[n - 1] && !conn_matched {
+                only_vigil.push((li, *n));
+            }
+        }
+        reasons.push(v.reason_of);
+    }
+
     let mut report = String::new();
     let _ = writeln!(
         report,
-        "\n{:<22} {:>14} {:>22}",
-        "failed tries", "table lines", "sessions"
+        "\nfailed tries per source (the peers: lines matched; each line once per tool)"
     );
+    let _ = write!(report, "{:<48} {:>8}", "source", "written");
+    for t in tools {
+        let _ = write!(report, " {t:>10}");
+    }
+    let _ = writeln!(report);
+    let mut totals = [0usize; 5];
+    for (source, written) in &expected {
+        let _ = write!(report, "{source:<48} {written:>8}");
+        totals[0] += written;
+        for (k, c) in counts.iter().enumerate() {
+            let n = c.by_source.get(source).copied().unwrap_or(0);
+            totals[k + 1] += n;
+            if k == 3 && (crowdsec_missing || !source.starts_with("auth.log")) {
+                let _ = write!(report, " {:>10}", "-");
+            } else {
+                let _ = write!(report, " {n:>10}");
+            }
+        }
+        let _ = writeln!(report);
+    }
+    let _ = write!(report, "{:<48} {:>8}", "total", totals[0]);
+    for t in &totals[1..] {
+        let _ = write!(report, " {t:>10}");
+    }
     let _ = writeln!(
         report,
-        "{:<22} {:>14} {:>22}",
-        "written here",
-        format!("{table_failure_lines} failure lines"),
-        format!("{expected_session_tries} tries")
+        "\n(vigil's tries without a source: {unattributed}; crowdsec reads syslog only: the \
+         offline hub has no parser for vsftpd's or MySQL's own logs{})",
+        if crowdsec_missing {
+            "; crowdsec is not installed: apt-get install crowdsec"
+        } else {
+            ""
+        }
     );
-    let vt = vigil_lines.iter().filter(|n| in_table(**n)).count();
-    let _ = writeln!(report, "{:<22} {vt:>14} {:>22}", "vigil", vigil_failed - vt);
-    let mut uncovered: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
-    let mut peers: Vec<(&str, BTreeSet<String>)> = vec![
-        ("fail2ban normal", fail2ban(corpus, "sshd")?),
-        (
-            "fail2ban aggressive",
-            fail2ban(corpus, "sshd[mode=aggressive]")?,
-        ),
-    ];
-    match crowdsec(corpus, &tmp.path().join("crowdsec"))? {
-        Some(m) => peers.push(("crowdsec", m)),
-        None => {
-            let _ = writeln!(
-                report,
-                "(crowdsec is not installed: apt-get install crowdsec)"
-            );
-        }
-    }
-    for (name, matched) in &peers {
-        let name = *name;
-        let mt = (0..table_lines)
-            .filter(|i| matched.contains(&lines[*i]))
-            .count();
-        let _ = writeln!(report, "{name:<22} {mt:>14} {:>22}", matched.len() - mt);
-        for (i, l) in lines.iter().enumerate() {
-            if !matched.contains(l) {
-                continue;
-            }
-            let covered = vigil_lines.contains(&(i + 1))
-                || conn_of(l).is_some_and(|c| vigil_conns.contains(&c));
-            if !covered {
-                uncovered.entry(i + 1).or_default().push(name);
-            }
-        }
-    }
-    let _ = writeln!(report, "\nvigil's failed tries by service:");
-    for (src, n) in &vigil_failed_by_source {
-        let _ = writeln!(report, "  {src:<24} {n}");
-    }
+
     let _ = writeln!(
         report,
         "\nlines a peer counts that vigil does not cover: {}",
         uncovered.len()
     );
-    for (n, peers) in &uncovered {
-        let why = reason_of
+    for ((li, n), peers) in &uncovered {
+        let why = reasons[*li]
             .get(n)
             .map_or("vigil: not a login line".to_string(), |r| {
                 format!("vigil: {r}, not a try")
             });
         let _ = writeln!(
             report,
-            "  line {n} ({}; {why}): {}",
+            "  {}:{n} ({}; {why}): {}",
+            logs[*li].name,
             peers.join(", "),
-            lines[n - 1]
+            logs[*li].lines[n - 1]
         );
+    }
+    // Vigil's tries no peer counted on any line of the connection: the table's lines one by one,
+    // the sessions' by shape.
+    let _ = writeln!(
+        report,
+        "\ntries vigil counts from lines no peer counts: {}",
+        only_vigil.len()
+    );
+    let mut shapes: BTreeMap<String, usize> = BTreeMap::new();
+    for (li, n) in &only_vigil {
+        let log = &logs[*li];
+        let why = reasons[*li].get(n).map_or("held line", String::as_str);
+        if log.source[n - 1] == sessions {
+            *shapes
+                .entry(format!("({why}) {}", shape(&log.lines[n - 1])))
+                .or_default() += 1;
+        } else {
+            let _ = writeln!(report, "  {}:{n} ({why}): {}", log.name, log.lines[n - 1]);
+        }
+    }
+    for (s, k) in &shapes {
+        let _ = writeln!(report, "  sessions, {k} lines like: {s}");
     }
     print!("{report}");
     Ok(())

@@ -19,8 +19,16 @@
 //! a disconnect naming the account counts as the try when nothing else of the connection did.
 //! So a PAM failure followed by a success in the same session is one failed try and a success.
 //! Lines without a pid (FTP and database logs) are counted by [`super::is_attempt`] alone.
+//!
+//! Other programs (FTP servers, dovecot, generic daemons) log a try twice in another way: PAM's
+//! `pam_unix(vsftpd:auth): authentication failure` in the auth log, and the program's own line
+//! (`FAIL LOGIN`, `Authentication failed for user [bob]`) in its own log or under another tag,
+//! often without the same pid. Such a PAM line naming a remote host is *pending*: it counts after [`HOLD_SECS`] unless
+//! an own try of the same service, account and source within [`HOLD_SECS`] of it (before or
+//! after) was counted, each own try standing for one PAM line. Feed every log file of a host to
+//! one [`Tries`] so that the two meet.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use vigil_model::{LoginEvent, LoginMethod, LoginOutcome, Timestamp};
@@ -84,14 +92,32 @@ type PidMap<V> = HashMap<(u8, u32), V, BuildHasherDefault<PidHasher>>;
 pub struct Tries<T = ()> {
     /// By (program, pid): sshd is 0, dropbear 1.
     conns: PidMap<Conn<T>>,
+    /// Other programs' PAM failures not yet matched by an own try, oldest first.
+    pending: VecDeque<(LoginEvent, T)>,
+    /// Other programs' own tries not yet matched by a PAM failure, oldest first.
+    recent: VecDeque<LoginEvent>,
 }
 
 impl<T> Default for Tries<T> {
     fn default() -> Self {
         Tries {
             conns: PidMap::default(),
+            pending: VecDeque::new(),
+            recent: VecDeque::new(),
         }
     }
+}
+
+/// Own tries kept for matching a later PAM failure (a burst of tries is matched within seconds).
+const MAX_RECENT: usize = 1_024;
+
+/// An own try and a PAM failure that stand for the same try: the same service and source, the
+/// same account (PAM may leave it out), within [`HOLD_SECS`].
+fn same_try(own: &LoginEvent, pam: &LoginEvent) -> bool {
+    own.service == pam.service
+        && own.source == pam.source
+        && (pam.user.is_empty() || own.user == pam.user)
+        && (own.time - pam.time).abs() <= HOLD_SECS
 }
 
 impl Tries<()> {
@@ -166,9 +192,9 @@ impl<T> Tries<T> {
         let program = match ev.service.as_str() {
             "sshd" => 0u8,
             "dropbear" => 1,
-            _ => u8::MAX,
+            _ => return self.feed_other(ev, tag, out),
         };
-        let Some(pid) = pid.filter(|_| program != u8::MAX) else {
+        let Some(pid) = pid else {
             if is_attempt(&ev) {
                 out.push((ev, tag));
             }
@@ -227,6 +253,46 @@ impl<T> Tries<T> {
         out.push((ev, tag));
     }
 
+    /// A line of a program other than sshd and dropbear: its own tries count at once (and match
+    /// a pending PAM failure), its PAM failures wait for an own try (module documentation).
+    fn feed_other(&mut self, ev: LoginEvent, tag: T, out: &mut Vec<(LoginEvent, T)>) {
+        // A local one (no `rhost`: su, sudo, login) echoes the program's own line, which counts.
+        let pam = ev.outcome == LoginOutcome::Failure
+            && ev.source.is_some()
+            && matches!(
+                ev.reason.as_deref(),
+                Some(reason::PAM_FAILURE | reason::PAM_REPEATED)
+            );
+        if pam {
+            if let Some(i) = self.recent.iter().position(|own| same_try(own, &ev)) {
+                self.recent.remove(i);
+                return;
+            }
+            if self.pending.len() >= MAX_CONNECTIONS {
+                out.extend(self.pending.pop_front());
+            }
+            self.pending.push_back((ev, tag));
+            return;
+        }
+        if !is_attempt(&ev) {
+            return;
+        }
+        if ev.outcome == LoginOutcome::Failure {
+            match self.pending.iter().position(|(p, _)| same_try(&ev, p)) {
+                Some(i) => {
+                    self.pending.remove(i);
+                }
+                None => {
+                    if self.recent.len() >= MAX_RECENT {
+                        self.recent.pop_front();
+                    }
+                    self.recent.push_back(ev.clone());
+                }
+            }
+        }
+        out.push((ev, tag));
+    }
+
     /// [`Tries::flush`] with the tags.
     pub fn flush_tagged(&mut self, now: Option<Timestamp>) -> Vec<(LoginEvent, T)> {
         let quiet: Vec<(u8, u32)> = self
@@ -242,6 +308,14 @@ impl<T> Tries<T> {
                     out.extend(c.held);
                 }
             }
+        }
+        // Pending PAM failures no own try matched in time, and own tries too old to match one.
+        let due = |t: Timestamp| now.is_none_or(|n| t < n - HOLD_SECS);
+        while self.pending.front().is_some_and(|(e, _)| due(e.time)) {
+            out.extend(self.pending.pop_front());
+        }
+        while self.recent.front().is_some_and(|e| due(e.time)) {
+            self.recent.pop_front();
         }
         out.sort_by_key(|(e, _)| e.time);
         out
@@ -412,6 +486,33 @@ Nov 23 10:00:03 web1 sshd[103]: Received disconnect from 203.0.113.7: 3: com.jcr
             panic!()
         };
         assert_eq!(tries.feed(ev, meta.pid).len(), 1);
+    }
+
+    #[test]
+    fn other_programs_pam_failures_count_unless_their_own_line_does() {
+        // vsftpd: PAM in the auth log, FAIL LOGIN in vsftpd.log, either order; pure-ftpd's own
+        // line under a pid-less tag; dovecot logs nothing Vigil reads, so PAM's line counts.
+        let log = "\
+Nov 23 10:00:01 ftp1 vsftpd[88]: pam_unix(vsftpd:auth): authentication failure; logname= uid=0 euid=0 tty=ftp ruser=bob rhost=203.0.113.5  user=bob
+Mon Nov 23 10:00:03 2026 [pid 88] [bob] FAIL LOGIN: Client \"203.0.113.5\"
+Mon Nov 23 10:00:05 2026 [pid 88] [bob] FAIL LOGIN: Client \"203.0.113.5\"
+Nov 23 10:00:06 ftp1 vsftpd[88]: pam_unix(vsftpd:auth): authentication failure; logname= uid=0 euid=0 tty=ftp ruser=bob rhost=203.0.113.5  user=bob
+Nov 23 10:00:07 ftp1 pure-ftpd[89]: pam_unix(pure-ftpd:auth): authentication failure; logname= uid=0 euid=0 tty=pure-ftpd ruser=amy rhost=198.51.100.9
+Nov 23 10:00:07 ftp1 pure-ftpd: (?@198.51.100.9) [WARNING] Authentication failed for user [amy]
+Nov 23 10:00:08 ftp1 pure-ftpd[89]: pam_unix(pure-ftpd:auth): authentication failure; logname= uid=0 euid=0 tty=pure-ftpd ruser=amy rhost=198.51.100.9
+Nov 23 10:00:09 mail1 dovecot[77]: pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser=alice rhost=192.0.2.8  user=alice
+Nov 23 10:00:30 web1 su[300]: pam_unix(su:auth): authentication failure; logname=bob uid=1000 euid=0 tty=pts/0 ruser=bob rhost=  user=root";
+        assert_eq!(
+            count(log),
+            [
+                "bob@203.0.113.5",
+                "bob@203.0.113.5",
+                "amy@198.51.100.9",
+                // The second PAM line of pure-ftpd had no own line: it counts after the hold.
+                "amy@198.51.100.9",
+                "alice@192.0.2.8",
+            ]
+        );
     }
 
     #[test]
