@@ -226,7 +226,7 @@ pub fn crowdsec_installed() -> bool {
     std::path::Path::new("/usr/bin/crowdsec").exists() && std::path::Path::new(HUB).is_dir()
 }
 
-/// A private CrowdSec configuration under `work` (the sshd collection of the offline hub, a
+/// A private CrowdSec configuration under `work` (the login parsers of the offline hub, a
 /// local API with this bench's machine registered): its path.
 pub fn crowdsec_config(work: &std::path::Path) -> Result<String> {
     let etc = work.join("etc");

@@ -266,7 +266,7 @@ pub fn run(args: LoginsArgs) -> Result<()> {
     );
     println!(
         "{:<36} {c_secs:>9.2} {:>14.0} {:>14.1}",
-        "crowdsec replay (sshd collection)",
+        "crowdsec replay (login parsers)",
         per(c_secs),
         c_kb as f64 / 1024.0
     );

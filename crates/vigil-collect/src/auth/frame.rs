@@ -16,6 +16,7 @@
 
 use vigil_model::Timestamp;
 
+use super::find;
 use super::time::{
     civil_seconds, date_ok, digits, hms, iso_datetime, month_from_abbr, ymd, YearGuess,
 };
@@ -91,7 +92,7 @@ fn rfc5424(rest: &str, local_offset: i64) -> Result<Framed<'_>, SkipReason> {
     if used != ts.len() {
         return Err(SkipReason::BadTime);
     }
-    let (_msgid, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    let (_msgid, rest) = find::split_byte(rest, b' ').unwrap_or((rest, ""));
     let message = skip_structured_data(rest).ok_or(SkipReason::NoFrame)?;
     let message = message.strip_prefix('\u{feff}').unwrap_or(message);
     Ok(Framed {
@@ -146,7 +147,7 @@ fn strip_priority(line: &str) -> &str {
 /// `Nov 23 10:00:01 host prog[pid]: msg`; the day may be space-padded (`Nov  3`) or not.
 fn classic<'a>(line: &'a str, month: u32, years: &mut YearGuess) -> Result<Framed<'a>, SkipReason> {
     let rest = line[4..].trim_start_matches(' ');
-    let (day, rest) = rest.split_once(' ').ok_or(SkipReason::NoFrame)?;
+    let (day, rest) = find::split_byte(rest, b' ').ok_or(SkipReason::NoFrame)?;
     let day = digits(day.as_bytes()).ok_or(SkipReason::NoFrame)?;
     let (time, rest) = split_token(rest).ok_or(SkipReason::NoFrame)?;
     let sod = hms(time.as_bytes()).ok_or(SkipReason::NoFrame)?;
@@ -243,7 +244,7 @@ fn old_mysql(line: &str, local_offset: i64) -> Result<Framed<'_>, SkipReason> {
 fn asctime(line: &str, local_offset: i64) -> Result<Framed<'_>, SkipReason> {
     let month = month_from_abbr(&line.as_bytes()[4..]).ok_or(SkipReason::NoFrame)?;
     let rest = line[8..].trim_start_matches(' ');
-    let (day, rest) = rest.split_once(' ').ok_or(SkipReason::NoFrame)?;
+    let (day, rest) = find::split_byte(rest, b' ').ok_or(SkipReason::NoFrame)?;
     let (time, rest) = split_token(rest).ok_or(SkipReason::NoFrame)?;
     let (year, rest) = split_token(rest).ok_or(SkipReason::NoFrame)?;
     let day = digits(day.as_bytes()).ok_or(SkipReason::NoFrame)?;
@@ -270,7 +271,7 @@ fn asctime(line: &str, local_offset: i64) -> Result<Framed<'_>, SkipReason> {
 /// proftpd's own log ends the tag with `]` and no colon. A line whose tag cannot be found is
 /// still a syslog line: it frames with an empty program, which no parser claims.
 fn host_and_tag(rest: &str, time: Timestamp) -> Framed<'_> {
-    match rest.split_once(' ') {
+    match find::split_byte(rest, b' ') {
         // No host name: the first word is already the tag (`sshd[12]:`).
         Some((first, _)) if first.ends_with(':') => tag(rest, time),
         Some((_host, rest)) => tag(rest, time),
@@ -286,21 +287,21 @@ fn tag(rest: &str, time: Timestamp) -> Framed<'_> {
         program: "",
         message: "",
     };
-    let (mut tag, mut msg) = rest.split_once(' ').unwrap_or((rest, ""));
+    let (mut tag, mut msg) = find::split_byte(rest, b' ').unwrap_or((rest, ""));
     if !tag.ends_with(':') && !tag.ends_with(']') && tag.contains('.') {
-        (tag, msg) = msg.split_once(' ').unwrap_or((msg, ""));
+        (tag, msg) = find::split_byte(msg, b' ').unwrap_or((msg, ""));
     }
     let tag = match tag.strip_suffix(':') {
         Some(t) => t,
         None if tag.ends_with(']') => tag,
         None => return none,
     };
-    let name = match tag.find('[') {
+    let open = tag.bytes().position(|b| b == b'[');
+    let name = match open {
         Some(i) if tag.ends_with(']') => &tag[..i],
         _ => tag,
     };
-    let pid = tag
-        .find('[')
+    let pid = open
         .and_then(|i| tag[i + 1..].strip_suffix(']'))
         .and_then(|p| p.parse().ok());
     let name = name.rsplit('/').next().unwrap_or(name);
@@ -314,7 +315,7 @@ fn tag(rest: &str, time: Timestamp) -> Framed<'_> {
 
 /// The next space-separated token and what follows it.
 fn split_token(s: &str) -> Option<(&str, &str)> {
-    s.split_once(' ')
+    find::split_byte(s, b' ')
 }
 
 /// The seconds of auditd's `audit(1700000000.123:456)` stamp.

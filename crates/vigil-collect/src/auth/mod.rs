@@ -36,6 +36,7 @@
 
 mod audit;
 mod dropbear;
+mod find;
 mod frame;
 mod ftp;
 mod login;
@@ -209,7 +210,11 @@ fn parse_one(line: &[u8], ctx: &mut LineContext) -> (LineResult, Option<u32>, u3
     if line.iter().all(u8::is_ascii_whitespace) {
         return (LineResult::NotLogin, None, 1, false);
     }
-    let text = String::from_utf8_lossy(line);
+    // Valid UTF-8 (nearly every line) is checked by the fast validator; the rest is repaired.
+    let text = match std::str::from_utf8(line) {
+        Ok(t) => Cow::Borrowed(t),
+        Err(_) => String::from_utf8_lossy(line),
+    };
     if text.starts_with('{') {
         return match frame::journal(&text) {
             Ok(Some(entry)) => {

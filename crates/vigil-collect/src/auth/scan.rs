@@ -63,7 +63,7 @@ pub(crate) fn field<'a>(s: &'a str, key: &str) -> Option<&'a str> {
 /// Byte offset of the value of `key=` in `s`, matched only at the start or after a space.
 pub(crate) fn field_start(s: &str, key: &str) -> Option<usize> {
     let mut from = 0;
-    while let Some(i) = s[from..].find(key) {
+    while let Some(i) = super::find::find(&s[from..], key) {
         let at = from + i;
         let end = at + key.len();
         if (at == 0 || s.as_bytes()[at - 1] == b' ') && s.as_bytes().get(end) == Some(&b'=') {

@@ -6,6 +6,7 @@
 
 use vigil_model::LoginMethod;
 
+use super::find;
 use super::reason;
 use super::scan::{port, split_port};
 use super::Attempt;
@@ -15,7 +16,7 @@ const SERVICE: &str = "sshd";
 pub(crate) fn parse(msg: &str) -> Option<Attempt<'_>> {
     let msg = msg.strip_suffix(" [preauth]").unwrap_or(msg);
     if let Some(rest) = msg.strip_prefix("Accepted ") {
-        let (method, rest) = rest.split_once(" for ")?;
+        let (method, rest) = find::split_once(rest, " for ")?;
         let (user, addr, port) = user_from_addr_port(rest)?;
         return Some(
             Attempt::success(SERVICE, user)
@@ -25,7 +26,7 @@ pub(crate) fn parse(msg: &str) -> Option<Attempt<'_>> {
         );
     }
     if let Some(rest) = msg.strip_prefix("Failed ") {
-        let (method, rest) = rest.split_once(" for ")?;
+        let (method, rest) = find::split_once(rest, " for ")?;
         let (invalid, rest) = match rest.strip_prefix("invalid user ") {
             Some(r) => (true, r),
             None => (false, rest),
@@ -189,11 +190,11 @@ fn preauth_user<'a>(rest: &'a str, why: &'static str) -> Option<Attempt<'a>> {
 /// (`USER from ADDR`, maybe ` ssh2`): then the address is what follows the last ` from `.
 fn user_from_addr_port(s: &str) -> Option<(&str, &str, Option<u16>)> {
     let mut end = s.len();
-    while let Some(i) = s[..end].rfind(" port ") {
+    while let Some(i) = find::rfind(&s[..end], " port ") {
         let after = &s[i + 6..];
         let digits_len = after.bytes().take_while(u8::is_ascii_digit).count();
         if digits_len > 0 && ssh2_tail(&after[digits_len..]) {
-            let (user, addr) = s[..i].rsplit_once(" from ")?;
+            let (user, addr) = find::rsplit_once(&s[..i], " from ")?;
             return Some((user, addr, port(&after[..digits_len])));
         }
         end = i;
@@ -202,7 +203,7 @@ fn user_from_addr_port(s: &str) -> Option<(&str, &str, Option<u16>)> {
         .strip_suffix(" ssh2")
         .or_else(|| s.strip_suffix(" ssh1"))
         .unwrap_or(s);
-    let (user, addr) = bare.rsplit_once(" from ")?;
+    let (user, addr) = find::rsplit_once(bare, " from ")?;
     let address_like = !addr.is_empty()
         && addr
             .bytes()

@@ -111,6 +111,25 @@ impl<T> Default for Tries<T> {
 /// Own tries kept for matching a later PAM failure (a burst of tries is matched within seconds).
 const MAX_RECENT: usize = 1_024;
 
+/// The index of the newest of `items` (oldest first) that `is` accepts, looking back only as far
+/// as events within [`HOLD_SECS`] of `time` (and at most [`MAX_LOOK_BACK`] of them).
+fn newest_match<'a>(
+    items: impl DoubleEndedIterator<Item = &'a LoginEvent> + ExactSizeIterator,
+    time: Timestamp,
+    is: impl Fn(&LoginEvent) -> bool,
+) -> Option<usize> {
+    let n = items.len();
+    items
+        .rev()
+        .take(MAX_LOOK_BACK)
+        .take_while(|e| e.time >= time - HOLD_SECS)
+        .position(is)
+        .map(|back| n - 1 - back)
+}
+
+/// How many pending or recent events a line is compared with at most.
+const MAX_LOOK_BACK: usize = 64;
+
 /// An own try and a PAM failure that stand for the same try: the same service and source, the
 /// same account (PAM may leave it out), within [`HOLD_SECS`].
 fn same_try(own: &LoginEvent, pam: &LoginEvent) -> bool {
@@ -264,7 +283,7 @@ impl<T> Tries<T> {
                 Some(reason::PAM_FAILURE | reason::PAM_REPEATED)
             );
         if pam {
-            if let Some(i) = self.recent.iter().position(|own| same_try(own, &ev)) {
+            if let Some(i) = newest_match(self.recent.iter(), ev.time, |own| same_try(own, &ev)) {
                 self.recent.remove(i);
                 return;
             }
@@ -278,7 +297,9 @@ impl<T> Tries<T> {
             return;
         }
         if ev.outcome == LoginOutcome::Failure {
-            match self.pending.iter().position(|(p, _)| same_try(&ev, p)) {
+            match newest_match(self.pending.iter().map(|(p, _)| p), ev.time, |p| {
+                same_try(&ev, p)
+            }) {
                 Some(i) => {
                     self.pending.remove(i);
                 }
