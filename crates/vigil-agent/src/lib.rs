@@ -6,6 +6,7 @@ pub mod baseline;
 pub mod client;
 pub mod collect;
 pub mod commands;
+pub mod files;
 pub mod firewall;
 pub mod follow;
 pub mod identity;

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use vigil_detect::asset_rules::AssetPolicy;
 use vigil_detect::baseline::Check;
+use vigil_detect::secrets::{SecretRules, SecretsFile};
 
 /// The shipped tree: (path under `content/`, text). A file the engines read is listed here.
 pub const EMBEDDED: &[(&str, &str)] = &[
@@ -28,6 +29,13 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../content/rules/assets.toml"
+        )),
+    ),
+    (
+        SECRETS,
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../content/rules/secrets.toml"
         )),
     ),
     (
@@ -118,6 +126,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
 
 const MANIFEST: &str = "manifest.toml";
 const ASSETS: &str = "rules/assets.toml";
+const SECRETS: &str = "rules/secrets.toml";
 const WEAK_PASSWORDS: &str = "lists/weak-passwords.txt";
 /// A weak-password list longer than this is refused (the scan's budget could never reach it).
 const MAX_WEAK_PASSWORDS: usize = 1_000_000;
@@ -161,6 +170,8 @@ pub struct Content {
     pub baseline: Vec<Check>,
     /// The passwords the weak-password checks try first, most common first, deduplicated.
     pub weak_passwords: Vec<String>,
+    /// The credential-leak rules as written (they compile: [`Content::secret_rules`]).
+    pub secrets: SecretsFile,
 }
 
 /// A content file that cannot be used, and why.
@@ -231,6 +242,8 @@ impl Content {
             return Err(ContentError::new(MANIFEST, "version is empty"));
         }
         let assets: AssetPolicy = parse(ASSETS, text_of(ASSETS))?;
+        let secrets: SecretsFile = parse(SECRETS, text_of(SECRETS))?;
+        SecretRules::new(secrets.clone()).map_err(|e| ContentError::new(SECRETS, e))?;
         let weak_passwords =
             word_list(text_of(WEAK_PASSWORDS)).map_err(|e| ContentError::new(WEAK_PASSWORDS, e))?;
         let mut baseline_files: Vec<String> = EMBEDDED
@@ -259,7 +272,13 @@ impl Content {
             assets,
             baseline,
             weak_passwords,
+            secrets,
         })
+    }
+
+    /// The credential-leak rules, compiled (checked when the content was built).
+    pub fn secret_rules(&self) -> SecretRules {
+        SecretRules::new(self.secrets.clone()).expect("checked by Content::build")
     }
 
     /// How many files come from the override tree.

@@ -12,4 +12,5 @@ pub mod inventory_diff;
 pub mod ip;
 pub mod login_model;
 pub mod score;
+pub mod secrets;
 pub mod whitelist;

@@ -104,6 +104,27 @@ pub enum ScanCommand {
         #[arg(long, default_value_t = 360)]
         block_mins: u32,
     },
+    /// Look for leaked credentials in files and trees, offline: cloud access-key pairs
+    /// (Alibaba Cloud, AWS), Google service-account keys, Azure storage keys, GitHub, GitLab and
+    /// Slack tokens, private keys outside their usual places, JWT signing secrets and database
+    /// URLs with passwords. Values are printed masked. Symbolic links below a path are never
+    /// followed; special, oversized and unreadable files are skipped and counted.
+    /// Exits 0 when nothing was found, 3 when something was, 1 on an error.
+    Files {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// A directory whose secrets.toml replaces the shipped credential rules (checked first:
+        /// a rule that does not compile is an error naming it).
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+        /// One JSON object per line: {"record":"finding","kind":"secret",…} for each finding,
+        /// then {"record":"summary",…} with files, bytes and skips by reason.
+        #[arg(long)]
+        json: bool,
+        /// Files larger than this many MiB are skipped (counted).
+        #[arg(long, default_value_t = 16, value_name = "MIB")]
+        max_size_mib: u64,
+    },
     /// Check this host's packages (or those of a mounted system tree) and application lock
     /// files against the advisory database, offline.
     ///
@@ -947,6 +968,26 @@ fn scan(cmd: ScanCommand) -> Result<()> {
             json,
             db: crate::vulns::db_path(&data, db.as_deref()),
         }),
+        ScanCommand::Files {
+            paths,
+            rules,
+            json,
+            max_size_mib,
+        } => {
+            let found = crate::files::scan(
+                &crate::files::FilesScan {
+                    paths,
+                    rules,
+                    json,
+                    max_size: max_size_mib.saturating_mul(1024 * 1024),
+                },
+                &mut std::io::stdout().lock(),
+            )?;
+            if found > 0 {
+                std::process::exit(3);
+            }
+            Ok(())
+        }
         ScanCommand::Baseline {
             root,
             checks,

@@ -4,6 +4,7 @@ mod baseline;
 mod cli;
 mod client;
 mod content;
+mod files;
 mod output;
 mod private;
 mod scan;
