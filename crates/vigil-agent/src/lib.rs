@@ -20,6 +20,7 @@ pub mod service;
 pub mod spool;
 pub mod tree;
 pub mod weak;
+pub mod webroots;
 
 pub use identity::Identity;
 pub use run::{enroll, run, uninstall, AgentConfig};

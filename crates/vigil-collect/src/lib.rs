@@ -15,6 +15,7 @@ pub mod os;
 pub mod packages;
 pub mod process;
 pub mod utmp;
+pub mod webroots;
 
 use std::fmt::Display;
 

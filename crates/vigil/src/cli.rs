@@ -111,8 +111,13 @@ pub enum ScanCommand {
     /// followed; special, oversized and unreadable files are skipped and counted.
     /// Exits 0 when nothing was found, 3 when something was, 1 on an error.
     Files {
-        #[arg(required = true, value_name = "PATH")]
+        /// Files or directories to scan.
+        #[arg(required_unless_present = "webroots", value_name = "PATH")]
         paths: Vec<PathBuf>,
+        /// Also scan the web roots configured on this host (nginx root/alias, Apache
+        /// DocumentRoot/Alias, Tomcat appBase/docBase, includes followed).
+        #[arg(long)]
+        webroots: bool,
         /// A directory whose secrets.toml replaces the shipped credential rules (checked first:
         /// a rule that does not compile is an error naming it).
         #[arg(long, value_name = "DIR")]
@@ -969,11 +974,21 @@ fn scan(cmd: ScanCommand) -> Result<()> {
             db: crate::vulns::db_path(&data, db.as_deref()),
         }),
         ScanCommand::Files {
-            paths,
+            mut paths,
+            webroots,
             rules,
             json,
             max_size_mib,
         } => {
+            if webroots {
+                for w in vigil_agent::webroots::discover(std::path::Path::new("/")) {
+                    eprintln!("web root {} ({}, {})", w.path, w.server, w.source);
+                    paths.push(PathBuf::from(w.path));
+                }
+                if paths.is_empty() {
+                    eprintln!("no web root is configured on this host (nginx, Apache, Tomcat)");
+                }
+            }
             let found = crate::files::scan(
                 &crate::files::FilesScan {
                     paths,
