@@ -17,6 +17,9 @@ pub struct WebRoot {
     pub source: String,
 }
 
+/// A configuration file's parser.
+type Parser = fn(&str) -> ConfigRefs;
+
 /// Configuration files read at most per server (includes of includes count).
 const MAX_FILES: usize = 512;
 /// Configuration files larger than this are not read.
@@ -25,7 +28,7 @@ const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
 /// The web roots configured under `root` (`/` for this host), sorted, each directory once.
 pub fn discover(root: &Path) -> Vec<WebRoot> {
     let mut out = Vec::new();
-    let servers: [(&'static str, &str, &str, fn(&str) -> ConfigRefs); 3] = [
+    let servers: [(&'static str, &str, &str, Parser); 3] = [
         ("nginx", "/etc/nginx", "nginx.conf", nginx),
         ("apache", "/etc/apache2", "apache2.conf", apache),
         ("apache", "/etc/httpd", "conf/httpd.conf", apache),
@@ -65,7 +68,7 @@ fn read_config(
     server: &'static str,
     dir: &str,
     main: &str,
-    parse: fn(&str) -> ConfigRefs,
+    parse: Parser,
     out: &mut Vec<WebRoot>,
 ) {
     let mut queue = vec![main.to_string()];
