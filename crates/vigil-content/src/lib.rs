@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use vigil_detect::asset_rules::AssetPolicy;
 use vigil_detect::baseline::Check;
+use vigil_detect::hashes::HashList;
 use vigil_detect::secrets::{SecretRules, SecretsFile};
 
 /// The shipped tree: (path under `content/`, text). A file the engines read is listed here.
@@ -36,6 +37,13 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../content/rules/secrets.toml"
+        )),
+    ),
+    (
+        MALWARE_HASHES,
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../content/lists/malware-hashes.txt"
         )),
     ),
     (
@@ -127,6 +135,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
 const MANIFEST: &str = "manifest.toml";
 const ASSETS: &str = "rules/assets.toml";
 const SECRETS: &str = "rules/secrets.toml";
+const MALWARE_HASHES: &str = "lists/malware-hashes.txt";
 const WEAK_PASSWORDS: &str = "lists/weak-passwords.txt";
 /// A weak-password list longer than this is refused (the scan's budget could never reach it).
 const MAX_WEAK_PASSWORDS: usize = 1_000_000;
@@ -172,6 +181,8 @@ pub struct Content {
     pub weak_passwords: Vec<String>,
     /// The credential-leak rules as written (they compile: [`Content::secret_rules`]).
     pub secrets: SecretsFile,
+    /// Known-bad files by MD5 and SHA-256.
+    pub malware_hashes: HashList,
 }
 
 /// A content file that cannot be used, and why.
@@ -244,6 +255,8 @@ impl Content {
         let assets: AssetPolicy = parse(ASSETS, text_of(ASSETS))?;
         let secrets: SecretsFile = parse(SECRETS, text_of(SECRETS))?;
         SecretRules::new(secrets.clone()).map_err(|e| ContentError::new(SECRETS, e))?;
+        let malware_hashes = HashList::parse(text_of(MALWARE_HASHES))
+            .map_err(|e| ContentError::new(MALWARE_HASHES, e))?;
         let weak_passwords =
             word_list(text_of(WEAK_PASSWORDS)).map_err(|e| ContentError::new(WEAK_PASSWORDS, e))?;
         let mut baseline_files: Vec<String> = EMBEDDED
@@ -273,6 +286,7 @@ impl Content {
             baseline,
             weak_passwords,
             secrets,
+            malware_hashes,
         })
     }
 

@@ -8,6 +8,7 @@ pub mod baseline;
 pub mod bruteforce;
 pub mod correlate;
 pub mod error;
+pub mod hashes;
 pub mod inventory_diff;
 pub mod ip;
 pub mod login_model;

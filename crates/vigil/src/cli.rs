@@ -104,7 +104,8 @@ pub enum ScanCommand {
         #[arg(long, default_value_t = 360)]
         block_mins: u32,
     },
-    /// Look for leaked credentials in files and trees, offline: cloud access-key pairs
+    /// Look for known-bad files (by the MD5 and SHA-256 of lists/malware-hashes.txt, the EICAR
+    /// test file among them) and leaked credentials in files and trees, offline: cloud access-key pairs
     /// (Alibaba Cloud, AWS), Google service-account keys, Azure storage keys, GitHub, GitLab and
     /// Slack tokens, private keys outside their usual places, JWT signing secrets and database
     /// URLs with passwords. Values are printed masked. Symbolic links below a path are never

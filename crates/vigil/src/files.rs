@@ -1,5 +1,6 @@
-//! `vigil scan files`: credential leaks in files and trees, offline, as a summary or JSON
-//! records (`{"record":"finding",…}` per finding, then `{"record":"summary",…}`).
+//! `vigil scan files`: known-bad files (by MD5 and SHA-256) and credential leaks in files and
+//! trees, offline, as a summary or JSON records (`{"record":"finding",…}` per finding, then
+//! `{"record":"summary",…}`).
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -7,6 +8,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 use vigil_agent::files::{digests, is_binary, walk, WalkOptions};
+use vigil_detect::secrets::SecretFinding;
+use vigil_model::Level;
 
 pub struct FilesScan {
     pub paths: Vec<PathBuf>,
@@ -58,6 +61,7 @@ pub fn scan(opts: &FilesScan, out: &mut impl Write) -> Result<usize> {
         None => vigil_content::Content::build(&Default::default())?,
     };
     let rules = content.secret_rules();
+    let bad = &content.malware_hashes;
     let started = Instant::now();
     let walk_opts = WalkOptions {
         max_size: opts.max_size,
@@ -70,23 +74,35 @@ pub fn scan(opts: &FilesScan, out: &mut impl Write) -> Result<usize> {
         if failed.is_some() {
             return;
         }
+        let shown = path.display().to_string();
+        let (md5, sha256) = digests(bytes);
+        let mut found = Vec::new();
+        if let Some((name, by)) = bad.lookup(&md5, &sha256) {
+            found.push(SecretFinding {
+                rule: format!("hash:{name}"),
+                name: format!("known-bad file {name}"),
+                level: Level::Urgent,
+                line: 0,
+                masked: String::new(),
+                signals: vec![format!("{by} in the known-bad list")],
+            });
+        }
         if is_binary(bytes) {
             binary += 1;
-            return;
+        } else {
+            found.extend(rules.scan(&shown, &String::from_utf8_lossy(bytes)));
         }
-        let shown = path.display().to_string();
-        let text = String::from_utf8_lossy(bytes);
-        let found = rules.scan(&shown, &text);
-        if found.is_empty() {
-            return;
-        }
-        let (md5, sha256) = digests(bytes);
         for f in &found {
+            let (kind, detail) = if f.rule.starts_with("hash:") {
+                ("malware", f.name.clone())
+            } else {
+                ("secret", format!("line {}: {}", f.line, f.masked))
+            };
             findings += 1;
             let written = if opts.json {
                 let rec = Finding {
                     record: "finding",
-                    kind: "secret",
+                    kind,
                     rule: &f.rule,
                     name: &f.name,
                     path: shown.clone(),
@@ -94,7 +110,7 @@ pub fn scan(opts: &FilesScan, out: &mut impl Write) -> Result<usize> {
                     sha256: &sha256,
                     level: f.level.as_str(),
                     signals: &f.signals,
-                    detail: format!("line {}: {}", f.line, f.masked),
+                    detail,
                     line: f.line,
                 };
                 serde_json::to_writer(&mut *out, &rec)
@@ -109,7 +125,11 @@ pub fn scan(opts: &FilesScan, out: &mut impl Write) -> Result<usize> {
                     f.line,
                     f.name,
                     f.signals.join(", "),
-                    f.masked
+                    if kind == "malware" {
+                        &sha256
+                    } else {
+                        &f.masked
+                    }
                 )
             };
             if let Err(e) = written {
@@ -137,7 +157,7 @@ pub fn scan(opts: &FilesScan, out: &mut impl Write) -> Result<usize> {
     } else {
         writeln!(
             out,
-            "\n{} files ({:.1} MiB, {binary} binary) in {seconds:.2}s: {findings} credential leak(s); {} skipped",
+            "\n{} files ({:.1} MiB, {binary} binary) in {seconds:.2}s: {findings} finding(s); {} skipped",
             stats.files,
             stats.bytes as f64 / 1048576.0,
             stats.skipped_total()

@@ -88,6 +88,42 @@ fn finds_a_planted_leak_masked_and_counts_what_it_skipped() {
 }
 
 #[test]
+fn the_eicar_test_file_is_a_known_bad_file_by_hash() {
+    // The 68-byte test string, split so that no source file holds it whole.
+    let eicar = [
+        "X5O!P%@AP[4\\PZX54(P^)7CC)7}$",
+        "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
+    ]
+    .concat();
+    assert_eq!(eicar.len(), 68);
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("eicar.com"), &eicar).unwrap();
+    std::fs::write(d.path().join("near-miss.com"), &eicar[..67]).unwrap();
+    let out = vigil()
+        .args(["scan", "files", "--json"])
+        .arg(d.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let records: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 2, "{records:?}");
+    let f = &records[0];
+    assert_eq!(f["kind"], "malware");
+    assert_eq!(f["rule"], "hash:eicar-test-file");
+    assert_eq!(f["md5"], "44d88612fea8a8f36de82e1278abb02f");
+    assert_eq!(
+        f["sha256"],
+        "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"
+    );
+    assert!(f["path"].as_str().unwrap().ends_with("eicar.com"));
+    assert_eq!(records[1]["files"], 2);
+}
+
+#[test]
 fn a_broken_rules_override_is_an_error_naming_the_rule() {
     let d = tempfile::tempdir().unwrap();
     std::fs::write(
