@@ -1,6 +1,6 @@
 //! Command-line grammar and dispatch.
 
-use crate::client::connect;
+use crate::client::{connect, resolve_host, resolve_opt};
 use crate::{output, up};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -649,6 +649,8 @@ pub enum HostsCommand {
     },
     /// Save the host's printable security report (HTML): score, pending alerts, exposure.
     Report {
+        /// The host: its id, the start of its id, or its hostname.
+        #[arg(value_name = "HOST")]
         id: String,
         /// Write here instead of standard output.
         #[arg(short, long)]
@@ -658,6 +660,8 @@ pub enum HostsCommand {
     },
     /// Show one host; --section prints one fingerprint table.
     Show {
+        /// The host: its id, the start of its id, or its hostname.
+        #[arg(value_name = "HOST")]
         id: String,
         /// system, processes, ports, accounts or packages
         #[arg(long)]
@@ -679,6 +683,7 @@ pub enum AlertsCommand {
         status: Option<String>,
         #[arg(long)]
         kind: Option<String>,
+        /// Only this host's alerts: its id, the start of its id, or its hostname.
         #[arg(long)]
         host: Option<String>,
         /// Text the alert's name contains.
@@ -808,7 +813,9 @@ pub async fn run(cli: Cli) -> Result<()> {
                 output::hosts(&list, api.json)
             }
             HostsCommand::Report { id, output, api } => {
-                let html = connect(&api)?.host_report(&id).await?;
+                let c = connect(&api)?;
+                let id = resolve_host(&c, &id).await?;
+                let html = c.host_report(&id).await?;
                 match output {
                     Some(path) => {
                         std::fs::write(&path, html)
@@ -824,6 +831,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             HostsCommand::Show { id, section, api } => {
                 let c = connect(&api)?;
+                let id = resolve_host(&c, &id).await?;
                 let host = c.host(&id).await?;
                 let inv = match c.fingerprints(&id).await {
                     Ok(v) => Some(v),
@@ -857,8 +865,9 @@ pub async fn run(cli: Cli) -> Result<()> {
                         Some(chrono::Utc::now().timestamp() - secs)
                     }
                 };
+                let c = connect(&api)?;
                 let q = AlertQuery {
-                    host,
+                    host: resolve_opt(&c, host).await?,
                     level,
                     status,
                     kind,
@@ -869,7 +878,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                     limit: Some(limit),
                     offset: None,
                 };
-                let list = connect(&api)?.alerts(&q).await?;
+                let list = c.alerts(&q).await?;
                 output::alerts(&list, api.json)
             }
             AlertsCommand::Handle {

@@ -32,6 +32,17 @@ fn operator_commands_work_against_a_real_server() {
     });
     let shown = one_json(&u, &["hosts", "show", &host, "--json"]);
     assert_eq!(shown["id"], host.as_str());
+    // A host by its hostname or the start of its id; an unknown name says so.
+    let hostname = hosts[0]["hostname"].as_str().unwrap().to_string();
+    let by_name = one_json(&u, &["hosts", "show", &hostname, "--json"]);
+    assert_eq!(by_name["id"], host.as_str());
+    let by_prefix = one_json(&u, &["hosts", "show", &host[..8], "--json"]);
+    assert_eq!(by_prefix["id"], host.as_str());
+    let (done, _, err) = cli(&u, &["hosts", "show", "no-such-host"]);
+    assert!(
+        !done && err.contains("no host is named \"no-such-host\""),
+        "{err}"
+    );
     assert!(shown["fingerprints"]["os"]["kernel"].is_string(), "{shown}");
     let table = ok(&u, &["hosts", "show", &host]);
     assert!(
@@ -70,6 +81,18 @@ fn operator_commands_work_against_a_real_server() {
         !alert.is_null()
     });
     let id = alert["id"].as_i64().unwrap().to_string();
+    let by_name = ok(
+        &u,
+        &[
+            "alerts",
+            "list",
+            "--kind",
+            "suspicious_port",
+            "--host",
+            &hostname,
+        ],
+    );
+    assert!(by_name.contains(&id), "{by_name}");
     let listed = ok(&u, &["alerts", "list", "--kind", "suspicious_port"]);
     assert!(
         listed.contains(&id) && listed.contains("alerts"),

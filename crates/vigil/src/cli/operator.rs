@@ -2,7 +2,7 @@
 //! baseline through the REST API, and the small parsers they share.
 
 use super::{BaselineCommand, IpPolicyCommand, NotifyCommand, WhitelistCommand};
-use crate::client::connect;
+use crate::client::{connect, resolve_host, resolve_opt};
 use crate::output;
 use anyhow::{bail, Context, Result};
 use vigil_notify::{ChannelConfig, ChannelKind, SmtpConfig};
@@ -251,12 +251,13 @@ pub(super) async fn baseline(cmd: BaselineCommand) -> Result<()> {
             check,
             api,
         } => {
+            let c = connect(&api)?;
             let q = BaselineQuery {
-                host,
+                host: resolve_opt(&c, host).await?,
                 status: (status != "all").then_some(status),
                 check,
             };
-            let v = connect(&api)?.baseline(&q).await?;
+            let v = c.baseline(&q).await?;
             output::baseline(&v, api.json)
         }
         BaselineCommand::Ignore {
@@ -265,12 +266,13 @@ pub(super) async fn baseline(cmd: BaselineCommand) -> Result<()> {
             reason,
             api,
         } => {
+            let c = connect(&api)?;
             let req = IgnoreBaseline {
-                host_id: host,
+                host_id: resolve_host(&c, &host).await?,
                 check_id: check,
                 reason,
             };
-            let v = connect(&api)?.ignore_baseline(&req).await?;
+            let v = c.ignore_baseline(&req).await?;
             output::one(
                 &v,
                 api.json,
@@ -278,12 +280,13 @@ pub(super) async fn baseline(cmd: BaselineCommand) -> Result<()> {
             )
         }
         BaselineCommand::Unignore { host, check, api } => {
+            let c = connect(&api)?;
             let req = IgnoreBaseline {
-                host_id: host,
+                host_id: resolve_host(&c, &host).await?,
                 check_id: check,
                 reason: String::new(),
             };
-            let v = connect(&api)?.unignore_baseline(&req).await?;
+            let v = c.unignore_baseline(&req).await?;
             output::one(
                 &v,
                 api.json,
@@ -291,11 +294,12 @@ pub(super) async fn baseline(cmd: BaselineCommand) -> Result<()> {
             )
         }
         BaselineCommand::Verify { host, check, api } => {
+            let c = connect(&api)?;
             let req = VerifyBaseline {
-                host_id: host,
+                host_id: resolve_host(&c, &host).await?,
                 check_id: check.unwrap_or_default(),
             };
-            let v = connect(&api)?.verify_baseline(&req).await?;
+            let v = c.verify_baseline(&req).await?;
             output::one(
                 &v,
                 api.json,
@@ -313,8 +317,11 @@ pub(super) async fn baseline(cmd: BaselineCommand) -> Result<()> {
             inherit,
             api,
         } => {
-            let q = ScopeQuery { host, group };
             let client = connect(&api)?;
+            let q = ScopeQuery {
+                host: resolve_opt(&client, host).await?,
+                group,
+            };
             let scope = match (&q.host, &q.group) {
                 (Some(h), _) => format!("host {h}"),
                 (_, Some(g)) => format!("group {g}"),
