@@ -38,6 +38,11 @@ pub struct AgentConfig {
     pub login_poll_ms: u64,
     /// The systemd journal to read login entries from (the system's when journald runs).
     pub journal: Option<crate::journal::JournalSource>,
+    /// Trees the file scan covers besides the web roots and the credential files of each home
+    /// (`VIGIL_SCAN_PATHS`, colon-separated).
+    pub file_scan_paths: Vec<PathBuf>,
+    /// How often the file scan runs.
+    pub file_scan_secs: u64,
 }
 
 impl AgentConfig {
@@ -56,6 +61,14 @@ impl AgentConfig {
             login_records: crate::logins::default_record_logs(),
             login_poll_ms: 200,
             journal: crate::journal::JournalSource::detect(),
+            file_scan_paths: std::env::var_os("VIGIL_SCAN_PATHS")
+                .map(|v| {
+                    std::env::split_paths(&v)
+                        .filter(|p| p.is_absolute())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            file_scan_secs: 86_400,
         }
     }
 }

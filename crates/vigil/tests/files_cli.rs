@@ -4,6 +4,9 @@
 
 use std::process::Command;
 
+mod support;
+use support::{cli, json_lines, up_with_env, wait_until};
+
 fn vigil() -> Command {
     Command::new(env!("CARGO_BIN_EXE_vigil"))
 }
@@ -142,5 +145,35 @@ fn a_broken_rules_override_is_an_error_naming_the_rule() {
     assert!(
         err.contains("rules/secrets.toml") && err.contains("rule mine"),
         "{err}"
+    );
+}
+
+#[test]
+fn the_agent_scan_raises_a_masked_leak_alert_on_the_server() {
+    let d = tempfile::tempdir().unwrap();
+    let tree = d.path().join("srv");
+    std::fs::create_dir_all(&tree).unwrap();
+    let token = ["gh", "p_", "Zq8Xr2Lm4Tb7Kp9Nw3Yc6Vd1Fp5Gs0Jk2Uex"].concat();
+    std::fs::write(
+        tree.join("deploy.sh"),
+        format!("#!/bin/sh\ngit clone https://{token}@github.com/acme/app\n"),
+    )
+    .unwrap();
+    let scan = tree.to_str().unwrap();
+    let u = up_with_env(&d.path().join("data"), &[], &[("VIGIL_SCAN_PATHS", scan)]);
+    let mut found = Vec::new();
+    wait_until("the leak alert", 60, || {
+        let (done, out, _) = cli(&u, &["alerts", "list", "--kind", "data_leak", "--json"]);
+        found = if done { json_lines(&out) } else { Vec::new() };
+        !found.is_empty()
+    });
+    let text = found[0].to_string();
+    assert!(
+        text.contains("deploy.sh") && text.contains("github-token"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&token),
+        "the token never reaches the server: {text}"
     );
 }

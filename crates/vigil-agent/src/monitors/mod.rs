@@ -5,6 +5,7 @@
 //! Adding a monitor: a file here implementing [`Monitor`] and one line in [`all`].
 
 pub mod baseline;
+pub mod files;
 pub mod firewall;
 pub mod inventory;
 pub mod logins;
@@ -109,6 +110,7 @@ pub fn all(
         Box::new(logins::LoginMonitor::new(cfg, firewall.clone(), now)),
         Box::new(firewall::FirewallMonitor::new(firewall.clone())),
         Box::new(baseline::BaselineMonitor::new(cfg)),
+        Box::new(files::FilesMonitor::new(cfg)),
     ]
 }
 

@@ -1,4 +1,5 @@
-//! Alerts the agent raised itself (the brute-force rule runs on the host), as a stage of ingest:
+//! Alerts the agent raised itself (the brute-force rule runs on the host; the file scan's
+//! known-bad files and credential leaks, secrets masked), as a stage of ingest:
 //! what the agent did about each is added to its evidence, and its own blocks join the IP
 //! policy library.
 

@@ -36,7 +36,13 @@ pub fn up(data: &Path) -> Up {
 
 /// [`up`] with more options.
 pub fn up_with(data: &Path, extra: &[&str]) -> Up {
+    up_with_env(data, extra, &[])
+}
+
+/// [`up_with`] with environment variables for the server and its agent.
+pub fn up_with_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Up {
     let mut child = Command::new(VIGIL)
+        .envs(env.iter().copied())
         .args(["up", "--data"])
         .arg(data)
         .args([
