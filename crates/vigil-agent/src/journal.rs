@@ -85,7 +85,32 @@ impl Journal {
         }
     }
 
+    /// The cursor of the journal's last entry, read before following starts, so that "from the
+    /// end" means the end as of now, not whenever the follower gets to open the files (entries
+    /// written meanwhile would be skipped).
+    fn end_cursor(&self) -> Option<String> {
+        let mut cmd = Command::new("journalctl");
+        cmd.args(["--lines=1", "--output=json", "--no-pager", "--quiet"]);
+        if let JournalSource::File(f) = &self.source {
+            cmd.arg(format!("--file={}", f.display()));
+        }
+        let out = cmd
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        let last = out.stdout.split(|&b| b == b'\n').rfind(|l| !l.is_empty())?;
+        let v: serde_json::Value = serde_json::from_slice(last).ok()?;
+        v["__CURSOR"]
+            .as_str()
+            .filter(|c| !c.is_empty() && c.len() < 1024)
+            .map(str::to_string)
+    }
+
     fn start(&mut self) -> std::io::Result<(Child, Receiver<Vec<u8>>)> {
+        if self.cursor.is_none() {
+            self.cursor = self.end_cursor();
+        }
         let mut cmd = Command::new("journalctl");
         cmd.args(["--follow", "--output=json", "--no-pager", "--quiet"]);
         if let JournalSource::File(f) = &self.source {
