@@ -137,7 +137,10 @@ async fn a_missing_log_source_shows_in_the_host_api() {
         .iter()
         .filter_map(|m| m["name"].as_str())
         .collect();
-    assert_eq!(names, ["inventory", "logins", "firewall", "baseline"]);
+    assert_eq!(
+        names,
+        ["inventory", "logins", "firewall", "baseline", "files"]
+    );
     // The host list carries the same.
     let list: Value = http
         .get(format!("{api}/api/v1/hosts"))

@@ -112,7 +112,7 @@ pub async fn host_detail(c: &Ctx<'_>, t0: Instant, row_css: &str) -> WdResult<()
         "[data-testid=host-monitors]",
         "the monitor health table",
         |t| {
-            ["inventory", "logins", "firewall", "baseline"]
+            ["inventory", "logins", "firewall", "baseline", "files"]
                 .iter()
                 .all(|m| t.contains(m))
         },
