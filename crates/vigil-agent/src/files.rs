@@ -162,6 +162,54 @@ fn file(
     visit(path, meta, buf);
 }
 
+/// What the file scans find in one file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileFinding {
+    /// Listed in the known-bad hashes under `name`; `by` is the digest that matched.
+    Malware { name: String, by: &'static str },
+    /// A credential leak, its value masked.
+    Secret(vigil_detect::secrets::SecretFinding),
+}
+
+/// One file judged: its digests and what was found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judged {
+    pub md5: String,
+    pub sha256: String,
+    pub findings: Vec<FileFinding>,
+}
+
+/// Judges one file's contents (`path` as the host sees it): the known-bad hash list for every
+/// file, the credential rules for text files.
+pub fn judge(
+    content: &vigil_content::Content,
+    rules: &vigil_detect::secrets::SecretRules,
+    path: &str,
+    bytes: &[u8],
+) -> Judged {
+    let (md5, sha256) = digests(bytes);
+    let mut findings = Vec::new();
+    if let Some((name, by)) = content.malware_hashes.lookup(&md5, &sha256) {
+        findings.push(FileFinding::Malware {
+            name: name.to_string(),
+            by,
+        });
+    }
+    if !is_binary(bytes) {
+        findings.extend(
+            rules
+                .scan(path, &String::from_utf8_lossy(bytes))
+                .into_iter()
+                .map(FileFinding::Secret),
+        );
+    }
+    Judged {
+        md5,
+        sha256,
+        findings,
+    }
+}
+
 /// The MD5 and SHA-256 of a file's contents, in hex (the keys of hash lists and whitelists).
 pub fn digests(bytes: &[u8]) -> (String, String) {
     let md5 = {

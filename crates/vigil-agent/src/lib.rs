@@ -13,6 +13,7 @@ pub mod identity;
 pub mod journal;
 pub mod logins;
 pub mod monitors;
+pub mod pace;
 pub mod quarantine;
 pub mod respond;
 pub mod run;

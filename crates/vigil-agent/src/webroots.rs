@@ -141,9 +141,11 @@ fn wildcard(pattern: &str, name: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
-/// A host path inside the tree `root`.
+/// A host path inside the tree `root`, its links resolved within the tree (a mounted image's
+/// absolute links never reach the host's files).
 fn inside(root: &Path, path: &str) -> PathBuf {
-    root.join(path.trim_start_matches('/'))
+    crate::tree::resolve_in_root(root, path)
+        .unwrap_or_else(|_| root.join(path.trim_start_matches('/')))
 }
 
 fn read(root: &Path, file: &str) -> Option<String> {

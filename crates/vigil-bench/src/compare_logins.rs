@@ -615,13 +615,16 @@ pub fn run(args: Args) -> Result<()> {
                 }
             }
         }
+        let matched_conns: BTreeSet<String> = log
+            .lines
+            .iter()
+            .zip(&matched_by_any)
+            .filter(|(_, m)| **m)
+            .filter_map(|(l, _)| conn_of(l))
+            .collect();
         for n in &v.lines {
-            let conn_matched = conn_of(&log.lines[n - 1]).is_some_and(|c| {
-                log.lines
-                    .iter()
-                    .enumerate()
-                    .any(|(i, l)| matched_by_any[i] && conn_of(l).as_deref() == Some(&c))
-            });
+            let conn_matched =
+                conn_of(&log.lines[n - 1]).is_some_and(|c| matched_conns.contains(&c));
             if !matched_by_any[n - 1] && !conn_matched {
                 only_vigil.push((li, *n));
             }

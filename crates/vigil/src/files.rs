@@ -7,8 +7,7 @@ use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
-use vigil_agent::files::{digests, is_binary, walk, WalkOptions};
-use vigil_detect::secrets::SecretFinding;
+use vigil_agent::files::{is_binary, judge, walk, FileFinding, Judged, WalkOptions};
 use vigil_model::Level;
 
 pub struct FilesScan {
@@ -33,6 +32,20 @@ struct Finding<'a> {
     /// The line and the masked value: the secret itself is never printed.
     detail: String,
     line: usize,
+}
+
+/// A finding as printed: the hash list's and the credential rules' in one shape.
+struct Shown {
+    kind: &'static str,
+    rule: String,
+    name: String,
+    level: Level,
+    /// 1-based; 0 for a finding about the whole file.
+    line: usize,
+    signals: Vec<String>,
+    detail: String,
+    /// What the text output shows last: the masked value, or the file's SHA-256.
+    value: String,
 }
 
 #[derive(Serialize)]
@@ -61,7 +74,6 @@ pub fn scan(opts: &FilesScan, out: &mut impl Write) -> Result<usize> {
         None => vigil_content::Content::build(&Default::default())?,
     };
     let rules = content.secret_rules();
-    let bad = &content.malware_hashes;
     let started = Instant::now();
     let walk_opts = WalkOptions {
         max_size: opts.max_size,
@@ -75,34 +87,42 @@ pub fn scan(opts: &FilesScan, out: &mut impl Write) -> Result<usize> {
             return;
         }
         let shown = path.display().to_string();
-        let (md5, sha256) = digests(bytes);
-        let mut found = Vec::new();
-        if let Some((name, by)) = bad.lookup(&md5, &sha256) {
-            found.push(SecretFinding {
-                rule: format!("hash:{name}"),
-                name: format!("known-bad file {name}"),
-                level: Level::Urgent,
-                line: 0,
-                masked: String::new(),
-                signals: vec![format!("{by} in the known-bad list")],
-            });
-        }
         if is_binary(bytes) {
             binary += 1;
-        } else {
-            found.extend(rules.scan(&shown, &String::from_utf8_lossy(bytes)));
         }
-        for f in &found {
-            let (kind, detail) = if f.rule.starts_with("hash:") {
-                ("malware", f.name.clone())
-            } else {
-                ("secret", format!("line {}: {}", f.line, f.masked))
+        let Judged {
+            md5,
+            sha256,
+            findings: found,
+        } = judge(&content, &rules, &shown, bytes);
+        for found in found {
+            let f = match found {
+                FileFinding::Malware { name, by } => Shown {
+                    kind: "malware",
+                    rule: format!("hash:{name}"),
+                    name: format!("known-bad file {name}"),
+                    level: Level::Urgent,
+                    line: 0,
+                    signals: vec![format!("{by} in the known-bad list")],
+                    detail: format!("known-bad file {name}"),
+                    value: sha256.clone(),
+                },
+                FileFinding::Secret(f) => Shown {
+                    kind: "secret",
+                    detail: format!("line {}: {}", f.line, f.masked),
+                    rule: f.rule,
+                    name: f.name,
+                    level: f.level,
+                    line: f.line,
+                    signals: f.signals,
+                    value: f.masked,
+                },
             };
             findings += 1;
             let written = if opts.json {
                 let rec = Finding {
                     record: "finding",
-                    kind,
+                    kind: f.kind,
                     rule: &f.rule,
                     name: &f.name,
                     path: shown.clone(),
@@ -110,7 +130,7 @@ pub fn scan(opts: &FilesScan, out: &mut impl Write) -> Result<usize> {
                     sha256: &sha256,
                     level: f.level.as_str(),
                     signals: &f.signals,
-                    detail,
+                    detail: f.detail,
                     line: f.line,
                 };
                 serde_json::to_writer(&mut *out, &rec)
@@ -125,11 +145,7 @@ pub fn scan(opts: &FilesScan, out: &mut impl Write) -> Result<usize> {
                     f.line,
                     f.name,
                     f.signals.join(", "),
-                    if kind == "malware" {
-                        &sha256
-                    } else {
-                        &f.masked
-                    }
+                    f.value
                 )
             };
             if let Err(e) = written {

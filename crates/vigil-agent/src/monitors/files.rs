@@ -5,8 +5,9 @@
 //! budget. Each finding is an alert (malicious file: its MD5 is the whitelist key; credential
 //! leak: its path), with the secret masked; files are never quarantined by this monitor.
 
-use super::{Monitor, MonitorHealth, MonitorState, Poll};
-use crate::files::{digests, is_binary, walk, WalkOptions, WalkStats};
+use super::{Monitor, MonitorHealth, Poll};
+use crate::files::{judge, walk, FileFinding, Judged, WalkOptions, WalkStats};
+use crate::pace::Pacer;
 use crate::run::AgentConfig;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -87,29 +88,23 @@ impl FilesMonitor {
             "nothing to scan: no web root is configured and no credential file found".to_string()
         });
         let mut events = Vec::new();
-        let budget = self.cpu;
-        let mut busy = Duration::ZERO;
-        let started = Instant::now();
+        let mut pacer = Pacer::new(self.cpu);
         let stats = walk(&targets, &WalkOptions::default(), |path, meta, bytes| {
             let t = Instant::now();
             let shown = host_path(&self.root, path);
-            for alert in judge(&content, &rules, &shown, meta, bytes, now) {
-                events.push(Event {
-                    time: now,
-                    body: EventBody::AgentAlert {
-                        alert,
-                        response: None,
-                    },
-                });
-            }
-            // Pace: after the work on this file, sleep so busy time stays within the budget.
-            busy += t.elapsed();
-            let allowed = started.elapsed().as_secs_f64() * budget;
-            if busy.as_secs_f64() > allowed {
-                std::thread::sleep(Duration::from_secs_f64(
-                    (busy.as_secs_f64() / budget - started.elapsed().as_secs_f64()).min(1.0),
-                ));
-            }
+            let judged = judge(&content, &rules, &shown, bytes);
+            events.extend(
+                alerts(judged, &shown, meta, now)
+                    .into_iter()
+                    .map(|alert| Event {
+                        time: now,
+                        body: EventBody::AgentAlert {
+                            alert,
+                            response: None,
+                        },
+                    }),
+            );
+            pacer.spent(t.elapsed(), Duration::MAX);
         });
         self.last = Some(stats);
         events
@@ -125,16 +120,13 @@ fn host_path(root: &Path, path: &Path) -> String {
 }
 
 /// The alerts one file raises.
-fn judge(
-    content: &Content,
-    rules: &vigil_detect::secrets::SecretRules,
-    path: &str,
-    meta: &std::fs::Metadata,
-    bytes: &[u8],
-    now: Timestamp,
-) -> Vec<NewAlert> {
-    let (md5, sha256) = digests(bytes);
-    let common = |extra: Vec<(String, String)>| {
+fn alerts(judged: Judged, path: &str, meta: &std::fs::Metadata, now: Timestamp) -> Vec<NewAlert> {
+    let Judged {
+        md5,
+        sha256,
+        findings,
+    } = judged;
+    let evidence = |extra: Vec<(String, String)>| {
         let mut e = vec![("path".to_string(), path.to_string())];
         e.extend(extra);
         e.push(("md5".into(), md5.clone()));
@@ -143,38 +135,35 @@ fn judge(
         e.push(("mtime".into(), meta.mtime().to_string()));
         e
     };
-    let mut out = Vec::new();
-    if let Some((name, by)) = content.malware_hashes.lookup(&md5, &sha256) {
-        out.push(NewAlert {
-            kind: AlertKind::MaliciousFile,
-            level: Level::Urgent,
-            name: format!("Known-bad file {name}: {path}"),
-            key: format!("file:{md5}:{path}"),
-            evidence: common(vec![
-                ("rule".into(), format!("hash:{name}")),
-                ("signals".into(), format!("{by} in the known-bad list")),
-            ]),
-            time: now,
-        });
-    }
-    if !is_binary(bytes) {
-        for f in rules.scan(path, &String::from_utf8_lossy(bytes)) {
-            out.push(NewAlert {
+    findings
+        .into_iter()
+        .map(|f| match f {
+            FileFinding::Malware { name, by } => NewAlert {
+                kind: AlertKind::MaliciousFile,
+                level: Level::Urgent,
+                name: format!("Known-bad file {name}: {path}"),
+                key: format!("file:{md5}:{path}"),
+                evidence: evidence(vec![
+                    ("rule".into(), format!("hash:{name}")),
+                    ("signals".into(), format!("{by} in the known-bad list")),
+                ]),
+                time: now,
+            },
+            FileFinding::Secret(f) => NewAlert {
                 kind: AlertKind::DataLeak,
                 level: f.level,
                 name: format!("{} in {path}", f.name),
                 key: format!("secret:{}:{path}:{}", f.rule, f.line),
-                evidence: common(vec![
+                evidence: evidence(vec![
                     ("rule".into(), f.rule),
                     ("line".into(), f.line.to_string()),
                     ("value".into(), f.masked),
                     ("signals".into(), f.signals.join(", ")),
                 ]),
                 time: now,
-            });
-        }
-    }
-    out
+            },
+        })
+        .collect()
 }
 
 impl Monitor for FilesMonitor {
@@ -202,23 +191,14 @@ impl Monitor for FilesMonitor {
                     .collect()
             })
             .unwrap_or_default();
-        MonitorHealth {
-            name: self.name().into(),
-            state: if self.last_error.is_some() {
-                MonitorState::Degraded
-            } else {
-                MonitorState::Running
-            },
-            last_run: self.last_run,
-            last_error: self.last_error.clone(),
-            unreadable,
-        }
+        super::health_of(self.name(), self.last_run, &self.last_error, unreadable)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::monitors::MonitorState;
 
     #[test]
     fn a_tree_with_a_leak_and_a_known_bad_file_raises_both() {

@@ -1,7 +1,7 @@
 //! The firewall monitor: checks now and then that `nft` can be run, so a host where blocks
 //! cannot be made says "nft missing" instead of failing silently at the first attack.
 
-use super::{Monitor, MonitorHealth, MonitorState, Poll};
+use super::{Monitor, MonitorHealth, Poll};
 use crate::firewall::{Firewall, FirewallError};
 use std::time::Duration;
 use vigil_model::Timestamp;
@@ -49,23 +49,14 @@ impl Monitor for FirewallMonitor {
     }
 
     fn health(&self) -> MonitorHealth {
-        MonitorHealth {
-            name: self.name().into(),
-            state: if self.last_error.is_some() {
-                MonitorState::Degraded
-            } else {
-                MonitorState::Running
-            },
-            last_run: self.last_run,
-            last_error: self.last_error.clone(),
-            unreadable: Vec::new(),
-        }
+        super::health_of(self.name(), self.last_run, &self.last_error, Vec::new())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::monitors::MonitorState;
 
     #[test]
     fn a_missing_nft_is_degraded() {

@@ -1,7 +1,7 @@
 //! The inventory monitor: collects the host's fingerprints, spools what changed since the last
 //! snapshot, and posts the full snapshot when it changed or `inventory_secs` passed.
 
-use super::{Monitor, MonitorHealth, MonitorState, Policy, Poll, Report};
+use super::{Monitor, MonitorHealth, Policy, Poll, Report};
 use crate::collect::Collector;
 use crate::run::AgentConfig;
 use std::path::{Path, PathBuf};
@@ -127,23 +127,14 @@ impl Monitor for InventoryMonitor {
             .map(|(what, n)| format!("{what}: {n} skipped"))
             .collect();
         unreadable.sort();
-        MonitorHealth {
-            name: self.name().into(),
-            state: if self.last_error.is_some() {
-                MonitorState::Degraded
-            } else {
-                MonitorState::Running
-            },
-            last_run: self.last_run,
-            last_error: self.last_error.clone(),
-            unreadable,
-        }
+        super::health_of(self.name(), self.last_run, &self.last_error, unreadable)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::monitors::MonitorState;
 
     /// An empty root is inventoried without a crash; its unread sources are named in the
     /// health; a failed report is shown until one is delivered, and the report is offered again.

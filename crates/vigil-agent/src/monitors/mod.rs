@@ -80,6 +80,27 @@ impl From<Vec<Event>> for Poll {
     }
 }
 
+/// The health of a monitor that last ran at `last_run`: degraded while `last_error` says what
+/// it misses, running otherwise.
+pub fn health_of(
+    name: &str,
+    last_run: Option<Timestamp>,
+    last_error: &Option<String>,
+    unreadable: Vec<String>,
+) -> MonitorHealth {
+    MonitorHealth {
+        name: name.into(),
+        state: if last_error.is_some() {
+            MonitorState::Degraded
+        } else {
+            MonitorState::Running
+        },
+        last_run,
+        last_error: last_error.clone(),
+        unreadable,
+    }
+}
+
 /// One thing the agent watches. `poll` runs on a blocking thread and may read files or run
 /// commands; the other methods are cheap.
 pub trait Monitor: Send + 'static {

@@ -86,7 +86,7 @@ pub struct Scanner<'a> {
     pub opts: Options,
     pub progress: &'a mut Progress,
     started: Instant,
-    busy: Duration,
+    pacer: crate::pace::Pacer,
     /// Hash verifications by scheme: count and time spent.
     pub verified: BTreeMap<&'static str, (u64, Duration)>,
 }
@@ -99,6 +99,7 @@ impl<'a> Scanner<'a> {
         opts: Options,
         progress: &'a mut Progress,
     ) -> Scanner<'a> {
+        let pacer = crate::pace::Pacer::new(opts.cpu_share);
         Scanner {
             root,
             host: host.to_string(),
@@ -106,7 +107,7 @@ impl<'a> Scanner<'a> {
             opts,
             progress,
             started: Instant::now(),
-            busy: Duration::ZERO,
+            pacer,
             verified: BTreeMap::new(),
         }
     }
@@ -138,15 +139,8 @@ impl<'a> Scanner<'a> {
 
     /// Records `spent` hashing and sleeps when the stretch is long enough to pace.
     fn pace(&mut self, spent: Duration) {
-        self.busy += spent;
-        if self.busy >= Duration::from_millis(20) && self.opts.cpu_share < 1.0 {
-            let share = self.opts.cpu_share.clamp(0.001, 1.0);
-            let rest = self.busy.mul_f64((1.0 - share) / share);
-            std::thread::sleep(
-                rest.min(self.opts.time_limit.saturating_sub(self.started.elapsed())),
-            );
-            self.busy = Duration::ZERO;
-        }
+        let left = self.opts.time_limit.saturating_sub(self.started.elapsed());
+        self.pacer.spent(spent, left);
     }
 
     /// Guesses `hash` (of `account` in `source`): the account's scan entry, and a note when the
